@@ -1,0 +1,32 @@
+"""Exceptions and warnings of kdbias-audit.
+
+Every error message is one line and, where a file is involved, starts with that file's path,
+so the CLI can print it as it is and tests can assert on it.
+"""
+
+from __future__ import annotations
+
+from os import PathLike
+
+
+class KDAuditError(Exception):
+    """Base class of every error this package raises on bad input."""
+
+
+class PredictionFileError(KDAuditError):
+    """A prediction file (or run set) breaks a rule of format v1.
+
+    ``str(error)`` is ``"<path>: <problem>"``.
+    """
+
+    def __init__(self, path: str | PathLike[str], problem: str) -> None:
+        self.path = str(path)
+        self.problem = problem
+        super().__init__(f"{self.path}: {problem}")
+
+
+class DegenerateDataWarning(RuntimeWarning):
+    """Data that is valid but leaves a quantity undefined (0/0, an empty group, zero variance).
+
+    The quantity is reported as NaN and never silently replaced by 0.
+    """

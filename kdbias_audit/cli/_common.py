@@ -1,0 +1,75 @@
+"""What every command shares: error handling, output formats, writing results."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+import typer
+
+from .._atomic import atomic_write_text
+from .._errors import KDAuditError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    markdown = "markdown"
+    latex = "latex"
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print ``error: message`` (one line) on stderr and return the Exit to raise."""
+    typer.echo(f"error: {' '.join(str(message).split())}", err=True)
+    return typer.Exit(code)
+
+
+def guarded(func: F) -> F:
+    """Turn package errors (and unreadable files) into one line on stderr and exit code 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except KDAuditError as exc:
+            raise fail(str(exc)) from None
+        except OSError as exc:  # permissions, disk full, ... never a traceback
+            where = getattr(exc, "filename", None)
+            raise fail(f"{where}: {exc.strerror or exc}" if where else str(exc)) from None
+        except MemoryError:
+            raise fail("out of memory") from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def emit(text: str, out: Path | None, *, protect: tuple[Path, ...] = ()) -> None:
+    """Print ``text`` to stdout, or write it atomically to ``out``.
+
+    ``protect`` lists input files: writing over one of them is refused.
+    """
+    if out is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    target = out.resolve()
+    for p in protect:
+        try:
+            if p.resolve() == target or (p.is_dir() and p.resolve() in target.parents):
+                raise KDAuditError(f"{out}: refusing to write the output over or inside an input")
+        except OSError:
+            continue
+    if target.is_dir():
+        raise KDAuditError(f"{out}: is a directory; give a file name for --out")
+    atomic_write_text(target, text)
+
+
+def console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)

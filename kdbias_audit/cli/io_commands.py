@@ -1,0 +1,84 @@
+"""``kdaudit validate`` and ``kdaudit convert``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from . import app
+from ._common import OutputFormat, console, emit, fail, guarded
+
+
+@app.command()
+@guarded
+def validate(
+    paths: Annotated[list[Path], typer.Argument(help="Prediction files, run set directories or sweep roots.")],
+    independent: Annotated[
+        bool, typer.Option("--independent", help="Do not require the run sets to cover the same test set.")
+    ] = False,
+    fmt: Annotated[OutputFormat, typer.Option("--format", help="table or json.")] = OutputFormat.table,
+) -> None:
+    """Check prediction files against format v1; summarise each run set or list every problem."""
+    from .._render import to_json
+    from ..validate import validate_paths
+
+    report = validate_paths(paths, independent=independent)
+    for problem in report.problems:
+        typer.echo(f"error: {problem}", err=True)
+    if fmt == OutputFormat.json:
+        emit(to_json(report.to_dict()), None)
+    elif fmt == OutputFormat.table:
+        if report.summaries:
+            from .._render import frame_to_rich
+
+            console().print(frame_to_rich(report.to_frame(), title="Run sets"))
+    else:
+        raise fail("--format must be table or json for validate")
+    if report.problems:
+        typer.echo(f"{len(report.problems)} problem(s) found", err=True)
+        raise typer.Exit(1)
+
+
+@app.command()
+@guarded
+def convert(
+    source: Annotated[Path, typer.Argument(help="A .csv or .npz of predictions.")],
+    output: Annotated[Path, typer.Argument(help="The .parquet file to write (format v1).")],
+    seed: Annotated[int, typer.Option(help="Seed of this run.")],
+    num_classes: Annotated[Optional[int], typer.Option(help="Number of classes (needed with pred only).")] = None,
+    model: Annotated[Optional[str], typer.Option(help="Model name (metadata).")] = None,
+    dataset: Annotated[Optional[str], typer.Option(help="Dataset name (metadata).")] = None,
+    role: Annotated[Optional[str], typer.Option(help="teacher, baseline, distilled or free text.")] = None,
+    temperature: Annotated[Optional[float], typer.Option(help="Distillation temperature.")] = None,
+    alpha: Annotated[Optional[float], typer.Option(help="KD loss weight alpha.")] = None,
+    teacher_model: Annotated[Optional[str], typer.Option(help="Teacher model name.")] = None,
+    class_names: Annotated[Optional[str], typer.Option(help="Comma-separated class names.")] = None,
+    positive_class: Annotated[Optional[int], typer.Option(help="Positive class of a binary task.")] = None,
+    logits_dtype: Annotated[str, typer.Option(help="float32 or float16.")] = "float32",
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace OUTPUT if it exists.")] = False,
+) -> None:
+    """Convert predictions from CSV or NPZ into a format-v1 prediction file.
+
+    Columns (CSV) or arrays (NPZ): label; pred, or logits (NPZ: 2-D array `logits`; CSV: columns
+    logit_0 .. logit_{C-1}); optional sample_id; optional group.<attribute>.
+    """
+    from ..convert import convert_file
+
+    if output.resolve() == source.resolve():
+        raise fail(f"{output}: refusing to write the output over the input")
+    meta = {
+        k: v
+        for k, v in dict(
+            model=model, dataset=dataset, role=role, temperature=temperature, alpha=alpha,
+            teacher_model=teacher_model, positive_class=positive_class,
+            class_names=[c.strip() for c in class_names.split(",")] if class_names else None,
+        ).items()
+        if v is not None
+    }
+    written = convert_file(
+        source, output, seed=seed, num_classes=num_classes, metadata=meta,
+        overwrite=overwrite, logits_dtype=logits_dtype,
+    )
+    typer.echo(f"wrote {written}", err=True)
