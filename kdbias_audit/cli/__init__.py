@@ -17,6 +17,7 @@ app = typer.Typer(
 
 # Command modules (each adds its commands to ``app``).
 from . import io_commands  # noqa: E402,F401
+from . import compare  # noqa: E402,F401
 
 
 def main() -> None:

@@ -1,0 +1,148 @@
+"""``kdaudit compare A B``: class-wise tests, disagreement and fairness of run set B against A."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from . import app
+from ._common import OutputFormat, emit, guarded
+
+
+class PairingOption(str, Enum):
+    seed = "seed"
+    all = "all"
+
+
+def table_renderables(result, *, top: int = 10) -> list:
+    """The rich tables of the terminal summary."""
+    from .._render import frame_to_rich
+
+    title = f"kdaudit compare: B = {result.b.name} vs A = {result.a.name}"
+    items = [frame_to_rich(result.summary_frame(), title=title)]
+    if top > 0:
+        items.append(
+            frame_to_rich(
+                result.most_affected_frame(top),
+                title=f"Most affected classes (smallest p; delta = rel B - rel A, "
+                f"{100 * result.classwise.confidence_level:g}% CI)",
+            )
+        )
+        pairs = result.top_pairs_frame(top)
+        if len(pairs):
+            items.append(
+                frame_to_rich(pairs, title="Top disagreeing class pairs (mean count over run pairs)")
+            )
+    if result.fairness is not None:
+        items.append(frame_to_rich(result.fairness.to_frame(), title="Group fairness"))
+    return items
+
+
+def render_table(result, *, top: int = 10, width: int | None = None) -> str:
+    """The terminal summary as plain text (no colour codes)."""
+    from rich.console import Console
+
+    if width is None:
+        width = max(100, shutil.get_terminal_size((120, 24)).columns)
+    buf = io.StringIO()
+    con = Console(file=buf, width=width, highlight=False, no_color=True, color_system=None)
+    for item in table_renderables(result, top=top):
+        con.print(item)
+    return buf.getvalue()
+
+
+def render_markdown(result, *, top: int = 10) -> str:
+    from .._render import frame_to_markdown
+
+    parts = [
+        f"# kdaudit compare: {result.b.name} vs {result.a.name}\n",
+        "## Summary\n",
+        frame_to_markdown(result.summary_frame()),
+        "## Per-class tests\n",
+        frame_to_markdown(result.to_frame()),
+    ]
+    if top > 0:
+        pairs = result.top_pairs_frame(top)
+        if len(pairs):
+            parts += ["## Top disagreeing class pairs\n", frame_to_markdown(pairs)]
+    if result.fairness is not None:
+        parts += ["## Group fairness\n", frame_to_markdown(result.fairness.to_frame())]
+    return "\n".join(parts)
+
+
+@app.command("compare")
+@guarded
+def compare_command(
+    a: Annotated[Path, typer.Argument(help="Run set A (teacher or non-distilled student): a directory of seed files.")],
+    b: Annotated[Path, typer.Argument(help="Run set B (e.g. the distilled student).")],
+    alpha: Annotated[float, typer.Option("--alpha", help="Significance level of the per-class tests.")] = 0.05,
+    permutations: Annotated[
+        Optional[int],
+        typer.Option(
+            "--permutations",
+            help="Splits for the count's permutation test: all when at most N (default 10,000), "
+            "else N random splits; 0 skips it.",
+        ),
+    ] = None,
+    pairing: Annotated[
+        PairingOption, typer.Option("--pairing", help="Pair runs by seed or compare all pairs (disagreement).")
+    ] = PairingOption.seed,
+    fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.table,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write to this file instead of stdout.")] = None,
+    top: Annotated[int, typer.Option("--top", help="Classes and class pairs shown in the table.")] = 10,
+    sensitive: Annotated[
+        Optional[list[str]],
+        typer.Option("--sensitive", help="Group attribute for fairness (repeatable; default: all shared)."),
+    ] = None,
+    positive_class: Annotated[
+        Optional[int], typer.Option("--positive-class", help="Positive class of a binary task (fairness).")
+    ] = None,
+    seed_random: Annotated[int, typer.Option("--seed-random", help="Seed of the random permutation splits.")] = 0,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Processes reading files in parallel.")] = 1,
+) -> None:
+    """Which classes did B move relative to A, is it more than seed noise, and where do they disagree."""
+    from .._errors import KDAuditError
+    from .._render import frame_to_csv, frame_to_latex, to_json
+    from ..compare import compare
+    from ..io import load_runsets
+
+    if top < 0:
+        raise KDAuditError(f"--top must be >= 0; got {top}")
+    run_a, run_b = load_runsets([a, b], jobs=jobs, progress=sys.stderr.isatty())
+    result = compare(
+        run_a,
+        run_b,
+        alpha=alpha,
+        permutations=permutations,
+        pairing=pairing.value,
+        random_state=seed_random,
+        sensitive=sensitive or None,
+        positive_class=positive_class,
+    )
+    if fmt is OutputFormat.json:
+        text = to_json(result.to_dict())
+    elif fmt is OutputFormat.csv:
+        text = frame_to_csv(result.to_frame())
+    elif fmt is OutputFormat.markdown:
+        text = render_markdown(result, top=top)
+    elif fmt is OutputFormat.latex:
+        text = frame_to_latex(
+            result.to_frame().drop(columns=["untestable"]),
+            caption=f"{result.b.name} vs {result.a.name}: per-class Welch tests",
+        )
+    else:
+        if out is None and sys.stdout.isatty():
+            from ._common import console
+
+            con = console()
+            for item in table_renderables(result, top=top):
+                con.print(item)
+            return
+        text = render_table(result, top=top)
+    emit(text, out, protect=(a, b))
