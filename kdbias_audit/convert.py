@@ -57,6 +57,8 @@ def _arrays_from_csv(path: Path) -> dict[str, np.ndarray]:
 
 
 def _arrays_from_npz(path: Path) -> dict[str, np.ndarray]:
+    if not zipfile.is_zipfile(path):
+        raise PredictionFileError(path, "cannot be read as .npz: not a zip archive of arrays")
     try:
         with np.load(path, allow_pickle=False) as data:
             return {k: data[k] for k in data.files}
