@@ -1,0 +1,299 @@
+"""Producers for the large settings: CelebA, Tiny ImageNet, ImageNet, HateXplain, DDP export.
+
+Every dataset is a tiny fake copy of its on-disk format written inside the test; nothing is
+downloaded. Torch-based tests skip when the producers extra is not installed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+PIL = pytest.importorskip("PIL")
+from PIL import Image  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+
+CELEBA_ATTRS = (
+    "5_o_Clock_Shadow Arched_Eyebrows Attractive Bags_Under_Eyes Bald Bangs Big_Lips Big_Nose "
+    "Black_Hair Blond_Hair Blurry Brown_Hair Bushy_Eyebrows Chubby Double_Chin Eyeglasses Goatee "
+    "Gray_Hair Heavy_Makeup High_Cheekbones Male Mouth_Slightly_Open Mustache Narrow_Eyes No_Beard "
+    "Oval_Face Pale_Skin Pointy_Nose Receding_Hairline Rosy_Cheeks Sideburns Smiling Straight_Hair "
+    "Wavy_Hair Wearing_Earrings Wearing_Hat Wearing_Lipstick Wearing_Necklace Wearing_Necktie Young"
+).split()
+
+
+def _jpeg(path: Path, size: tuple[int, int], value: int, mode: str = "RGB") -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    color = value if mode == "L" else (value, 255 - value, (3 * value) % 256)
+    Image.new(mode, size, color).save(path, format="JPEG")
+
+
+# --------------------------------------------------------------------------------------------
+# CelebA
+
+
+def make_celeba(root: Path, n: int = 40, seed: int = 0, images: bool = True) -> dict:
+    """A fake CelebA copy; returns the ground truth per file name."""
+    rng = np.random.default_rng(seed)
+    values = np.where(rng.random((n, 40)) < 0.5, 1, -1)
+    smiling = CELEBA_ATTRS.index("Smiling")
+    values[:, smiling] = np.where(np.arange(n) % 4 == 0, 1, -1)  # 1 in 4 smiling: imbalanced
+    names = [f"{i + 1:06d}.jpg" for i in range(n)]
+    part = np.array([0] * (n - 12) + [1] * 6 + [2] * 6)
+    root.mkdir(parents=True, exist_ok=True)
+    lines = [str(n), " ".join(CELEBA_ATTRS)]
+    lines += [name + " " + " ".join(f"{v:2d}" for v in row) for name, row in zip(names, values)]
+    (root / "list_attr_celeba.txt").write_text("\n".join(lines) + "\n")
+    (root / "list_eval_partition.txt").write_text("".join(f"{f} {p}\n" for f, p in zip(names, part)))
+    (root / "img_align_celeba").mkdir(exist_ok=True)
+    if images:
+        for i, f in enumerate(names):
+            _jpeg(root / "img_align_celeba" / f, (18, 22), (7 * i) % 256)
+    return {"names": names, "values": values, "part": part}
+
+
+def test_celeba_labels_groups_splits(tmp_path):
+    from producers.data.celeba import load_celeba
+
+    truth = make_celeba(tmp_path, images=False)
+    col = {a: i for i, a in enumerate(CELEBA_ATTRS)}
+    for split, code in (("valid", 1), ("test", 2)):
+        s = load_celeba(tmp_path, split=split, label="Eyeglasses")
+        rows = np.flatnonzero(truth["part"] == code)
+        assert list(s.sample_ids) == [truth["names"][i] for i in rows]
+        np.testing.assert_array_equal(s.labels, (truth["values"][rows, col["Eyeglasses"]] == 1).astype(int))
+        np.testing.assert_array_equal(
+            s.groups["young"], np.where(truth["values"][rows, col["Young"]] == 1, "Young", "Not Young"))
+        np.testing.assert_array_equal(
+            s.groups["male"], np.where(truth["values"][rows, col["Male"]] == 1, "Male", "Not Male"))
+        assert s.class_names == ("No Eyeglasses", "Eyeglasses") and s.positive_class == 1
+
+
+def test_celeba_undersampling_balances_train_and_is_seeded(tmp_path):
+    from producers.data.celeba import load_celeba
+
+    truth = make_celeba(tmp_path, images=False)
+    train_rows = np.flatnonzero(truth["part"] == 0)
+    y_all = (truth["values"][train_rows, CELEBA_ATTRS.index("Smiling")] == 1).astype(int)
+    n_min = min(Counter(y_all).values())
+    assert Counter(y_all)[1] == n_min < Counter(y_all)[0]  # the fake train split is imbalanced
+
+    full = load_celeba(tmp_path, split="train", balance=False)
+    assert len(full) == train_rows.size
+    a = load_celeba(tmp_path, split="train", balance_seed=1)
+    b = load_celeba(tmp_path, split="train", balance_seed=1)
+    assert Counter(a.labels.tolist()) == {0: n_min, 1: n_min}
+    assert list(a.sample_ids) == list(b.sample_ids)  # same seed, same subset
+    smiling_files = {truth["names"][i] for i in train_rows[y_all == 1]}
+    assert smiling_files <= set(a.sample_ids)  # every minority sample kept
+    assert set(a.sample_ids) <= {truth["names"][i] for i in train_rows}
+    others = {tuple(load_celeba(tmp_path, split="train", balance_seed=s).sample_ids) for s in range(8)}
+    assert len(others) > 1  # the seed matters
+
+
+def test_celeba_table_like_paper_table4(tmp_path):
+    from producers.data.celeba import label_group_table, load_celeba
+
+    make_celeba(tmp_path, images=False)
+    s = load_celeba(tmp_path, split="train")
+    table = label_group_table(s)
+    for attr, levels in (("young", ("Young", "Not Young")), ("male", ("Male", "Not Male"))):
+        for name, c in (("Smiling", 1), ("Not Smiling", 0)):
+            for level in levels:  # brute-force count
+                expected = sum(1 for y, g in zip(s.labels, s.groups[attr]) if y == c and g == level)
+                assert table.counts.loc[name, (attr, level)] == expected
+    assert list(table.counts.index) == ["Smiling", "Not Smiling"]
+    np.testing.assert_allclose(table.label_share.to_numpy(), [0.5, 0.5])
+    n_young = int(np.sum(s.groups["young"] == "Young"))
+    assert table.group_share[("young", "Young")] == pytest.approx(n_young / len(s))
+    frame = table.to_frame()
+    assert list(frame.columns) == ["Young", "Not Young", "Male", "Not Male", "Distribution"]
+    assert frame.loc["Smiling", "Distribution"] == "50.00%"
+    assert frame.loc["Distribution", "Young"] == f"{100 * n_young / len(s):.2f}%"
+
+
+def test_celeba_missing_and_malformed_files(tmp_path):
+    from producers.data import DataNotFoundError
+    from producers.data.celeba import load_celeba
+
+    with pytest.raises(DataNotFoundError, match=r"list_attr_celeba\.txt.*put list_attr_celeba\.txt") as exc:
+        load_celeba(tmp_path, split="test")
+    assert "\n" not in str(exc.value) and str(tmp_path) in str(exc.value)
+    make_celeba(tmp_path, images=False)
+    (tmp_path / "list_eval_partition.txt").unlink()
+    with pytest.raises(DataNotFoundError, match="list_eval_partition.txt"):
+        load_celeba(tmp_path, split="test")
+    make_celeba(tmp_path, images=False)
+    text = (tmp_path / "list_attr_celeba.txt").read_text().splitlines()
+    (tmp_path / "list_attr_celeba.txt").write_text("\n".join(["41"] + text[1:]) + "\n")
+    with pytest.raises(DataNotFoundError, match="says 41 images but 40 rows"):
+        load_celeba(tmp_path, split="test")
+
+
+def test_celeba_images_decode_to_rgb_arrays(tmp_path):
+    from producers.data.celeba import load_celeba
+
+    make_celeba(tmp_path)
+    s = load_celeba(tmp_path, split="test")
+    mem = s.to_memory(16)
+    assert mem.images.shape == (len(s), 16, 16, 3) and mem.images.dtype == np.uint8
+    np.testing.assert_array_equal(mem.labels, s.labels)
+    assert list(mem.sample_id) == list(s.sample_ids)
+    img, label = s.dataset_view()[0]
+    assert img.mode == "RGB" and img.size == (18, 22) and label == s.labels[0]
+
+
+# --------------------------------------------------------------------------------------------
+# Tiny ImageNet and ImageNet
+
+
+def make_tinyimagenet(root: Path) -> dict:
+    wnids = ["n02", "n01", "n03"]  # file order, not sorted, defines the class index
+    (root / "wnids.txt").parent.mkdir(parents=True, exist_ok=True)
+    (root / "wnids.txt").write_text("\n".join(wnids) + "\n")
+    (root / "words.txt").write_text(
+        "n00\tentity\nn01\tgoldfish, Carassius auratus\nn02\tcrane\nn03\tcrane, derrick\n")
+    for k, w in enumerate(wnids):
+        for j in range(2):
+            _jpeg(root / "train" / w / "images" / f"{w}_{j}.JPEG", (8, 8), 40 * k + j, mode="L" if j else "RGB")
+        (root / "train" / w / f"{w}_boxes.txt").write_text("ignored\n")
+    val = [("val_0.JPEG", "n03"), ("val_1.JPEG", "n02"), ("val_2.JPEG", "n01"), ("val_3.JPEG", "n03")]
+    (root / "val").mkdir()
+    (root / "val" / "val_annotations.txt").write_text("".join(f"{f}\t{w}\t0\t0\t7\t7\n" for f, w in val))
+    for i, (f, _) in enumerate(val):
+        _jpeg(root / "val" / "images" / f, (8, 8), 60 * i, mode="L" if i == 1 else "RGB")
+    return {"wnids": wnids, "val": val}
+
+
+def test_tinyimagenet_classes_labels_and_splits(tmp_path):
+    from producers.data.tinyimagenet import load_tinyimagenet
+
+    truth = make_tinyimagenet(tmp_path)
+    test = load_tinyimagenet(tmp_path, split="val")
+    assert test.class_names == ("crane (n02)", "goldfish", "crane (n03)")  # from words.txt, made unique
+    assert list(test.sample_ids) == [f for f, _ in truth["val"]]
+    np.testing.assert_array_equal(test.labels, [truth["wnids"].index(w) for _, w in truth["val"]])
+    assert list(load_tinyimagenet(tmp_path, split="test").sample_ids) == list(test.sample_ids)
+    train = load_tinyimagenet(tmp_path, split="train")
+    assert len(train) == 6 and Counter(train.labels.tolist()) == {0: 2, 1: 2, 2: 2}
+    assert all(p.startswith(truth["wnids"][y]) for p, y in zip(train.paths, train.labels))
+    img, y = test.dataset_view()[1]  # a greyscale JPEG comes back as RGB
+    assert img.mode == "RGB" and y == 0
+    assert test.to_memory(8).images.shape == (4, 8, 8, 3)
+
+
+def test_tinyimagenet_missing_files(tmp_path):
+    from producers.data import DataNotFoundError
+    from producers.data.tinyimagenet import load_tinyimagenet
+
+    with pytest.raises(DataNotFoundError, match=r"missing file .*wnids\.txt; unpack tiny-imagenet-200\.zip"):
+        load_tinyimagenet(tmp_path, split="val")
+    make_tinyimagenet(tmp_path)
+    (tmp_path / "val" / "val_annotations.txt").unlink()
+    with pytest.raises(DataNotFoundError, match=r"val_annotations\.txt"):
+        load_tinyimagenet(tmp_path, split="val")
+
+
+def make_imagenet(root: Path, n_val: tuple[int, ...] = (3, 2, 2), n_train: int = 4) -> None:
+    for k, w in enumerate(["n01440764", "n01443537", "n01484850"]):
+        for j in range(n_train):
+            _jpeg(root / "train" / w / f"{w}_{j}.JPEG", (10, 12), 30 * k + j)
+        for j in range(n_val[k]):
+            _jpeg(root / "val" / w / f"ILSVRC2012_val_{k}{j:04d}.JPEG", (12, 10), 30 * k + j,
+                  mode="L" if j == 0 else "RGB")
+    (root / "train" / "n01440764" / "notes.txt").write_text("not an image")
+
+
+def test_imagenet_class_folders(tmp_path):
+    from producers.data import DataNotFoundError
+    from producers.data.imagenet import load_imagenet
+
+    make_imagenet(tmp_path)
+    (tmp_path / "LOC_synset_mapping.txt").write_text(
+        "n01440764 tench, Tinca tinca\nn01443537 goldfish, Carassius auratus\n")
+    val = load_imagenet(tmp_path, split="val")
+    assert val.class_names == ("tench", "goldfish", "n01484850")
+    assert Counter(val.labels.tolist()) == {0: 3, 1: 2, 2: 2}
+    assert val.sample_ids[0] == "n01440764/ILSVRC2012_val_00000.JPEG"
+    assert all(s.split("/")[0] == ["n01440764", "n01443537", "n01484850"][y]
+               for s, y in zip(val.sample_ids, val.labels))
+    assert len(load_imagenet(tmp_path, split="train")) == 12  # notes.txt is not an image
+    assert val.dataset_view()[0][0].mode == "RGB"
+    (tmp_path / "val" / "n09999999").mkdir()
+    with pytest.raises(DataNotFoundError, match="n09999999 is not among the train/ classes"):
+        load_imagenet(tmp_path, split="val")
+    with pytest.raises(DataNotFoundError, match=r"missing folder .*train"):
+        load_imagenet(tmp_path / "nowhere", split="val")
+
+
+# --------------------------------------------------------------------------------------------
+# HateXplain
+
+
+def _post(pid, labels, targets, tokens=("some", "words")):
+    return {"post_id": pid, "post_tokens": list(tokens),
+            "annotators": [{"label": lab, "annotator_id": i, "target": tg}
+                           for i, (lab, tg) in enumerate(zip(labels, targets))],
+            "rationales": []}
+
+
+def make_hatexplain(root: Path) -> None:
+    posts = {
+        # majority hatespeech -> toxic; African named by two annotators -> race; Women by one only
+        "p1_gab": _post("p1_gab", ["hatespeech", "hatespeech", "normal"],
+                        [["African", "Women"], ["African"], ["None"]], ("you", "people")),
+        # no majority (all three differ) -> dropped
+        "p2_twitter": _post("p2_twitter", ["hatespeech", "offensive", "normal"],
+                            [["Arab"], ["Arab"], ["None"]]),
+        # majority normal -> 0; Women twice -> gender; Asian counted once per annotator (listed twice)
+        "p3_gab": _post("p3_gab", ["normal", "offensive", "normal"],
+                        [["Women", "Asian", "Asian"], ["Women"], ["None"]], ("hello", "world", "!")),
+        # majority offensive -> toxic; Hispanic and Men twice -> race and gender
+        "p4_twitter": _post("p4_twitter", ["offensive", "offensive", "hatespeech"],
+                            [["Hispanic", "Men"], ["Men", "Hispanic"], []]),
+    }
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "dataset.json").write_text(json.dumps(posts))
+    (root / "post_id_divisions.json").write_text(
+        json.dumps({"train": ["p4_twitter", "p1_gab", "p3_gab"], "val": ["p2_twitter"], "test": ["p1_gab", "p2_twitter", "p3_gab"]}))
+
+
+def test_hatexplain_majority_targets_groups(tmp_path):
+    from producers.data.hatexplain import load_hatexplain
+
+    make_hatexplain(tmp_path)
+    test = load_hatexplain(tmp_path, split="test")
+    assert list(test.sample_ids) == ["p1_gab", "p3_gab"] and test.n_dropped == 1
+    assert test.texts == ("you people", "hello world !")
+    np.testing.assert_array_equal(test.labels, [1, 0])
+    assert list(test.groups["race"]) == ["race", "no race"]
+    assert list(test.groups["gender"]) == ["no gender", "gender"]
+    assert test.targets == (("African",), ("Women",))
+    train = load_hatexplain(tmp_path, split="train")
+    assert list(train.sample_ids) == ["p4_twitter", "p1_gab", "p3_gab"]
+    np.testing.assert_array_equal(train.labels, [1, 1, 0])
+    assert list(train.groups["race"]) == ["race", "race", "no race"]
+    assert list(train.groups["gender"]) == ["gender", "no gender", "gender"]
+    val = load_hatexplain(tmp_path, split="val")
+    assert len(val) == 0 and val.n_dropped == 1
+
+
+def test_hatexplain_errors(tmp_path):
+    from producers.data import DataNotFoundError
+    from producers.data.hatexplain import load_hatexplain
+
+    with pytest.raises(DataNotFoundError, match=r"dataset\.json; put dataset\.json"):
+        load_hatexplain(tmp_path, split="test")
+    make_hatexplain(tmp_path)
+    (tmp_path / "post_id_divisions.json").write_text(json.dumps({"train": [], "val": [], "test": ["p9"]}))
+    with pytest.raises(DataNotFoundError, match="post p9 is not in dataset.json"):
+        load_hatexplain(tmp_path, split="test")
