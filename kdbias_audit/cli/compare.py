@@ -40,7 +40,9 @@ def table_renderables(result, *, top: int = 10) -> list:
                 frame_to_rich(pairs, title="Top disagreeing class pairs (mean count over run pairs)")
             )
     if result.fairness is not None:
-        items.append(frame_to_rich(result.fairness.to_frame(), title="Group fairness"))
+        fair = result.fairness
+        frame = fair.display_frame() if hasattr(fair, "display_frame") else fair.to_frame()
+        items.append(frame_to_rich(frame, title="Group fairness (B - A; negative: B is fairer)"))
     return items
 
 
