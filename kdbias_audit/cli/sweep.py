@@ -1,0 +1,138 @@
+"""``kdaudit sweep``, ``kdaudit plot`` and ``kdaudit report``: a whole temperature sweep at once."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+
+from . import app
+from ._common import OutputFormat, emit, guarded
+
+RootArg = Annotated[
+    Path, typer.Argument(help="Sweep directory: one subdirectory of seed files per model (teacher, NDS, DS per T).")
+]
+TeacherOpt = Annotated[
+    Optional[Path], typer.Option("--teacher", help="Run-set directory to use as the teacher (overrides metadata).")
+]
+BaselineOpt = Annotated[
+    Optional[Path],
+    typer.Option("--baseline", help="Run-set directory to use as the non-distilled student (overrides metadata)."),
+]
+AlphaOpt = Annotated[float, typer.Option("--alpha", help="Significance level of the per-class tests.")]
+PermOpt = Annotated[
+    Optional[int],
+    typer.Option(
+        "--permutations",
+        help="Splits for each count's permutation test: all when at most N (default 10,000), "
+        "else N random splits; 0 skips it.",
+    ),
+]
+JobsOpt = Annotated[int, typer.Option("--jobs", "-j", help="Processes reading files in parallel.")]
+
+
+def _analyze(root: Path, teacher: Path | None, baseline: Path | None, alpha: float,
+             permutations: int | None, jobs: int) -> Any:
+    from ..sweep import analyze_sweep
+
+    return analyze_sweep(root, teacher=teacher, baseline=baseline, alpha=alpha, permutations=permutations,
+                         jobs=jobs, progress=sys.stderr.isatty())
+
+
+def _check_out_dir(out: Path) -> None:
+    from .._errors import KDAuditError
+
+    if out.exists() and not out.is_dir():
+        raise KDAuditError(f"{out}: is not a directory (-o takes an output directory)")
+    if out.is_dir() and any(p.suffix == ".parquet" for p in out.iterdir()):
+        raise KDAuditError(f"{out}: holds prediction files; refusing to write outputs into a run set")
+
+
+def _command_line(name: str, root: Path, **options: Any) -> str:
+    """The command as typed when run as ``kdaudit``; else an equivalent one rebuilt from the options."""
+    if Path(sys.argv[0]).name == "kdaudit" and len(sys.argv) > 1 and sys.argv[1] == name:
+        return shlex.join(["kdaudit", *sys.argv[1:]])
+    parts = ["kdaudit", name, str(root)]
+    for flag, value in options.items():
+        if value is not None:
+            parts += [flag, str(value)]
+    return shlex.join(parts)
+
+
+@app.command("sweep")
+@guarded
+def sweep_command(
+    root: RootArg,
+    teacher: TeacherOpt = None,
+    baseline: BaselineOpt = None,
+    alpha: AlphaOpt = 0.05,
+    permutations: PermOpt = None,
+    fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.table,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write to this file instead of stdout.")] = None,
+    jobs: JobsOpt = 1,
+) -> None:
+    """Class-bias table (accuracy, #SC, #TC per temperature) and fairness table of a sweep."""
+    from ..tables import render_sweep, sweep_rich_tables
+
+    result = _analyze(root, teacher, baseline, alpha, permutations, jobs)
+    if fmt is OutputFormat.table and out is None and sys.stdout.isatty():
+        from ._common import console
+
+        con = console()
+        for table in sweep_rich_tables(result):
+            con.print(table)
+        return
+    protect = tuple(p for p in (root, teacher, baseline) if p is not None)
+    emit(render_sweep(result, fmt.value), out, protect=protect)
+
+
+@app.command("plot")
+@guarded
+def plot_command(
+    root: RootArg,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory for the figures (created).")],
+    teacher: TeacherOpt = None,
+    baseline: BaselineOpt = None,
+    alpha: AlphaOpt = 0.05,
+    permutations: PermOpt = None,
+    jobs: JobsOpt = 1,
+    dpi: Annotated[int, typer.Option("--dpi", help="Resolution of the PNG files.")] = 150,
+) -> None:
+    """The paper's figures (class-wise accuracy, disagreement, #SC/#TC and EOD/DPD vs T) as PNG and PDF."""
+    from .._errors import KDAuditError
+    from ..plots import plot_sweep
+
+    if dpi < 10:
+        raise KDAuditError(f"--dpi must be at least 10, got {dpi}")
+    _check_out_dir(out)
+    result = _analyze(root, teacher, baseline, alpha, permutations, jobs)
+    paths = plot_sweep(result, out, dpi=dpi)
+    typer.echo(f"wrote {len(paths)} files to {out}", err=True)
+
+
+@app.command("report")
+@guarded
+def report_command(
+    root: RootArg,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Directory for report.html (created).")],
+    teacher: TeacherOpt = None,
+    baseline: BaselineOpt = None,
+    alpha: AlphaOpt = 0.05,
+    permutations: PermOpt = None,
+    jobs: JobsOpt = 1,
+) -> None:
+    """One self-contained HTML report (tables, embedded figures, run sets, seeds, version, command)."""
+    from ..report import write_report
+
+    _check_out_dir(out)
+    command = _command_line(
+        "report", root, **{"-o": out, "--teacher": teacher, "--baseline": baseline,
+                           "--alpha": None if alpha == 0.05 else alpha, "--permutations": permutations,
+                           "--jobs": None if jobs == 1 else jobs}
+    )
+    result = _analyze(root, teacher, baseline, alpha, permutations, jobs)
+    path = write_report(result, out, command=command)
+    typer.echo(f"wrote {path}", err=True)
