@@ -297,3 +297,103 @@ def test_hatexplain_errors(tmp_path):
     (tmp_path / "post_id_divisions.json").write_text(json.dumps({"train": [], "val": [], "test": ["p9"]}))
     with pytest.raises(DataNotFoundError, match="post p9 is not in dataset.json"):
         load_hatexplain(tmp_path, split="test")
+
+
+# --------------------------------------------------------------------------------------------
+# BERT -> DistilBERT
+
+
+VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "you", "people", "hello", "world", "!", "some", "words"]
+
+
+def make_tiny_text_models(root: Path) -> tuple[Path, Path]:
+    """Randomly initialised tiny BERT and DistilBERT saved with save_pretrained, with a WordPiece vocab."""
+    pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    vocab = root / "vocab.txt"
+    root.mkdir(parents=True, exist_ok=True)
+    vocab.write_text("\n".join(VOCAB) + "\n")
+    tok = transformers.BertTokenizer(vocab_file=str(vocab), do_lower_case=True)
+    dirs = []
+    for name, cfg in (
+        ("tiny-bert", transformers.BertConfig(vocab_size=len(VOCAB), hidden_size=16, num_hidden_layers=1,
+                                              num_attention_heads=2, intermediate_size=32,
+                                              max_position_embeddings=32, num_labels=2)),
+        ("tiny-distilbert", transformers.DistilBertConfig(vocab_size=len(VOCAB), dim=16, n_layers=1, n_heads=2,
+                                                          hidden_dim=32, max_position_embeddings=32, num_labels=2)),
+    ):
+        import torch
+
+        torch.manual_seed(0)
+        model = transformers.AutoModelForSequenceClassification.from_config(cfg)
+        model.save_pretrained(root / name)
+        tok.save_pretrained(root / name)
+        dirs.append(root / name)
+    return dirs[0], dirs[1]
+
+
+def test_text_model_dir_errors(tmp_path):
+    pytest.importorskip("torch")
+    from producers.data import DataNotFoundError
+    from producers.text import check_model_dir
+
+    with pytest.raises(DataNotFoundError, match="does not exist; put config.json"):
+        check_model_dir(tmp_path / "bert")
+    (tmp_path / "bert").mkdir()
+    (tmp_path / "bert" / "config.json").write_text("{}")
+    with pytest.raises(DataNotFoundError, match=r"lacks model\.safetensors or pytorch_model\.bin, vocab\.txt or tokenizer\.json"):
+        check_model_dir(tmp_path / "bert")
+
+
+def test_bert_to_distilbert_kd_step_and_export(tmp_path):
+    torch = pytest.importorskip("torch")
+    from kdbias_audit.io import load_runset
+    from producers.data.hatexplain import load_hatexplain
+    from producers.kd import kd_loss
+    from producers.text import (TextRun, encode, export_text_predictions, kd_step, load_classifier,
+                                load_tokenizer, predict_text, train_text)
+
+    bert_dir, distil_dir = make_tiny_text_models(tmp_path / "models")
+    make_hatexplain(tmp_path / "hx")
+    train = load_hatexplain(tmp_path / "hx", split="train")
+
+    teacher = load_classifier(bert_dir).eval()
+    student = load_classifier(distil_dir)
+    tok = load_tokenizer(distil_dir)
+    enc = encode(tok, train.texts)
+    assert enc["input_ids"][0, 0] == VOCAB.index("[CLS]")
+    y = torch.as_tensor(train.labels)
+    # one KD step: the loss is Hinton's loss of the pre-step logits; only the student moves
+    with torch.no_grad():
+        s0 = student(**enc).logits
+        t0 = teacher(**enc).logits
+    expected = float(kd_loss(s0, t0, y, temperature=4.0, alpha=0.8))
+    t_params = [p.detach().clone() for p in teacher.parameters()]
+    s_params = [p.detach().clone() for p in student.parameters()]
+    opt = torch.optim.SGD(student.parameters(), lr=0.1)
+    student.eval()  # no dropout, so the step's loss equals the reference
+    loss = kd_step(student, opt, enc, y, teacher=teacher, temperature=4.0, alpha=0.8)
+    assert loss == pytest.approx(expected, rel=1e-5)
+    assert all(torch.equal(a, b) for a, b in zip(t_params, teacher.parameters()))
+    assert any(not torch.equal(a, b) for a, b in zip(s_params, student.parameters()))
+
+    test = load_hatexplain(tmp_path / "hx", split="test")
+    logits = predict_text(student, encode(tok, test.texts), batch_size=1)
+    out = export_text_predictions(tmp_path / "runs" / "ds" / "seed3.parquet", test, logits, seed=3,
+                                  metadata={"role": "distilled", "temperature": 4.0, "model": "tiny-distilbert"})
+    rs = load_runset(out.parent)
+    assert rs.seeds == [3] and rs.temperature == 4.0 and rs.positive_class == 1
+    assert sorted(rs.sample_id.tolist()) == ["p1_gab", "p3_gab"]
+    assert set(rs.group_attributes) == {"race", "gender"}
+    np.testing.assert_array_equal(rs.preds[0], np.argmax(logits, axis=1)[np.argsort(test.sample_ids)])
+
+    # the whole run, teacher then distilled student, through train_text
+    teacher_out = train_text(TextRun(data_root=str(tmp_path / "hx"), out=str(tmp_path / "runs/teacher/seed0.parquet"),
+                                     model_dir=str(bert_dir), role="teacher", epochs=1, batch_size=2,
+                                     save_model=str(tmp_path / "ckpt/teacher0"), device="cpu"), log=lambda m: None)
+    ds_out = train_text(TextRun(data_root=str(tmp_path / "hx"), out=str(tmp_path / "runs/ds_T2/seed0.parquet"),
+                                model_dir=str(distil_dir), role="distilled", teacher_dir=str(tmp_path / "ckpt/teacher0"),
+                                temperature=2.0, epochs=1, batch_size=2, device="cpu"), log=lambda m: None)
+    t_rs, d_rs = load_runset(teacher_out), load_runset(ds_out)
+    assert t_rs.role == "teacher" and d_rs.role == "distilled" and d_rs.metadata["teacher_model"] == "bert"
+    assert d_rs.class_names == ["normal", "toxic"]
