@@ -397,3 +397,71 @@ def test_bert_to_distilbert_kd_step_and_export(tmp_path):
     t_rs, d_rs = load_runset(teacher_out), load_runset(ds_out)
     assert t_rs.role == "teacher" and d_rs.role == "distilled" and d_rs.metadata["teacher_model"] == "bert"
     assert d_rs.class_names == ["normal", "toxic"]
+
+
+# --------------------------------------------------------------------------------------------
+# DDP: gathering predictions, torchrun on CPU with gloo
+
+
+def test_gather_predictions_removes_padding_duplicates_single_process():
+    torch = pytest.importorskip("torch")
+    from kdbias_audit._errors import KDAuditError
+    from producers.ddp import DistContext, gather_predictions
+
+    # what two ranks of a DistributedSampler see for N=5: [0, 2, 4] and [1, 3, 0] (0 repeated)
+    idx = torch.tensor([0, 2, 4, 1, 3, 0])
+    z = torch.arange(12, dtype=torch.float32).reshape(6, 2)
+    out = gather_predictions(idx, z, DistContext(), num_samples=5)
+    np.testing.assert_array_equal(out, z.numpy()[[0, 3, 1, 4, 2]])
+    with pytest.raises(KDAuditError, match="cover 4 distinct samples, expected 5"):
+        gather_predictions(torch.tensor([0, 1, 2, 3]), z[:4], DistContext(), num_samples=5)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_torchrun_two_processes_export_each_test_sample_once(tmp_path):
+    torch = pytest.importorskip("torch")
+    import pyarrow.parquet as pq
+
+    from kdbias_audit.io import read_predictions
+    from producers.data.imagenet import load_imagenet
+    from producers.models import build_model, load_checkpoint
+    from producers.settings_large import image_transform
+
+    make_imagenet(tmp_path / "imagenet", n_val=(3, 2, 2))  # 7 test images: 2 ranks pad to 8
+    out = tmp_path / "runs" / "teacher" / "seed0.parquet"
+    ckpt = tmp_path / "ckpt.pt"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "GLOO_SOCKET_IFNAME": "lo", "PYTHONPATH": str(REPO)}
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes=1", "--nproc_per_node=2",
+           "--master_addr=127.0.0.1", f"--master_port={_free_port()}",
+           "-m", "producers.ddp", "--setting", "imagenet", "--data-root", str(tmp_path / "imagenet"),
+           "--arch", "resnet8", "--image-size", "16", "--batch-size", "4", "--epochs", "1", "--max-steps", "2",
+           "--num-workers", "0", "--eval-batch-size", "3", "--device", "cpu", "--seed", "0",
+           "--optimizer", "sgd", "--out", str(out), "--save-checkpoint", str(ckpt)]
+    proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    assert sorted(p.name for p in out.parent.iterdir()) == ["seed0.parquet"]
+
+    run = read_predictions(out)
+    val = load_imagenet(tmp_path / "imagenet", split="val")
+    assert sorted(run.sample_id.tolist()) == sorted(val.sample_ids.tolist())  # each exactly once
+    by_id = dict(zip(val.sample_ids.tolist(), val.labels.tolist()))
+    assert [by_id[s] for s in run.sample_id.tolist()] == run.label.tolist()
+    assert run.metadata["world_size"] == 2 and run.metadata["dataset"] == "imagenet"
+
+    # the gathered predictions belong to the right samples: same as one process predicting them
+    model = load_checkpoint(build_model("resnet8", num_classes=3), ckpt).eval()
+    tf = image_transform(16, train=False, style="imagenet")
+    data = val.dataset_view(tf)
+    with torch.no_grad():
+        ref = model(torch.stack([data[i][0] for i in range(len(val))])).numpy()
+    table = pq.read_table(out)
+    file_ids = table.column("sample_id").to_pylist()
+    file_logits = np.array(table.column("logits").to_pylist(), dtype=np.float64)
+    order = [val.sample_ids.tolist().index(s) for s in file_ids]
+    np.testing.assert_allclose(file_logits, ref[order], rtol=1e-4, atol=1e-4)
+    assert not np.allclose(file_logits, file_logits[0])  # distinct rows: a mix-up would show
