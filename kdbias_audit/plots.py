@@ -174,8 +174,7 @@ def plot_disagreement(
     masked = [np.ma.masked_array(m, mask=np.eye(c, dtype=bool)) for m in mats]
     vmax = max(float(m.max()) if m.count() else 0.0 for m in masked)
     vmax = vmax if vmax > 0 else 1.0
-    cmap = matplotlib.colormaps["viridis"].copy()
-    cmap.set_bad("#d9d9d9")
+    cmap = matplotlib.colormaps["viridis"].with_extremes(bad="#d9d9d9")
     if annotate is None:
         annotate = c <= 12
     fig = _figure(11.5, 5.2)
