@@ -72,7 +72,17 @@ class _InputError(KDAuditError, ValueError):
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+def _freeze(obj: Any, fields: Sequence[str]) -> None:
+    """Store read-only arrays in a frozen dataclass (results are values, not buffers)."""
+    for name in fields:
+        arr = np.asarray(getattr(obj, name))
+        if arr.flags.writeable:
+            arr = arr.view()
+            arr.flags.writeable = False
+        object.__setattr__(obj, name, arr)
+
+
+@dataclass(frozen=True, eq=False)
 class GroupCounts:
     """Per-group counts for one positive class (binary or one-vs-rest).
 
@@ -96,6 +106,9 @@ class GroupCounts:
     positives: np.ndarray
     predicted_positives: np.ndarray
     true_positives: np.ndarray
+
+    def __post_init__(self) -> None:
+        _freeze(self, ("n", "positives", "predicted_positives", "true_positives"))
 
     @property
     def negatives(self) -> np.ndarray:
@@ -465,7 +478,10 @@ def _column_values(col: Any, what: str) -> tuple[np.ndarray, list[str]]:
         raise _InputError(f"{what}: expected a 1-D column, got shape {arr.shape}")
     if pd.isna(arr).any():
         raise _InputError(f"{what}: contains missing values (None/NaN)")
-    codes, uniques = pd.factorize(arr, sort=True)
+    try:
+        codes, uniques = pd.factorize(arr, sort=True)
+    except TypeError:  # mixed, unorderable values: the group order does not change any value
+        codes, uniques = pd.factorize(arr, sort=False)
     return codes.astype(np.int64), [str(u) for u in uniques]
 
 
@@ -649,7 +665,7 @@ def _fmt_pct(mean: float, std: float) -> str:
     return f"{100 * mean:.2f} ± {100 * std:.2f}" if math.isfinite(std) else f"{100 * mean:.2f}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class AttributeFairness:
     """DPD and EOD of one run set for one sensitive attribute (or intersection), per seed.
 
@@ -686,6 +702,9 @@ class AttributeFairness:
     eod_per_class: np.ndarray
     dpd_per_seed: np.ndarray
     eod_per_seed: np.ndarray
+
+    def __post_init__(self) -> None:
+        _freeze(self, ("dpd_per_class", "eod_per_class", "dpd_per_seed", "eod_per_seed"))
 
     @property
     def dpd_mean(self) -> float:
@@ -769,6 +788,8 @@ def parse_sensitive(
         return [(a, (a,)) for a in available]
     if isinstance(sensitive, str):
         sensitive = [sensitive]
+    if len(sensitive) == 0:  # an empty selection means the default, as None does
+        return [(a, (a,)) for a in available]
     out: list[tuple[str, tuple[str, ...]]] = []
     for entry in sensitive:
         parts = [p.strip() for p in str(entry).replace(",", INTERSECTION_SEP).split(INTERSECTION_SEP)]
@@ -871,7 +892,7 @@ def _display_rows(results: Sequence[AttributeFairness]) -> list[dict[str, Any]]:
              "EOD (%)": _fmt_pct(r.eod_mean, r.eod_std)} for r in results]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class FairnessAudit:
     """Fairness of one run set, per sensitive attribute, across seeds.
 
@@ -1040,7 +1061,7 @@ def _welch(a: np.ndarray, b: np.ndarray, alpha: float) -> MetricDiff:
     return MetricDiff(delta, float(t), float(df), min(p, 1.0), alpha)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class AttributeComparison:
     """One attribute in both run sets, with the B - A differences of DPD and EOD."""
 
@@ -1055,7 +1076,7 @@ class AttributeComparison:
                 "dpd_diff": self.dpd_diff.to_dict(), "eod_diff": self.eod_diff.to_dict()}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class FairnessComparison:
     """Fairness of run sets A and B for their shared attributes, with Welch tests on B - A.
 
