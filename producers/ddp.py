@@ -379,7 +379,7 @@ def train_ddp(run: DDPRun, ctx: DistContext | None = None, *, log: Callable[[str
                 opt.step()
                 sched.step()
                 step += 1
-            say(f"  epoch {epoch + 1}: step {step}/{total}, loss {float(loss):.4f}")
+            say(f"  epoch {epoch + 1}: step {step}/{total}, loss {float(loss.detach()):.4f}")
         # DDP keeps parameters in sync but each rank's last forward updated its own BatchNorm
         # running statistics: make every rank evaluate rank 0's model (the one saved).
         broadcast_buffers(model, ctx)

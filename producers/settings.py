@@ -190,3 +190,4 @@ _register_builtin()
 # More settings (CelebA, TinyImageNet, ImageNet, HateXplain) live in their own modules and
 # register themselves on import; add one import line per module below, e.g.
 #   from . import settings_large  # noqa: E402,F401
+from . import settings_large  # noqa: E402,F401

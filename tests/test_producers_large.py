@@ -465,3 +465,92 @@ def test_torchrun_two_processes_export_each_test_sample_once(tmp_path):
     order = [val.sample_ids.tolist().index(s) for s in file_ids]
     np.testing.assert_allclose(file_logits, ref[order], rtol=1e-4, atol=1e-4)
     assert not np.allclose(file_logits, file_logits[0])  # distinct rows: a mix-up would show
+
+
+# --------------------------------------------------------------------------------------------
+# the settings through the sweeps
+
+
+def test_large_settings_registered_with_paper_batch_sizes():
+    pytest.importorskip("torch")
+    import producers.settings_large  # noqa: F401
+    from producers.settings import get_setting
+
+    expected = {"celeba": (256, "resnet50", "resnet18"), "celeba_eyeglasses": (256, "resnet50", "resnet18"),
+                "tinyimagenet": (512, "resnet50", "resnet18"), "imagenet": (512, "resnet50", "resnet18"),
+                "imagenet_vit": (512, "vit_base_patch16_224", "tiny_vit_5m_224"),
+                "hatexplain": (32, "bert-base-uncased", "distilbert-base-uncased")}
+    for name, (bs, teacher, student) in expected.items():
+        s = get_setting(name)
+        assert (s.batch_size, s.teacher_arch, s.student_arch) == (bs, teacher, student)
+    assert get_setting("celeba").group_attributes == ("young", "male")
+    assert get_setting("hatexplain").group_attributes == ("race", "gender")
+    timm = pytest.importorskip("timm")
+    assert all(timm.is_model(n) for n in ("resnet50", "resnet18", "vit_base_patch16_224", "tiny_vit_5m_224"))
+
+
+def test_celeba_runs_through_the_core_sweep(tmp_path):
+    pytest.importorskip("torch")
+    import producers.settings_large  # noqa: F401
+    from kdbias_audit.io import load_runset
+    from producers.sweep import plan_sweep, run_sweep
+
+    make_celeba(tmp_path / "celeba")
+    kwargs = dict(setting="celeba", out=tmp_path / "runs", seeds=[0], temperatures=[2.0], epochs=1,
+                  batch_size=8, teacher_arch="resnet8", student_arch="lenet5", image_size=16,
+                  data_root=str(tmp_path / "celeba"), device="cpu")
+    summary = run_sweep(plan_sweep(**kwargs), show_progress=False)
+    assert not summary.failed and len(summary.trained) == 3
+    ds = load_runset(tmp_path / "runs" / "ds_T2")
+    assert ds.dataset == "celeba" and set(ds.group_attributes) == {"young", "male"}
+    assert ds.class_names == ["Not Smiling", "Smiling"] and ds.n_samples == 6
+    assert set(ds.group_levels("young")) <= {"Young", "Not Young"}
+    again = run_sweep(plan_sweep(**kwargs), show_progress=False)
+    assert len(again.skipped) == 3 and not again.trained
+
+
+def test_hatexplain_runs_through_the_large_sweep(tmp_path):
+    pytest.importorskip("torch")
+    from kdbias_audit.io import load_runset
+    from producers.sweep_large import app
+
+    typer_testing = pytest.importorskip("typer.testing")
+    make_tiny_text_models(tmp_path / "models")
+    (tmp_path / "models" / "tiny-bert").rename(tmp_path / "models" / "bert-base-uncased")
+    (tmp_path / "models" / "tiny-distilbert").rename(tmp_path / "models" / "distilbert-base-uncased")
+    make_hatexplain(tmp_path / "hx")
+    args = ["--setting", "hatexplain", "--out", str(tmp_path / "runs"), "--seeds", "0", "--temperatures", "3",
+            "--epochs", "1", "--batch-size", "2", "--data-root", str(tmp_path / "hx"),
+            "--models-root", str(tmp_path / "models"), "--device", "cpu"]
+    runner = typer_testing.CliRunner()
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert "3 trained, 0 skipped, 0 failed" in res.output
+    ds = load_runset(tmp_path / "runs" / "ds_T3")
+    assert ds.model == "distilbert-base-uncased" and ds.metadata["teacher_model"] == "bert-base-uncased"
+    assert load_runset(tmp_path / "runs" / "teacher").model == "bert-base-uncased"
+    assert (tmp_path / "runs" / ".producers" / "checkpoints" / "teacher_seed0" / "config.json").is_file()
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0 and "0 trained, 3 skipped" in res.output
+    res = runner.invoke(app, [*args[:-4], "--models-root", str(tmp_path / "nowhere"), "--out", str(tmp_path / "r2")])
+    assert res.exit_code == 1
+    assert f"error: teacher/seed0: model directory {tmp_path / 'nowhere' / 'bert-base-uncased'} does not exist" in res.output
+    assert "error: ds_T3/seed0: its teacher failed" in res.output
+
+
+def test_imagenet_runs_through_the_large_sweep_single_process(tmp_path):
+    pytest.importorskip("torch")
+    from kdbias_audit.io import load_runsets
+    from producers.sweep_large import app
+
+    typer_testing = pytest.importorskip("typer.testing")
+    make_imagenet(tmp_path / "imagenet")
+    args = ["--setting", "imagenet", "--out", str(tmp_path / "runs"), "--seeds", "1", "--temperatures", "4",
+            "--epochs", "1", "--batch-size", "4", "--teacher-arch", "resnet8", "--student-arch", "lenet5",
+            "--image-size", "16", "--data-root", str(tmp_path / "imagenet"), "--num-workers", "0", "--device", "cpu"]
+    res = typer_testing.CliRunner().invoke(app, args)
+    assert res.exit_code == 0, res.output
+    teacher, nds, ds = load_runsets([tmp_path / "runs" / d for d in ("teacher", "nds", "ds_T4")])
+    assert (teacher.role, nds.role, ds.role) == ("teacher", "baseline", "distilled")
+    assert ds.temperature == 4.0 and ds.metadata["teacher_model"] == "resnet8" and ds.seeds == [1]
+    assert teacher.n_samples == 7
