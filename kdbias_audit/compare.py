@@ -165,7 +165,7 @@ class Comparison:
         import pandas as pd
 
         top = self.classwise.most_affected(k)
-        return pd.DataFrame(
+        frame = pd.DataFrame(
             {
                 "class": top["class"],
                 "name": top["name"].map(lambda v: "" if v is None else str(v)),
@@ -181,6 +181,7 @@ class Comparison:
                 "sig": top["significant"].map(lambda v: "*" if v else ""),
             }
         )
+        return frame if self.classwise.class_names is not None else frame.drop(columns=["name"])
 
     def top_pairs_frame(self, k: int = 10) -> pd.DataFrame:
         return self.disagreement.top_pairs_frame(k)

@@ -90,21 +90,24 @@ class DisagreementResult:
         return [(int(f // c), int(f % c), float(flat[f])) for f in order]
 
     def top_pairs_frame(self, k: int = 10) -> pd.DataFrame:
+        """Top cells as a table: A-pred and B-pred class (and names when known), the mean count
+        over pairs and its share of all test samples."""
         import pandas as pd
 
-        rows = [
-            {
-                "a_pred": i,
-                "a_name": self.class_name(i),
-                "b_pred": j,
-                "b_name": self.class_name(j),
-                "mean_count": v,
-                "share": v / self.n_samples if self.n_samples else float("nan"),
-            }
-            for i, j, v in self.top_pairs(k)
-        ]
-        cols = ["a_pred", "a_name", "b_pred", "b_name", "mean_count", "share"]
-        return pd.DataFrame(rows, columns=cols)
+        named = self.class_names is not None
+        rows = []
+        for i, j, v in self.top_pairs(k):
+            row: dict[str, Any] = {"a_pred": i}
+            if named:
+                row["a_name"] = self.class_name(i)
+            row["b_pred"] = j
+            if named:
+                row["b_name"] = self.class_name(j)
+            row["mean_count"] = v
+            row["share"] = v / self.n_samples if self.n_samples else float("nan")
+            rows.append(row)
+        cols = ["a_pred", "a_name", "b_pred", "b_name"] if named else ["a_pred", "b_pred"]
+        return pd.DataFrame(rows, columns=[*cols, "mean_count", "share"])
 
     def to_frame(self) -> pd.DataFrame:
         """One row per class: its disagreement rate as a true class, and the mean number of

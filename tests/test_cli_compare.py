@@ -144,3 +144,21 @@ def test_different_test_sets_error(runs):
     y = np.repeat(np.arange(C), 50)
     other = write_runset(runs["tmp"] / "small", y, np.tile(y, (2, 1)))
     assert_one_line_error(invoke(runs["a"], other), "different test set")
+
+
+def test_degenerate_data_is_a_warning_line_not_an_error(runs):
+    y = np.repeat(np.arange(C - 1), 20)  # the last class has no test samples
+    rng = np.random.default_rng(1)
+    preds = np.where(rng.random((3, y.size)) < 0.8, y, rng.integers(0, C, (3, y.size)))
+    a = write_runset(runs["tmp"] / "gap_a", y, preds)
+    b = write_runset(runs["tmp"] / "gap_b", y, preds[::-1])
+    result = invoke(a, b, "-f", "json")
+    assert result.exit_code == 0, result.output
+    warnings_shown = result.stderr.strip().splitlines()
+    assert warnings_shown and all(line.startswith("warning: ") for line in warnings_shown)
+    assert any("no test samples" in line for line in warnings_shown)
+    assert len(warnings_shown) == len(set(warnings_shown))  # each message once
+    doc = json.loads(result.stdout)
+    last = doc["classwise"]["classes"][C - 1]
+    assert last["pvalue"] is None and last["acc_a"] is None and last["significant"] is False
+    assert doc["disagreement"]["per_class_rate"][C - 1] is None

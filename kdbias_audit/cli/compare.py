@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import shutil
 import sys
+import warnings
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -81,8 +82,11 @@ def render_markdown(result, *, top: int = 10) -> str:
 @app.command("compare")
 @guarded
 def compare_command(
-    a: Annotated[Path, typer.Argument(help="Run set A (teacher or non-distilled student): a directory of seed files.")],
-    b: Annotated[Path, typer.Argument(help="Run set B (e.g. the distilled student).")],
+    a: Annotated[
+        Path,
+        typer.Argument(metavar="A", help="Run set A (teacher or non-distilled student): a directory of seed files."),
+    ],
+    b: Annotated[Path, typer.Argument(metavar="B", help="Run set B (e.g. the distilled student).")],
     alpha: Annotated[float, typer.Option("--alpha", help="Significance level of the per-class tests.")] = 0.05,
     permutations: Annotated[
         Optional[int],
@@ -100,7 +104,12 @@ def compare_command(
     top: Annotated[int, typer.Option("--top", help="Classes and class pairs shown in the table.")] = 10,
     sensitive: Annotated[
         Optional[list[str]],
-        typer.Option("--sensitive", help="Group attribute for fairness (repeatable; default: all shared)."),
+        typer.Option(
+            "--sensitive",
+            "-s",
+            help="Group attribute for fairness (repeatable; default: every shared attribute). "
+            "'young,male' or 'young&male' compares the intersection.",
+        ),
     ] = None,
     positive_class: Annotated[
         Optional[int], typer.Option("--positive-class", help="Positive class of a binary task (fairness).")
@@ -109,7 +118,7 @@ def compare_command(
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Processes reading files in parallel.")] = 1,
 ) -> None:
     """Which classes did B move relative to A, is it more than seed noise, and where do they disagree."""
-    from .._errors import KDAuditError
+    from .._errors import DegenerateDataWarning, KDAuditError
     from .._render import frame_to_csv, frame_to_latex, to_json
     from ..compare import compare
     from ..io import load_runsets
@@ -117,18 +126,30 @@ def compare_command(
     if top < 0:
         raise KDAuditError(f"--top must be >= 0; got {top}")
     run_a, run_b = load_runsets([a, b], jobs=jobs, progress=sys.stderr.isatty())
-    result = compare(
-        run_a,
-        run_b,
-        alpha=alpha,
-        permutations=permutations,
-        pairing=pairing.value,
-        random_state=seed_random,
-        sensitive=sensitive or None,
-        positive_class=positive_class,
-    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DegenerateDataWarning)
+        result = compare(
+            run_a,
+            run_b,
+            alpha=alpha,
+            permutations=permutations,
+            pairing=pairing.value,
+            random_state=seed_random,
+            sensitive=sensitive or None,
+            positive_class=positive_class,
+        )
+    seen: set[str] = set()
+    for w in caught:
+        if issubclass(w.category, DegenerateDataWarning):
+            message = " ".join(str(w.message).split())
+            if message not in seen:
+                seen.add(message)
+                typer.echo(f"warning: {message}", err=True)
+        else:  # not ours: hand it back to the warnings machinery unchanged
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if fmt is OutputFormat.json:
-        text = to_json(result.to_dict())
+        # Pretty for small outputs; compact when the (C, C) matrix makes indentation costly.
+        text = to_json(result.to_dict(), indent=2 if result.classwise.n_classes <= 100 else None)
     elif fmt is OutputFormat.csv:
         text = frame_to_csv(result.to_frame())
     elif fmt is OutputFormat.markdown:
