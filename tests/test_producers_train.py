@@ -1,0 +1,158 @@
+"""One training run: the exported file, frozen teacher, schedule, augmentation, atomicity."""
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+torch.set_num_threads(1)  # 2 shared cores: avoid oversubscription
+
+from kdbias_audit.io import read_predictions  # noqa: E402
+from producers.data.trifeature import load_trifeature  # noqa: E402
+from producers.gpu import DeviceData  # noqa: E402
+from producers.models import build_model  # noqa: E402
+from producers.train import RunSpec, Trainer, train_run  # noqa: E402
+
+TINY = dict(setting="trifeature", epochs=1, batch_size=16, image_size=16, train_size=32, test_size=20)
+
+
+@pytest.fixture(scope="module")
+def data():
+    return load_trifeature(image_size=16, train_size=32, test_size=20, seed=0)
+
+
+@pytest.fixture(scope="module")
+def teacher_ckpt(tmp_path_factory, data):
+    d = tmp_path_factory.mktemp("teacher")
+    spec = RunSpec(role="teacher", seed=0, arch="resnet20", save_checkpoint=str(d / "t.pt"), **TINY)
+    train_run(spec, d / "teacher" / "seed0.parquet", data=data)
+    return d / "t.pt"
+
+
+def test_teacher_file_has_complete_metadata(tmp_path, data, teacher_ckpt):
+    assert teacher_ckpt.is_file()
+    spec = RunSpec(role="teacher", seed=1, arch="resnet20", **TINY)
+    res = train_run(spec, tmp_path / "seed1.parquet", data=data, log_path=tmp_path / "run.log")
+    run = read_predictions(tmp_path / "seed1.parquet")
+    m = run.metadata
+    assert (m["role"], m["model"], m["dataset"], m["split"], m["seed"]) == ("teacher", "resnet20", "trifeature", "test", 1)
+    assert m["class_names"] == list(data.class_names) and m["epochs"] == 1 and m["image_size"] == 16
+    assert run.num_classes == 10 and len(run.label) == 20
+    assert np.array_equal(run.label, data.test.labels)
+    assert set(run.groups) == {"color", "texture"}
+    assert 0.0 <= res.test_accuracy <= 1.0 and res.steps == 2
+    log = (tmp_path / "run.log").read_text()
+    assert "epoch 1/1" in log and "done test_acc=" in log
+
+
+def test_distilled_file_and_float16_logits(tmp_path, data, teacher_ckpt):
+    import pyarrow.parquet as pq
+
+    spec = RunSpec(role="distilled", seed=0, arch="lenet5", temperature=4.0, alpha=0.8,
+                   teacher_arch="resnet20", teacher_checkpoint=str(teacher_ckpt),
+                   logits_dtype="float16", **TINY)
+    train_run(spec, tmp_path / "ds.parquet", data=data)
+    m = read_predictions(tmp_path / "ds.parquet").metadata
+    assert (m["role"], m["temperature"], m["alpha"], m["teacher_model"], m["model"]) == (
+        "distilled", 4.0, 0.8, "resnet20", "lenet5")
+    assert str(pq.read_schema(tmp_path / "ds.parquet").field("logits").type.value_type) == "halffloat"
+
+
+def test_teacher_stays_frozen_during_distillation(data, teacher_ckpt):
+    teacher = build_model("resnet20", num_classes=10, checkpoint=teacher_ckpt)
+    before = {k: v.clone() for k, v in teacher.state_dict().items()}
+    dev = torch.device("cpu")
+    mean, std = data.channel_stats()
+    dd = DeviceData(data.train.images, data.train.labels, mean=mean, std=std, device=dev)
+    tr = Trainer(build_model("lenet5", num_classes=10), dd, device=dev, total_steps=2, batch_size=16,
+                 padding=2, hflip=True, seed=0, teacher=teacher, temperature=4.0, alpha=0.8)
+    tr.run_epoch()
+    assert not teacher.training
+    for k, v in teacher.state_dict().items():
+        assert torch.equal(v, before[k]), k  # BN running stats untouched too
+
+
+def test_learning_rate_drops_at_30_60_90_percent(data):
+    dev = torch.device("cpu")
+    dd = DeviceData(data.train.images, data.train.labels, mean=(0.5,) * 3, std=(0.25,) * 3, device=dev)
+    tr = Trainer(build_model("lenet5", num_classes=10), dd, device=dev, total_steps=100,
+                 batch_size=16, padding=0, hflip=False, seed=0)
+    lrs = [tr.lr_at(s) for s in range(100)]
+    assert lrs[29] == pytest.approx(0.1) and lrs[30] == pytest.approx(0.01)
+    assert lrs[59] == pytest.approx(0.01) and lrs[60] == pytest.approx(0.001)
+    assert lrs[89] == pytest.approx(0.001) and lrs[90] == pytest.approx(0.0001)
+
+
+def test_augmentation_is_a_crop_of_the_padded_image_or_its_mirror():
+    rng = np.random.default_rng(0)
+    imgs = rng.integers(0, 256, size=(6, 7, 7, 3), dtype=np.uint8)
+    dev = torch.device("cpu")
+    dd = DeviceData(imgs, np.zeros(6), mean=(0.0,) * 3, std=(1.0,) * 3, device=dev)
+    g = torch.Generator().manual_seed(0)
+    p = 2
+    seen_flip = seen_shift = False
+    for _ in range(5):
+        out = dd.augment(torch.arange(6), padding=p, hflip=True, generator=g).numpy()  # (B,3,H,W)
+        for b in range(6):
+            padded = np.pad(imgs[b], ((p, p), (p, p), (0, 0)))
+            cands = {}
+            for oy in range(2 * p + 1):
+                for ox in range(2 * p + 1):
+                    crop = padded[oy:oy + 7, ox:ox + 7].transpose(2, 0, 1)
+                    cands[(oy, ox, False)] = crop
+                    cands[(oy, ox, True)] = crop[:, :, ::-1]
+            hits = [k for k, c in cands.items() if np.array_equal(c, out[b])]
+            assert hits, "augmented image is not a crop/flip of the input"
+            seen_flip |= any(k[2] for k in hits) and not any(not k[2] for k in hits)
+            seen_shift |= all(k[:2] != (p, p) for k in hits)
+    assert seen_flip and seen_shift
+
+
+def test_batches_are_normalised_and_channels_last(data):
+    dev = torch.device("cpu")
+    mean, std = data.channel_stats()
+    dd = DeviceData(data.train.images, data.train.labels, mean=mean, std=std, device=dev)
+    x, y = next(dd.eval_batches(32))
+    assert x.is_contiguous(memory_format=torch.channels_last)
+    ref = (data.train.images.astype(np.float64) / 255 - np.array(mean)) / np.array(std)
+    np.testing.assert_allclose(x.permute(0, 2, 3, 1).numpy(), ref, rtol=1e-5, atol=1e-5)
+    batches = list(dd.train_batches(10, padding=1, hflip=True, generator=torch.Generator().manual_seed(0)))
+    assert len(batches) == 3 and all(b[0].shape == (10, 3, 16, 16) for b in batches)  # drop_last
+
+
+def test_a_killed_run_leaves_no_finished_looking_file(tmp_path, data, monkeypatch):
+    def spec(d):
+        return RunSpec(role="teacher", seed=0, arch="lenet5", save_checkpoint=str(d / "t.pt"), **TINY)
+
+    def boom(*a, **k):
+        raise KeyboardInterrupt
+
+    # killed while writing the prediction file: no prediction file (the checkpoint came first)
+    a = tmp_path / "a"
+    monkeypatch.setattr("kdbias_audit.io.pq.write_table", boom)
+    with pytest.raises(KeyboardInterrupt):
+        train_run(spec(a), a / "seed0.parquet", data=data)
+    assert sorted(p.name for p in a.iterdir()) == ["t.pt"]
+    monkeypatch.undo()
+
+    # killed while saving the teacher checkpoint: nothing at all
+    def half_save(obj, f, *args, **kwargs):
+        with open(f, "wb") as fh:
+            fh.write(b"partial")
+        raise KeyboardInterrupt
+
+    b = tmp_path / "b"
+    monkeypatch.setattr(torch, "save", half_save)
+    with pytest.raises(KeyboardInterrupt):
+        train_run(spec(b), b / "seed0.parquet", data=data)
+    assert not b.exists() or list(b.iterdir()) == []
+
+
+def test_spec_validation():
+    from kdbias_audit._errors import KDAuditError
+
+    with pytest.raises(KDAuditError, match="temperature"):
+        RunSpec(role="distilled", seed=0, arch="lenet5", **TINY)
+    with pytest.raises(KDAuditError, match="role"):
+        RunSpec(role="student", seed=0, arch="lenet5", **TINY)
+    s = RunSpec(role="baseline", seed=3, arch="lenet5", **TINY)
+    assert RunSpec.from_json(s.to_json()) == s
