@@ -28,6 +28,9 @@ __all__ = ["DisagreementResult", "disagreement", "disagreement_arrays"]
 
 Pairing = Literal["seed", "all"]
 
+#: Largest class count for the dense (C, C) matrix (10,000 classes: 800 MB of float64).
+MAX_MATRIX_CLASSES = 10_000
+
 
 @dataclass(frozen=True, eq=False)
 class DisagreementResult:
@@ -163,6 +166,11 @@ def disagreement_arrays(
     pb_all = np.asarray(preds_b, dtype=np.int64)
     idx = np.asarray(pair_index, dtype=np.int64).reshape(-1, 2)
     c = int(num_classes)
+    if c > MAX_MATRIX_CLASSES:
+        raise KDAuditError(
+            f"disagreement: {c} classes would need a dense {c} x {c} matrix "
+            f"({c * c * 8 / 2**30:.1f} GiB); at most {MAX_MATRIX_CLASSES} classes are supported"
+        )
     n_pairs = idx.shape[0]
     if n_pairs == 0:
         raise KDAuditError("no run pairs to compare")

@@ -169,3 +169,12 @@ def test_matrix_invariants(seed, c, n, pairing):
     present = np.bincount(y, minlength=c) > 0
     weights = np.bincount(y, minlength=c)[present] / n
     assert np.sum(res.per_class_rate[present] * weights) == pytest.approx(res.rate_mean, abs=1e-12)
+
+
+def test_too_many_classes_for_a_dense_matrix_is_a_clear_error():
+    from kdbias_audit.disagreement import MAX_MATRIX_CLASSES
+
+    c = MAX_MATRIX_CLASSES + 1
+    a = RunSet.from_arrays([0, c - 1], [[0, 1]], num_classes=c)
+    with pytest.raises(KDAuditError, match="at most 10000 classes"):
+        disagreement(a, a)
