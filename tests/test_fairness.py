@@ -370,7 +370,7 @@ def _trifeature_like(rng, n=3000, k=10, seeds=3, name="tri"):
 
 def test_one_vs_rest_equals_per_class_loop_over_fairlearn():
     rng = np.random.default_rng(9)
-    rs = _trifeature_like(rng)
+    rs = _trifeature_like(rng, n=1500, seeds=2)
     audit = fairness_audit(rs)
     res = audit["color"]
     assert res.mode == "one-vs-rest" and res.classes[0] == "shape0"
@@ -389,6 +389,25 @@ def test_one_vs_rest_equals_per_class_loop_over_fairlearn():
     assert list(pc["class"]) == [f"shape{i}" for i in range(10)]
     with pytest.raises(KDAuditError, match="positive_class applies to binary tasks only"):
         fairness_audit(rs, positive_class=1)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.permutations(range(4)))
+def test_property_relabelling_classes_permutes_per_class_values(seed, perm):
+    rng = np.random.default_rng(seed)
+    n = 60
+    y = rng.integers(0, 4, n)
+    preds = rng.integers(0, 4, (2, n))
+    g = {"grp": rng.integers(0, 3, n)}
+    perm = np.asarray(perm)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DegenerateDataWarning)
+        base = fairness_audit(RunSet.from_arrays(y, preds, groups=g, num_classes=4))["grp"]
+        moved = fairness_audit(RunSet.from_arrays(perm[y], perm[preds], groups=g, num_classes=4))["grp"]
+    # class c of the base is class perm[c] after relabelling
+    np.testing.assert_array_equal(moved.dpd_per_class[:, perm], base.dpd_per_class)
+    np.testing.assert_array_equal(moved.eod_per_class[:, perm], base.eod_per_class)
+    np.testing.assert_allclose(moved.eod_per_seed, base.eod_per_seed, rtol=1e-12, atol=0)
 
 
 def test_one_vs_rest_class_missing_from_a_group_is_excluded_with_warning():
