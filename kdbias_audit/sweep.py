@@ -23,11 +23,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
-import pandas as pd
 
 from ._errors import KDAuditError, PredictionFileError
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
+    import pandas as pd
+
     from .classwise import ClasswiseResult
     from .disagreement import DisagreementResult
     from .fairness import FairnessAudit
@@ -336,6 +337,14 @@ def _alpha_key(a: float | None) -> tuple[int, float]:
 # --------------------------------------------------------------------------------------------
 
 
+def _num(x: Any) -> float | None:
+    """A plain float, or ``None`` for a missing or non-finite value (JSON ``null``)."""
+    if x is None:
+        return None
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
 def _mean_std(values: np.ndarray) -> tuple[float, float]:
     arr = np.asarray(values, dtype=float)
     arr = arr[np.isfinite(arr)]
@@ -477,6 +486,8 @@ class SweepResult:
         counts (``q <= alpha``), ``p_sc``/``p_tc`` the permutation p-values of the counts and
         ``efp_sc``/``efp_tc`` the mean null counts (expected false positives).
         """
+        import pandas as pd
+
         records = []
         for a, rows in self.blocks():
             for r in rows:
@@ -506,6 +517,8 @@ class SweepResult:
     def fairness_frame(self) -> pd.DataFrame:
         """One row per model per ``alpha`` block: accuracy and, per attribute, EOD and DPD
         (fractions; mean and sample std over seeds). Empty attributes give an empty frame."""
+        import pandas as pd
+
         records = []
         for a, rows in self.blocks():
             for r in rows:
@@ -529,6 +542,8 @@ class SweepResult:
 
     def runsets_frame(self) -> pd.DataFrame:
         """Provenance: every run set used, with its path, role, temperature, alpha and seeds."""
+        import pandas as pd
+
         return pd.DataFrame.from_records(
             [
                 {
@@ -552,8 +567,8 @@ class SweepResult:
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract: ``{"rows": [{"name", "role", "temperature", "accuracy": {"mean",
         "std"}, "n_sc", "n_tc", "n_sc_fdr", "n_tc_fdr", "fairness": {attr: {"dpd": {"mean",
-        "std"}, "eod": {"mean", "std"}}}}]}`` - teacher, NDS, then the distilled rows; NaN is
-        written as ``null`` by :func:`kdbias_audit._render.to_json`."""
+        "std"}, "eod": {"mean", "std"}}}}]}`` - teacher, NDS, then the distilled rows; plain
+        Python values, undefined numbers (NaN) as ``None``, ready for ``json.dumps``."""
         rows = []
         for r in self.rows:
             mean, std = r.accuracy_mean_std()
@@ -562,13 +577,13 @@ class SweepResult:
                 fair[attr] = {}
                 for metric in ("dpd", "eod"):
                     m, s = r.fairness_mean_std(attr, metric)  # type: ignore[arg-type]
-                    fair[attr][metric] = {"mean": m, "std": s}
+                    fair[attr][metric] = {"mean": _num(m), "std": _num(s)}
             rows.append(
                 {
                     "name": r.name,
                     "role": r.role,
-                    "temperature": r.temperature,
-                    "accuracy": {"mean": mean, "std": std},
+                    "temperature": _num(r.temperature),
+                    "accuracy": {"mean": _num(mean), "std": _num(std)},
                     "n_sc": None if r.vs_baseline is None else int(r.vs_baseline.n_significant),
                     "n_tc": None if r.vs_teacher is None else int(r.vs_teacher.n_significant),
                     "n_sc_fdr": None if r.vs_baseline is None else int(r.vs_baseline.n_significant_fdr),

@@ -9,15 +9,13 @@ analysed further; JSON follows the ``kdaudit sweep`` contract (:meth:`SweepResul
 
 from __future__ import annotations
 
+import json
 import math
 from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
-import pandas as pd
-
-from ._render import frame_to_csv, frame_to_latex, frame_to_markdown, frame_to_rich, to_json
-
 if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
     from .sweep import SweepResult, SweepRow
 
 __all__ = [
@@ -86,6 +84,8 @@ def class_bias_display_frame(result: SweepResult) -> pd.DataFrame:
             rec["p(#SC)"] = DASH if sc is None else _fmt_p(float(sc.count_pvalue))
             rec["p(#TC)"] = DASH if tc is None else _fmt_p(float(tc.count_pvalue))
             records.append(rec)
+    import pandas as pd
+
     return pd.DataFrame.from_records(records)
 
 
@@ -103,12 +103,16 @@ def fairness_display_frame(result: SweepResult) -> pd.DataFrame | None:
                 rec[f"EOD {attr} (%)"] = _pm(*r.fairness_mean_std(attr, "eod"))
                 rec[f"DPD {attr} (%)"] = _pm(*r.fairness_mean_std(attr, "dpd"))
             records.append(rec)
+    import pandas as pd
+
     return pd.DataFrame.from_records(records)
 
 
 def sweep_numeric_frame(result: SweepResult) -> pd.DataFrame:
     """Class-bias numbers and fairness numbers side by side (the CSV output): one row per model
     per ``alpha`` block; accuracies and fairness metrics as fractions."""
+    import pandas as pd
+
     df = result.class_bias_frame()
     fair = result.fairness_frame()
     extra = [c for c in fair.columns if c not in df.columns]
@@ -128,6 +132,8 @@ def _titles(result: SweepResult) -> tuple[str, str]:
 
 def sweep_rich_tables(result: SweepResult) -> list[Any]:
     """rich Tables (class bias, then fairness when there are group attributes)."""
+    from ._render import frame_to_rich
+
     t1, t2 = _titles(result)
     out = [frame_to_rich(class_bias_display_frame(result), title=t1)]
     fair = fairness_display_frame(result)
@@ -145,8 +151,10 @@ def render_sweep(result: SweepResult, fmt: TableFormat = "markdown") -> str:
     tables rendered to plain text.
     """
     fmt = getattr(fmt, "value", fmt)  # accept the CLI's OutputFormat enum
-    if fmt == "json":
-        return to_json(result.to_dict())
+    if fmt == "json":  # to_dict() is plain JSON already (NaN as None); pandas is not needed
+        return json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n"
+    from ._render import frame_to_csv, frame_to_latex, frame_to_markdown
+
     if fmt == "csv":
         return frame_to_csv(sweep_numeric_frame(result))
     t1, t2 = _titles(result)
