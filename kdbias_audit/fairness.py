@@ -524,18 +524,29 @@ def _encode_sensitive(sensitive_features: Any, n: int) -> tuple[np.ndarray, list
     return inverse.reshape(-1).astype(np.int64), names
 
 
+def _1d(values: Any, what: str) -> np.ndarray:
+    arr = np.asarray(values.to_numpy() if hasattr(values, "to_numpy") else values)
+    if arr.ndim == 2 and 1 in arr.shape:  # a column or row vector, as fairlearn accepts
+        arr = arr.reshape(-1)
+    if arr.ndim != 1:
+        raise _InputError(f"{what}: expected a 1-D array, got shape {arr.shape}")
+    return arr
+
+
 def _binary_inputs(y_true: Any, y_pred: Any, sensitive_features: Any, sample_weight: Any,
                    method: str, need_binary_labels: bool):
     if method not in ("between_groups", "to_overall"):
         raise _InputError(f"method: expected 'between_groups' or 'to_overall', got {method!r}")
-    yt = np.asarray(y_true.to_numpy() if hasattr(y_true, "to_numpy") else y_true).reshape(-1)
-    yp = np.asarray(y_pred.to_numpy() if hasattr(y_pred, "to_numpy") else y_pred).reshape(-1)
+    yt, yp = _1d(y_true, "y_true"), _1d(y_pred, "y_pred")
     if yt.shape != yp.shape:
         raise _InputError(f"y_true and y_pred differ in length: {yt.shape[0]} vs {yp.shape[0]}")
     if yt.shape[0] == 0:
         raise _InputError("y_true: empty input")
     if need_binary_labels:
-        values = set(np.unique(np.concatenate([yt.astype(object), yp.astype(object)])).tolist())
+        try:
+            values = set(np.unique(yt).tolist()) | set(np.unique(yp).tolist())
+        except TypeError:  # unorderable mixed values: certainly not binary
+            values = {"<mixed types>"}
         if not (values <= {0, 1} or values <= {-1, 1}):
             shown = sorted(map(str, values))[:5]
             raise _InputError("y_true/y_pred: equalized odds needs binary labels from {0, 1} or "
@@ -1001,7 +1012,10 @@ def fairness_audit(
                                f"has {k} classes (audited one-vs-rest)")
         mode, positive = "one-vs-rest", None
     names = getattr(runset, "class_names", None)
-    class_names = [str(c) for c in names] if names else [str(i) for i in range(k)]
+    if names and len(names) == k:
+        class_names = [str(c) for c in names]
+    else:
+        class_names = [str(i) for i in range(k)]
     labels = np.asarray(runset.label)
     preds = np.asarray(runset.preds)
     results = tuple(_audit_attribute(runset, key, comps, mode, positive, labels, preds,
