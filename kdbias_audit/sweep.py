@@ -627,7 +627,8 @@ def analyze_sweep(
 
     with Benjamini-Hochberg counts and the permutation p-value of each count
     (:func:`kdbias_audit.classwise.classwise_test`), the disagreement matrices teacher vs NDS and
-    teacher vs DS (:func:`kdbias_audit.disagreement.disagreement`) and, where every run set has
+    teacher vs DS (:func:`kdbias_audit.disagreement.disagreement`; runs paired by seed, or every
+    pair of runs when the two run sets share no seed) and, where every run set has
     group columns, DPD and EOD per attribute (:func:`kdbias_audit.fairness.fairness_audit`).
 
     Parameters
@@ -709,7 +710,11 @@ def analyze_sweep(
             **kw,
         )
 
-    t_vs_b = disagreement(t_rs, b_rs, pairing="seed")
+    def pairing(a: RunSet, b: RunSet) -> Literal["seed", "all"]:
+        # pair runs by seed where the run sets share seeds, else every run with every run
+        return "seed" if set(a.seeds) & set(b.seeds) else "all"
+
+    t_vs_b = disagreement(t_rs, b_rs, pairing=pairing(t_rs, b_rs))
     teacher_row = base_row(t_rs, plan.teacher)
     baseline_row = base_row(b_rs, plan.baseline, disagreement=t_vs_b)
     distilled_rows = []
@@ -721,7 +726,7 @@ def analyze_sweep(
                 e,
                 vs_baseline=classwise_test(b_rs, rs, alpha=alpha, permutations=permutations, random_state=0),
                 vs_teacher=classwise_test(t_rs, rs, alpha=alpha, permutations=permutations, random_state=0),
-                disagreement=disagreement(t_rs, rs, pairing="seed"),
+                disagreement=disagreement(t_rs, rs, pairing=pairing(t_rs, rs)),
             )
         )
 

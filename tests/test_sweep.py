@@ -211,6 +211,32 @@ def test_no_group_columns_means_no_fairness(tmp_path):
     assert all(r.fairness is None for r in res.rows)
 
 
+def test_binary_sweep_fairness_matches_fairlearn(tmp_path):
+    from fairlearn.metrics import demographic_parity_difference, equalized_odds_difference
+
+    root = make_sweep(tmp_path / "s", temperatures=(1.0, 5.0), num_classes=2, per_class=400)
+    res = analyze_sweep(root)
+    for r in (res.teacher, res.distilled[-1]):
+        runs = raw_runset(root / r.name)
+        for metric, fn in (("dpd", demographic_parity_difference), ("eod", equalized_odds_difference)):
+            vals = [fn(x["df"]["label"].to_numpy(), x["df"]["pred"].to_numpy(),
+                       sensitive_features=x["df"]["group.young"].to_numpy()) for x in runs]
+            mean, std = r.fairness_mean_std("young", metric)
+            assert mean == pytest.approx(np.mean(vals), abs=1e-12)
+            assert std == pytest.approx(np.std(vals, ddof=1), abs=1e-12)
+    assert r.fairness.to_dict()["young"]["mode"] == "binary"
+
+
+def test_students_without_the_teachers_seeds_pair_all_runs(tmp_path):
+    root = tmp_path / "s"
+    tiny(root / "t", role="teacher", seeds=(10, 11))
+    tiny(root / "n", role="baseline")
+    tiny(root / "d", role="distilled", temperature=2)
+    res = analyze_sweep(root)
+    assert res.distilled[0].disagreement.pairing == "all"
+    assert res.distilled[0].disagreement.n_pairs == 4
+
+
 def test_alpha_blocks(tmp_path):
     root = make_sweep(tmp_path / "s", temperatures=(2.0, 4.0), kd_alphas=(0.8, 0.6), with_groups=False)
     res = analyze_sweep(root)
