@@ -3,17 +3,14 @@
 Registered in the core registry (`producers.settings`) on import, so the sweep command runs
 them like the small settings:
 
-==================  ===============================  =====  =====  ====  =================
-name                teacher -> student               size   batch  C     groups
-==================  ===============================  =====  =====  ====  =================
-``celeba``          resnet50 -> resnet18 (timm)      128    256    2     young, male
-``celeba_eyeglasses`` resnet50 -> resnet18 (timm)    128    256    2     young, male
-``tinyimagenet``    resnet50 -> resnet18 (timm)      64     512    200   --
-``imagenet``        resnet50 -> resnet18 (timm)      224    512    1000  --
-``imagenet_vit``    vit_base_patch16_224 ->          224    512    1000  --
-                    tiny_vit_5m_224 (timm)
-``hatexplain``      BERT-base -> DistilBERT          --     32     2     race, gender
-==================  ===============================  =====  =====  ====  =================
+- ``celeba``: ResNet-50 -> ResNet-18 (timm), 128 px, batch 256, 2 classes (Smiling), groups
+  ``young``, ``male``;
+- ``celeba_eyeglasses``: the same with the ``Eyeglasses`` label (the paper's Table 8);
+- ``tinyimagenet``: ResNet-50 -> ResNet-18, 64 px, batch 512, 200 classes;
+- ``imagenet``: ResNet-50 -> ResNet-18, 224 px, batch 512, 1000 classes;
+- ``imagenet_vit``: ``vit_base_patch16_224`` -> ``tiny_vit_5m_224`` (timm), 224 px, batch 512;
+- ``hatexplain``: BERT-base -> DistilBERT, 128 word pieces, batch 32, 2 classes (toxic),
+  groups ``race``, ``gender``.
 
 Batch sizes are the paper's (Appendix C: CelebA 256, Tiny ImageNet and ImageNet 512); the
 paper gives none for HateXplain, we use 32 (the usual BERT fine-tuning batch). CelebA's label
@@ -24,8 +21,9 @@ too (23.5 GB). The TinyViT variant is not named in the paper; we use the 5M one.
 
 How each setting trains:
 
-- CelebA and Tiny ImageNet: the core trainer (`producers.train`), images decoded once into
-  memory (cache them with the core's ``data_cache``). For several GPUs, `producers.ddp`.
+- CelebA and Tiny ImageNet: the core trainer (`producers.train`), images decoded into
+  memory once per sweep invocation (decoding is threaded). For several GPUs, `producers.ddp`
+  through `producers.sweep_large` under ``torchrun``.
 - ImageNet (1.28M images) does not fit in memory: it trains through `producers.ddp`
   (``torchrun``, JPEGs read by DataLoader workers); ``IMAGE_SETTINGS`` below gives that module
   the loaders and transforms of every image setting.

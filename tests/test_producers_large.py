@@ -285,6 +285,9 @@ def test_hatexplain_majority_targets_groups(tmp_path):
     assert list(train.groups["gender"]) == ["gender", "no gender", "gender"]
     val = load_hatexplain(tmp_path, split="val")
     assert len(val) == 0 and val.n_dropped == 1
+    from producers.data.hatexplain import communities_in
+
+    assert communities_in(tmp_path) == Counter({"African": 1, "Arab": 1, "Women": 1, "Hispanic": 1, "Men": 1})
 
 
 def test_hatexplain_errors(tmp_path):
@@ -554,3 +557,35 @@ def test_imagenet_runs_through_the_large_sweep_single_process(tmp_path):
     assert (teacher.role, nds.role, ds.role) == ("teacher", "baseline", "distilled")
     assert ds.temperature == 4.0 and ds.metadata["teacher_model"] == "resnet8" and ds.seeds == [1]
     assert teacher.n_samples == 7
+
+
+def test_label_group_table_reproduces_paper_table4_counts():
+    from producers.data._local import FileSplit
+    from producers.data.celeba import label_group_table
+
+    # the paper's Table 4 margins per label; any joint young x male layout with these margins
+    paper = {1: (61793, 16287, 37780, 40300), 0: (59765, 18315, 27259, 50821)}
+    labels, young, male = [], [], []
+    for c, (y, ny, m, nm) in paper.items():
+        n = y + ny
+        assert m + nm == n
+        labels += [c] * n
+        young += ["Young"] * y + ["Not Young"] * ny
+        male += ["Male"] * m + ["Not Male"] * nm
+    n = len(labels)
+    split = FileSplit("celeba", "train", Path("."), ("x",) * n, np.array(labels), np.arange(n).astype(str),
+                      ("Not Smiling", "Smiling"), {"young": np.array(young), "male": np.array(male)}, 1)
+    frame = label_group_table(split).to_frame()
+    assert frame.loc["Smiling", ["Young", "Not Young", "Male", "Not Male"]].tolist() == list(paper[1])
+    assert frame.loc["Not Smiling", ["Young", "Not Young", "Male", "Not Male"]].tolist() == list(paper[0])
+    assert frame.loc["Smiling", "Distribution"] == frame.loc["Not Smiling", "Distribution"] == "50.00%"
+    # 121558 / 156160 = 77.84% (the paper prints 77.85% / 22.15%, rounded to sum to 100)
+    assert frame.loc["Distribution", ["Young", "Not Young", "Male", "Not Male"]].tolist() == [
+        f"{100 * 121558 / 156160:.2f}%", f"{100 * 34602 / 156160:.2f}%", "41.65%", "58.35%"]
+
+
+def test_celeba_partition_csv_header_is_read(tmp_path):
+    from producers.data.celeba import read_partition
+
+    (tmp_path / "list_eval_partition.txt").write_text("image_id,partition\n000001.jpg,0\n000002.jpg,2\n")
+    assert read_partition(tmp_path) == {"000001.jpg": 0, "000002.jpg": 2}
