@@ -131,21 +131,27 @@ def plot_classwise_accuracy(
     if reference is not None:
         ax.plot(x, np.asarray(reference, dtype=float) * 100, color=OKABE_ITO["black"], linestyle="--",
                 linewidth=1.2, label=reference_label, zorder=3)
-    marked = False
+    sig_handle = None
     for i, t in enumerate(temperatures):
         color = cmap(0.92 * i / max(1, k - 1))
         ax.plot(x, acc[i], color=color, linewidth=1.0, marker=marker, markersize=3, label=f"T = {_fmt_t(t)}")
         if sig is not None and sig[i].any():
             idx = np.flatnonzero(sig[i])
-            ax.scatter(idx, acc[i, idx], marker="x", s=40, color=OKABE_ITO["vermillion"], linewidths=1.5,
-                       zorder=4, label=None if marked else "significant (NDS vs DS)")
-            marked = True
+            sig_handle = ax.scatter(idx, acc[i, idx], marker="x", s=40, color=OKABE_ITO["vermillion"],
+                                    linewidths=1.5, zorder=4)
     ax.set_xlabel("Class")
     ax.set_ylabel("Test accuracy (%)")
     _class_ticks(ax, c, class_names)
     ax.set_xlim(-0.5, c - 0.5)
     ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8, ncol=2 if k > 6 else 1, loc="best")
+    handles, labels = ax.get_legend_handles_labels()
+    if sig_handle is not None:
+        handles.append(sig_handle)
+        labels.append("significant (NDS vs DS)")
+    if k > 6:  # many temperatures: keep the legend off the data
+        ax.legend(handles, labels, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+    else:
+        ax.legend(handles, labels, fontsize=8, loc="best")
     ax.set_title(title or "Class-wise accuracy of distilled students")
     return fig
 

@@ -353,7 +353,7 @@ def _mean_std(values: np.ndarray) -> tuple[float, float]:
     return float(arr.mean()), float(arr.std(ddof=1)) if arr.size > 1 else float("nan")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class SweepRow:
     """One model of a sweep and everything computed for it.
 
@@ -427,7 +427,7 @@ class SweepRow:
         return np.asarray([np.nan if v is None else v for v in (vals or [])], dtype=float)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class SweepResult:
     """The audit of a whole temperature sweep (see :func:`analyze_sweep`).
 
