@@ -263,6 +263,7 @@ class DDPRun:
     test_size: int | None = None  # first N test images
     device: str | None = None
     label: str = "Smiling"  # CelebA only
+    data_seed: int = 0  # CelebA: seed of the training-set undersampling
     overwrite: bool = False
 
 
@@ -321,7 +322,7 @@ def train_ddp(run: DDPRun, ctx: DistContext | None = None, *, log: Callable[[str
     try:
         spec = image_setting(run.setting)
         size = run.image_size or spec.image_size
-        train_split, test_split = spec.load(run.data_root, label=run.label)
+        train_split, test_split = spec.load(run.data_root, label=run.label, data_seed=run.data_seed)
         if run.train_size is not None and run.train_size < len(train_split):
             train_split = train_split.subset(range(run.train_size))
         if run.test_size is not None and run.test_size < len(test_split):
@@ -391,7 +392,8 @@ def train_ddp(run: DDPRun, ctx: DistContext | None = None, *, log: Callable[[str
         meta = {"dataset": run.setting, "model": run.arch, "role": run.role, "epochs": run.epochs,
                 "batch_size": run.batch_size, "world_size": ctx.world_size, "image_size": size,
                 "train_size": len(train_split), "test_size": len(test_split),
-                "optimizer": run.optimizer or spec.optimizer, "producer": "kdbias-audit producers.ddp"}
+                "optimizer": run.optimizer or spec.optimizer, "data_seed": run.data_seed,
+                "producer": "kdbias-audit producers.ddp"}
         if teacher is not None:
             meta.update(temperature=float(run.temperature), alpha=float(run.alpha),
                         teacher_model=run.teacher_arch or "resnet50")
@@ -436,6 +438,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--test-size", type=int, default=None, help="first N test images")
     p.add_argument("--device", default=None, choices=("cpu", "cuda"))
     p.add_argument("--label", default=d.label, help="CelebA label attribute (Smiling or Eyeglasses)")
+    p.add_argument("--data-seed", type=int, default=0, help="CelebA: seed of the training-set undersampling")
     p.add_argument("--overwrite", action="store_true")
     return p
 

@@ -81,17 +81,19 @@ class ImageSetting:
     style: str = "crop"
     optimizer: str = "sgd"
 
-    def load(self, root: str | Path, *, label: str = "Smiling") -> tuple[Any, Any]:
-        return self.loader(Path(root), label=label)
+    def load(self, root: str | Path, *, label: str = "Smiling", data_seed: int = 0) -> tuple[Any, Any]:
+        return self.loader(Path(root), label=label, data_seed=data_seed)
 
     def transform(self, size: int, *, train: bool) -> Any:
         return image_transform(size, train=train, style=self.style)
 
 
-def _celeba_files(root: Path, *, label: str = "Smiling"):
+def _celeba_files(root: Path, *, label: str = "Smiling", data_seed: int = 0, **_: Any):
+    """Balanced train (undersampling seeded by ``data_seed``) and test split of CelebA."""
     from .data.celeba import load_celeba
 
-    return load_celeba(root, split="train", label=label), load_celeba(root, split="test", label=label)
+    return (load_celeba(root, split="train", label=label, balance_seed=data_seed),
+            load_celeba(root, split="test", label=label))
 
 
 def _tiny_files(root: Path, **_: Any):
@@ -110,7 +112,7 @@ IMAGE_SETTINGS: dict[str, ImageSetting] = {
     s.name: s for s in (
         ImageSetting("celeba", 128, 256, "resnet50", "resnet18", _celeba_files),
         ImageSetting("celeba_eyeglasses", 128, 256, "resnet50", "resnet18",
-                     lambda root, **_: _celeba_files(root, label="Eyeglasses")),
+                     lambda root, data_seed=0, **_: _celeba_files(root, label="Eyeglasses", data_seed=data_seed)),
         ImageSetting("tinyimagenet", 64, 512, "resnet50", "resnet18", _tiny_files),
         ImageSetting("imagenet", 224, 512, "resnet50", "resnet18", _imagenet_files, style="imagenet"),
         ImageSetting("imagenet_vit", 224, 512, "vit_base_patch16_224", "tiny_vit_5m_224", _imagenet_files,
@@ -141,13 +143,13 @@ def _head(split: Any, n: int | None) -> Any:
     return split if n is None or n >= len(split) else split.subset(range(n))
 
 
-def _in_memory(name: str, files: Callable[[Path], tuple[Any, Any]], default_size: int) -> Callable[[Any], Any]:
+def _in_memory(name: str, files: Callable[..., tuple[Any, Any]], default_size: int) -> Callable[[Any], Any]:
     """A core ``Setting.load``: the file splits decoded into uint8 arrays at ``--image-size``."""
 
     def load(opts: Any) -> Any:
         from .data import DatasetSplits
 
-        train, test = files(_root(opts, name))
+        train, test = files(_root(opts, name), data_seed=opts.data_seed)
         size = opts.image_size or default_size
         train, test = _head(train, opts.train_size), _head(test, opts.test_size)
         return DatasetSplits(name, train.to_memory(size), test.to_memory(size), train.class_names)
@@ -163,9 +165,9 @@ def _not_in_memory(name: str, why: str) -> Callable[[Any], Any]:
     return load
 
 
-def _celeba_balanced(label: str) -> Callable[[Path], tuple[Any, Any]]:
-    def files(root: Path) -> tuple[Any, Any]:
-        return _celeba_files(root, label=label)
+def _celeba_balanced(label: str) -> Callable[..., tuple[Any, Any]]:
+    def files(root: Path, *, data_seed: int = 0) -> tuple[Any, Any]:
+        return _celeba_files(root, label=label, data_seed=data_seed)
 
     return files
 

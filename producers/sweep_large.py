@@ -144,6 +144,7 @@ def _train_one(run: SweepRun, ctx: Any, opts: dict[str, Any]) -> None:
         num_workers=opts.get("num_workers", 8), eval_batch_size=s.eval_batch_size,
         max_steps=opts.get("max_steps"), train_size=s.train_size, test_size=s.test_size,
         device=None if s.device == "auto" else s.device, label=get_setting(s.setting).extra.get("label", "Smiling"),
+        data_seed=s.data_seed,
         overwrite=opts.get("overwrite", False),
     ), ctx, log=_logger(run.log, ctx.is_main))
 
@@ -220,6 +221,7 @@ def main(
     teacher_arch: Annotated[Optional[str], typer.Option(help="Override the teacher (a model dir for text).")] = None,
     student_arch: Annotated[Optional[str], typer.Option(help="Override the student (a model dir for text).")] = None,
     data_root: Annotated[Optional[Path], typer.Option(help="Directory with the dataset files.")] = None,
+    data_seed: Annotated[int, typer.Option(help="CelebA: seed of the training-set undersampling.")] = 0,
     models_root: Annotated[Optional[Path], typer.Option(help="Directory of local transformers models (text).")] = None,
     num_workers: Annotated[int, typer.Option(help="DataLoader workers per process (images).")] = 8,
     max_steps: Annotated[Optional[int], typer.Option(help="Stop each run after N steps (smoke tests).")] = None,
@@ -235,7 +237,7 @@ def main(
             temperatures=parse_float_list(temperatures), epochs=epochs or s.epochs, alpha=alpha,
             batch_size=batch_size, teacher_arch=teacher_arch, student_arch=student_arch,
             teacher_epochs=teacher_epochs, image_size=image_size, train_size=train_size, test_size=test_size,
-            data_root=str(data_root) if data_root else None, device=device,
+            data_root=str(data_root) if data_root else None, data_seed=data_seed, device=device,
         )
         plan = plan.shard(*parse_shard(shard))
         summary = run_large_sweep(plan, teacher_wait=teacher_wait, num_workers=num_workers, max_steps=max_steps,

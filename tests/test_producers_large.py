@@ -511,6 +511,15 @@ def test_celeba_runs_through_the_core_sweep(tmp_path):
     again = run_sweep(plan_sweep(**kwargs), show_progress=False)
     assert len(again.skipped) == 3 and not again.trained
 
+    from producers.settings import DataOptions, get_setting
+
+    def train_ids(seed):
+        opts = DataOptions(root=tmp_path / "celeba", image_size=8, data_seed=seed)
+        return tuple(get_setting("celeba").load(opts).train.sample_id)
+
+    assert train_ids(0) == train_ids(0)
+    assert len({train_ids(s) for s in range(6)}) > 1  # --data-seed reaches the undersampling
+
 
 def test_hatexplain_runs_through_the_large_sweep(tmp_path):
     pytest.importorskip("torch")
