@@ -448,8 +448,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     run = DDPRun(**{k.replace("-", "_"): v for k, v in vars(args).items()})
     try:
         train_ddp(run)
-    except KDAuditError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (KDAuditError, OSError) as exc:
+        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 1
     return 0
 

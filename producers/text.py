@@ -327,8 +327,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         train_text(TextRun(**vars(args)))
-    except KDAuditError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (KDAuditError, OSError) as exc:
+        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 1
     return 0
 
