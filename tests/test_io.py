@@ -335,3 +335,25 @@ def test_find_runsets_in_a_sweep(tmp_path):
     for name in ("teacher", "nds", "ds_T2"):
         _runset(tmp_path / "sweep" / name, seeds=(0, 1), y=y)
     assert [p.name for p in find_runsets(tmp_path / "sweep")] == ["ds_T2", "nds", "teacher"]
+
+
+def test_written_files_get_normal_permissions(tmp_path):
+    import os
+    import stat
+
+    y, z = _arrays()
+    path = write_predictions(tmp_path / "perm.parquet", y_true=y, logits=z, seed=0)
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask
+
+
+def test_reading_does_not_import_pandas(tmp_path):
+    y, z = _arrays()
+    write_predictions(tmp_path / "r" / "seed0.parquet", y_true=y, logits=z, seed=0, groups={"g": y > 1, "s": y.astype(str)})
+    code = (
+        "import sys; from kdbias_audit import load_runset; "
+        f"rs = load_runset({str(tmp_path / 'r')!r}); assert rs.group_levels('g') == ('False', 'True'); "
+        "assert 'pandas' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
