@@ -842,16 +842,18 @@ def load_runsets(
 
 def find_runsets(root: str | os.PathLike[str]) -> list[Path]:
     """Run set locations under ``root``: a file, a run set directory, or every directory below
-    ``root`` (recursively, sorted) that directly holds ``*.parquet`` files."""
+    ``root`` (recursively, sorted, hidden directories skipped) that directly holds ``*.parquet`` files."""
     root = Path(root)
     if not root.exists():
         raise PredictionFileError(root, "does not exist")
     if root.is_file():
         return [root]
-    found = sorted(
-        {p.parent for p in root.rglob("*.parquet") if p.is_file() and not p.name.startswith(".")},
-        key=lambda p: str(p),
-    )
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        if any(f.endswith(".parquet") and not f.startswith(".") for f in filenames):
+            found.append(Path(dirpath))
+    found.sort()
     if not found:
         raise PredictionFileError(root, "contains no prediction files (*.parquet)")
     return found

@@ -116,25 +116,10 @@ def _as_float(value: Any, where: Path, key: str) -> float | None:
 
 
 def _peek_metadata(path: Path) -> dict[str, Any]:
-    """The ``kdbias_audit`` metadata of one file, from its Parquet footer only."""
-    import pyarrow.parquet as pq
+    """The validated ``kdbias_audit`` metadata of one file, from its Parquet footer only."""
+    from .io import _file_metadata, _open
 
-    from .io import METADATA_KEY
-
-    try:
-        meta = pq.read_schema(path).metadata or {}
-    except Exception as exc:  # noqa: BLE001 - any unreadable footer is a file error
-        raise PredictionFileError(path, f"not a readable Parquet file ({type(exc).__name__}: {exc})") from None
-    raw = meta.get(METADATA_KEY.encode())
-    if raw is None:
-        raise PredictionFileError(path, f"no '{METADATA_KEY}' metadata (not a kdbias-audit prediction file)")
-    try:
-        out = json.loads(raw)
-    except ValueError:
-        raise PredictionFileError(path, f"'{METADATA_KEY}' metadata is not valid JSON") from None
-    if not isinstance(out, dict):
-        raise PredictionFileError(path, f"'{METADATA_KEY}' metadata is not a JSON object")
-    return out
+    return _file_metadata(_open(path), path)
 
 
 def find_runset_dirs(root: str | os.PathLike[str]) -> list[Path]:
@@ -142,22 +127,18 @@ def find_runset_dirs(root: str | os.PathLike[str]) -> list[Path]:
 
     ``root`` itself must not hold prediction files: a sweep is a directory of run sets.
     """
+    from .io import find_runsets
+
     root = Path(root)
-    if not root.exists():
-        raise KDAuditError(f"{root}: no such directory")
-    if not root.is_dir():
+    if root.exists() and not root.is_dir():
         raise KDAuditError(f"{root}: is not a directory (a sweep is a directory of run sets)")
-    if any(p.suffix == ".parquet" and p.is_file() for p in root.iterdir()):
+    found = find_runsets(root)
+    if root in found:
         raise KDAuditError(
             f"{root}: holds prediction files directly; a sweep is a directory of run sets "
             "(one subdirectory of seed files per model)"
         )
-    found: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        if Path(dirpath) != root and any(f.endswith(".parquet") and not f.startswith(".") for f in filenames):
-            found.append(Path(dirpath))
-    return sorted(found)
+    return found
 
 
 def _runset_metadata(path: Path) -> dict[str, Any]:

@@ -79,7 +79,7 @@ def test_teacher_and_baseline_overrides(tmp_path):
 
 
 def test_errors_exit_1_with_one_line(root, tmp_path):
-    assert_one_line_error(invoke("sweep", tmp_path / "missing"), "no such directory")
+    assert_one_line_error(invoke("sweep", tmp_path / "missing"), "does not exist")
     assert_one_line_error(invoke("sweep", root, "--alpha", "2"), "alpha must be in (0, 1)")
     assert_one_line_error(invoke("sweep", root, "--jobs", "0"), "jobs")
     bad = tmp_path / "bad"
