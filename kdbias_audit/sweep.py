@@ -14,7 +14,6 @@ disagreement teacher vs NDS and teacher vs DS, and group fairness where group co
 
 from __future__ import annotations
 
-import json
 import math
 import os
 from collections.abc import Sequence

@@ -16,7 +16,6 @@ import fairlearn.metrics as flm
 from kdbias_audit._errors import DegenerateDataWarning, KDAuditError
 from kdbias_audit._render import to_json
 from kdbias_audit.fairness import (
-    GroupCounts,
     compare_fairness,
     demographic_parity_difference,
     dpd,

@@ -159,7 +159,6 @@ def chromium(tmp_path: Path, url: str, *extra: str) -> subprocess.CompletedProce
                     reason="chromium is not installed")
 def test_renders_in_headless_chromium(result, tmp_path):
     import matplotlib.image as mpimg
-    import numpy as np
 
     report = write_report(result, tmp_path / "out", command="kdaudit report sw -o out", dpi=60)
     url = report.resolve().as_uri()
