@@ -153,14 +153,19 @@ def plan_sweep(
     teacher_arch: str | None = None,
     student_arch: str | None = None,
     teacher_epochs: int | None = None,
+    lr: float = 0.1,
+    student_lr: float | None = None,
     include_nds: bool = True,
     **spec_options,
 ) -> SweepPlan:
     """The ordered runs of a sweep (teachers, then NDS, then DS by temperature and seed).
 
-    ``spec_options`` go to every `RunSpec` (``image_size``, ``train_size``, ``test_size``,
-    ``data_root``, ``device``, ``compile``, ``logits_dtype``, ...).
+    ``lr`` is the teachers' initial learning rate and the students' unless ``student_lr`` is
+    given (the study uses 0.1 for every model). ``spec_options`` go to every `RunSpec`
+    (``image_size``, ``train_size``, ``test_size``, ``data_root``, ``device``, ``compile``,
+    ``logits_dtype``, ...).
     """
+    s_lr = lr if student_lr is None else student_lr
     s = get_setting(setting)
     root = Path(out)
     bs = batch_size or s.batch_size
@@ -180,7 +185,7 @@ def plan_sweep(
     for seed in seeds:
         runs.append(SweepRun(
             RunSpec(setting=setting, role="teacher", seed=seed, arch=t_arch,
-                    epochs=teacher_epochs or epochs, batch_size=bs,
+                    epochs=teacher_epochs or epochs, batch_size=bs, lr=lr,
                     save_checkpoint=str(checkpoint_path(root, seed)), **spec_options),
             "teacher", root / "teacher" / f"seed{seed}.parquet", logs / f"teacher_seed{seed}.log",
         ))
@@ -188,7 +193,7 @@ def plan_sweep(
         for seed in seeds:
             runs.append(SweepRun(
                 RunSpec(setting=setting, role="baseline", seed=seed, arch=s_arch, epochs=epochs,
-                        batch_size=bs, **spec_options),
+                        batch_size=bs, lr=s_lr, **spec_options),
                 "nds", root / "nds" / f"seed{seed}.parquet", logs / f"nds_seed{seed}.log",
             ))
     for t in temperatures:
@@ -196,7 +201,7 @@ def plan_sweep(
         for seed in seeds:
             runs.append(SweepRun(
                 RunSpec(setting=setting, role="distilled", seed=seed, arch=s_arch, epochs=epochs,
-                        batch_size=bs, temperature=float(t), alpha=alpha, teacher_arch=t_arch,
+                        batch_size=bs, lr=s_lr, temperature=float(t), alpha=alpha, teacher_arch=t_arch,
                         teacher_checkpoint=str(checkpoint_path(root, seed)), **spec_options),
                 label, root / label / f"seed{seed}.parquet", logs / f"{label}_seed{seed}.log",
                 teacher_out=root / "teacher" / f"seed{seed}.parquet",
@@ -208,7 +213,7 @@ def plan_sweep(
 
 _CHECKED_KEYS = (
     "role", "model", "dataset", "seed", "temperature", "alpha", "teacher_model", "epochs",
-    "batch_size", "data_seed", "image_size", "train_size", "test_size",
+    "batch_size", "lr", "data_seed", "image_size", "train_size", "test_size",
 )
 
 
@@ -537,6 +542,8 @@ def main(
     temperatures: Annotated[str, typer.Option(help="Temperatures, e.g. 1-10,20,30,40.")] = "1-10,20,30,40",
     alpha: Annotated[float, typer.Option(help="Weight of the soft-target term.")] = 0.8,
     teacher_epochs: Annotated[Optional[int], typer.Option(help="Teacher epochs (default: --epochs).")] = None,
+    lr: Annotated[float, typer.Option(help="Initial learning rate (the study: 0.1).")] = 0.1,
+    student_lr: Annotated[Optional[float], typer.Option(help="Students' initial learning rate (default: --lr).")] = None,
     image_size: Annotated[Optional[int], typer.Option(help="Image size (generated datasets).")] = None,
     train_size: Annotated[Optional[int], typer.Option(help="Training samples (first N).")] = None,
     test_size: Annotated[Optional[int], typer.Option(help="Test samples (first N).")] = None,
@@ -563,7 +570,7 @@ def main(
             setting=setting, out=out, seeds=parse_int_list(seeds, "seeds"),
             temperatures=parse_float_list(temperatures), epochs=epochs, alpha=alpha,
             batch_size=batch_size, teacher_arch=teacher_arch, student_arch=student_arch,
-            teacher_epochs=teacher_epochs, image_size=image_size, train_size=train_size,
+            teacher_epochs=teacher_epochs, lr=lr, student_lr=student_lr, image_size=image_size, train_size=train_size,
             test_size=test_size, data_root=str(data_root) if data_root else None,
             data_seed=data_seed, allow_pickle=allow_pickle, hflip=hflip, device=device,
             compile=compile, compile_mode=compile_mode, logits_dtype=logits_dtype,

@@ -141,3 +141,10 @@ def test_concurrent_processes_produce_the_same_sweep(tmp_path):
         b = read_predictions(tmp_path / "b" / rs / "seed0.parquet")
         assert (a.pred == b.pred).all(), rs
     assert json.dumps(s1.to_dict())
+
+
+def test_student_learning_rate_is_separate_and_recorded(tmp_path):
+    plan = plan_sweep(setting="trifeature", out=tmp_path, seeds=[0], temperatures=[2.0], epochs=1,
+                      student_lr=0.03)
+    assert {r.spec.role: r.spec.lr for r in plan.runs} == {"teacher": 0.1, "baseline": 0.03, "distilled": 0.03}
+    assert plan.runs[-1].spec.expected_metadata()["lr"] == 0.03
