@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import sys
+import warnings
+from collections.abc import Iterator
 from enum import Enum
 from pathlib import Path
 from typing import Any, Callable, TypeVar
@@ -11,7 +14,7 @@ from typing import Any, Callable, TypeVar
 import typer
 
 from .._atomic import atomic_write_text
-from .._errors import KDAuditError
+from .._errors import DegenerateDataWarning, KDAuditError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -73,3 +76,26 @@ def console(stderr: bool = False):
     from rich.console import Console
 
     return Console(stderr=stderr, highlight=False)
+
+
+@contextlib.contextmanager
+def degenerate_warnings_to_stderr(limit: int = 20) -> Iterator[None]:
+    """Show each distinct :class:`DegenerateDataWarning` raised inside as one ``warning:`` line.
+
+    At most ``limit`` lines; the rest are counted. Other warnings pass through unchanged.
+    """
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", DegenerateDataWarning)
+        yield
+    shown: list[str] = []
+    for w in caught:
+        if issubclass(w.category, DegenerateDataWarning):
+            message = " ".join(str(w.message).split())
+            if message not in shown:
+                shown.append(message)
+        else:  # not ours: hand it back to the warnings machinery unchanged
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    for message in shown[:limit]:
+        typer.echo(f"warning: {message}", err=True)
+    if len(shown) > limit:
+        typer.echo(f"warning: {len(shown) - limit} more degenerate-data warnings not shown", err=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import shutil
 import sys
-import warnings
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -13,7 +12,7 @@ from typing import Annotated, Optional
 import typer
 
 from . import app
-from ._common import OutputFormat, emit, guarded
+from ._common import OutputFormat, degenerate_warnings_to_stderr, emit, guarded
 
 
 class PairingOption(str, Enum):
@@ -118,7 +117,7 @@ def compare_command(
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Processes reading files in parallel.")] = 1,
 ) -> None:
     """Which classes did B move relative to A, is it more than seed noise, and where do they disagree."""
-    from .._errors import DegenerateDataWarning, KDAuditError
+    from .._errors import KDAuditError
     from .._render import frame_to_csv, frame_to_latex, to_json
     from ..compare import compare
     from ..io import load_runsets
@@ -126,8 +125,7 @@ def compare_command(
     if top < 0:
         raise KDAuditError(f"--top must be >= 0; got {top}")
     run_a, run_b = load_runsets([a, b], jobs=jobs, progress=sys.stderr.isatty())
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", DegenerateDataWarning)
+    with degenerate_warnings_to_stderr():
         result = compare(
             run_a,
             run_b,
@@ -138,15 +136,6 @@ def compare_command(
             sensitive=sensitive or None,
             positive_class=positive_class,
         )
-    seen: set[str] = set()
-    for w in caught:
-        if issubclass(w.category, DegenerateDataWarning):
-            message = " ".join(str(w.message).split())
-            if message not in seen:
-                seen.add(message)
-                typer.echo(f"warning: {message}", err=True)
-        else:  # not ours: hand it back to the warnings machinery unchanged
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     if fmt is OutputFormat.json:
         # Pretty for small outputs; compact when the (C, C) matrix makes indentation costly.
         text = to_json(result.to_dict(), indent=2 if result.classwise.n_classes <= 100 else None)

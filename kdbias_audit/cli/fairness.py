@@ -5,14 +5,13 @@ from __future__ import annotations
 import io
 import shutil
 import sys
-import warnings
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
 from . import app
-from ._common import OutputFormat, emit, guarded
+from ._common import OutputFormat, degenerate_warnings_to_stderr, emit, guarded
 
 
 def _latex(audit) -> str:
@@ -72,20 +71,13 @@ def fairness_command(
     Binary tasks use the positive class; multi-class tasks one-vs-rest per class, averaged over
     classes. Tables show percent; JSON and CSV keep fractions.
     """
-    from .._errors import DegenerateDataWarning
     from .._render import frame_to_csv, frame_to_markdown, to_json
     from ..fairness import fairness_audit
     from ..io import load_runset
 
     rs = load_runset(runset, jobs=jobs, progress=sys.stderr.isatty())
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", DegenerateDataWarning)
+    with degenerate_warnings_to_stderr():
         audit = fairness_audit(rs, sensitive=sensitive or None, positive_class=positive_class)
-    for w in caught:
-        if issubclass(w.category, DegenerateDataWarning):
-            typer.echo(f"warning: {' '.join(str(w.message).split())}", err=True)
-        else:  # not ours: hand it back to the warnings machinery unchanged
-            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
     if fmt is OutputFormat.json:
         text = to_json(audit.to_dict())

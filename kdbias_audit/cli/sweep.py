@@ -10,7 +10,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from . import app
-from ._common import OutputFormat, emit, guarded
+from ._common import OutputFormat, degenerate_warnings_to_stderr, emit, guarded
 
 RootArg = Annotated[
     Path, typer.Argument(help="Sweep directory: one subdirectory of seed files per model (teacher, NDS, DS per T).")
@@ -38,8 +38,9 @@ def _analyze(root: Path, teacher: Path | None, baseline: Path | None, alpha: flo
              permutations: int | None, jobs: int) -> Any:
     from ..sweep import analyze_sweep
 
-    return analyze_sweep(root, teacher=teacher, baseline=baseline, alpha=alpha, permutations=permutations,
-                         jobs=jobs, progress=sys.stderr.isatty())
+    with degenerate_warnings_to_stderr():
+        return analyze_sweep(root, teacher=teacher, baseline=baseline, alpha=alpha, permutations=permutations,
+                             jobs=jobs, progress=sys.stderr.isatty())
 
 
 def _check_out_dir(out: Path) -> None:
