@@ -84,7 +84,7 @@ def bench_fast(device_name: str, *, kd: bool, n: int, batch: int, steps: int, wa
     _sync(device)
     warm_s = time.perf_counter() - t_c
     if barrier is not None:
-        barrier.wait()
+        barrier.wait(timeout=900)
     t0 = time.perf_counter()
     for _ in range(steps):
         tr.train_step(*next(it))
@@ -193,7 +193,7 @@ def bench_concurrent(k: int, **kw) -> dict:
     procs = [ctx.Process(target=_child, args=(json.dumps(kw), barrier, queue)) for _ in range(k)]
     for p in procs:
         p.start()
-    results = [queue.get() for _ in procs]
+    results = [queue.get(timeout=1200) for _ in procs]
     for p in procs:
         p.join()
     errors = [r["error"] for r in results if "error" in r]
