@@ -6,7 +6,7 @@ ResNet-20 and for ResNet-56 -> ResNet-20 distillation (teacher forward + student
 (a) ``fast``: the producers' path (`producers.train.Trainer` + `producers.gpu.DeviceData`):
     data resident on the device as uint8, batched crop+flip on the device, bf16 autocast,
     channels_last, fused SGD, and on CUDA ``torch.compile(mode="reduce-overhead")`` (CUDA
-    graphs) unless ``--no-compile``; ``fast_eager`` is the same without compile;
+    graphs) unless ``--no-compile``; on CUDA ``a_fast_eager`` is the same without compile;
 (b) ``dataloader``: a standard torchvision ``DataLoader`` (PIL RandomCrop(32, padding=4) +
     RandomHorizontalFlip + ToTensor + Normalize, ``--workers`` processes, pinned memory, fp32,
     plain SGD);
@@ -214,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warmup", type=int, help="untimed steps first (CPU 2, CUDA 30; includes compile)")
     p.add_argument("--n-train", type=int, help="samples held (CPU 2048, CUDA 50000)")
     p.add_argument("--workers", type=int, help="DataLoader workers for (b) (CPU 0, CUDA 8)")
-    p.add_argument("--concurrent", default=None, help="K for (c), comma-separated (CPU 2, CUDA 4)")
+    p.add_argument("--concurrent", default=None, help="K for (c), comma-separated (CPU 2, CUDA 4); 0 skips (c)")
     p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=True,
                    help="CUDA graphs via torch.compile(mode='reduce-overhead') in (a)/(c) on CUDA")
     p.add_argument("--no-kd", action="store_true", help="skip the ResNet-56 -> ResNet-20 measurements")
@@ -231,11 +231,14 @@ def main(argv: list[str] | None = None) -> int:
     cuda = device.type == "cuda"
     if a.threads:
         torch.set_num_threads(a.threads)
-    steps = a.steps or (200 if a.quick else 300) if cuda else (a.steps or 8)
+    if a.steps:
+        steps = a.steps
+    else:
+        steps = (200 if a.quick else 300) if cuda else 8
     warmup = a.warmup or (30 if cuda else 2)
     n = a.n_train or (50_000 if cuda else 2048)
     workers = a.workers if a.workers is not None else (min(8, os.cpu_count() or 1) if cuda else 0)
-    ks = [int(k) for k in (a.concurrent or ("4" if cuda else "2")).split(",")]
+    ks = [int(k) for k in (a.concurrent or ("4" if cuda else "2")).split(",") if int(k) > 0]
     compile = a.compile and cuda
     common = dict(n=n, batch=a.batch_size, steps=steps, warmup=warmup)
     name = torch.cuda.get_device_name(device) if cuda else f"CPU ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
@@ -259,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     kinds = [("r20", False)] + ([] if a.no_kd else [("kd56to20", True)])
     for tag, kd in kinds:
         record(f"a_fast_{tag}", bench_fast, device_name=str(device), kd=kd, compile=compile, **common)
-        if compile and not a.quick:
+        if compile:  # the same path without CUDA graphs, for comparison (no compile time)
             record(f"a_fast_eager_{tag}", bench_fast, device_name=str(device), kd=kd, compile=False, **common)
         record(f"b_dataloader_{tag}", bench_dataloader, device_name=str(device), kd=kd, workers=workers, **common)
     for k in ks:

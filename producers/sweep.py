@@ -452,10 +452,8 @@ def _run_pool(todo, concurrent, display, trained, failed, plan, teacher_wait, po
 
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
-    threads = None
-    device = todo[0].spec.device if todo else "cpu"
-    if device == "cpu" or (device == "auto" and not _cuda_available()):
-        threads = max(1, (os.cpu_count() or 1) // concurrent)
+    # one share of the CPU cores per process (on CUDA the host work is small; on CPU it is all)
+    threads = max(1, (os.cpu_count() or 1) // concurrent)
     stop = threading.Event()
 
     def drain() -> None:
@@ -520,12 +518,6 @@ def _run_pool(todo, concurrent, display, trained, failed, plan, teacher_wait, po
         stop.set()
         reader.join(timeout=2)
         queue.close()
-
-
-def _cuda_available() -> bool:
-    import torch
-
-    return torch.cuda.is_available()
 
 
 # --- command line ----------------------------------------------------------------------------

@@ -156,3 +156,20 @@ def test_spec_validation():
         RunSpec(role="student", seed=0, arch="lenet5", **TINY)
     s = RunSpec(role="baseline", seed=3, arch="lenet5", **TINY)
     assert RunSpec.from_json(s.to_json()) == s
+
+
+def test_train_speed_benchmark_runs_on_cpu(tmp_path):
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "train_speed.py"
+    spec = importlib.util.spec_from_file_location("train_speed", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    rc = mod.main(["--device", "cpu", "--steps", "1", "--warmup", "1", "--n-train", "64",
+                   "--batch-size", "16", "--concurrent", "0", "--json", str(tmp_path / "r.json")])
+    assert rc == 0
+    out = json.loads((tmp_path / "r.json").read_text())
+    assert set(out["results"]) == {"a_fast_r20", "b_dataloader_r20", "a_fast_kd56to20", "b_dataloader_kd56to20"}
+    assert out["ratios"]["a/b r20"] > 0
