@@ -127,6 +127,8 @@ class RunSpec:
         if self.role == "distilled":
             meta.update(temperature=float(self.temperature), alpha=float(self.alpha),
                         teacher_model=self.teacher_arch)
+        else:  # explicit nulls: a teacher or NDS has no temperature, alpha or teacher
+            meta.update(temperature=None, alpha=None, teacher_model=None)
         if data is not None:
             meta.update(
                 class_names=list(data.class_names),
@@ -388,6 +390,10 @@ def train_run(
     image_size = data.train.image_size[0]
     log(f"start {spec.role} {spec.arch} seed={spec.seed} on {device}: {spec.to_json()}")
 
+    if spec.compile:
+        # a fresh compile cache per run: a worker process trains many models, and dynamo's
+        # per-function cache limit would otherwise silently fall back to eager after a few
+        torch.compiler.reset()
     torch.manual_seed(spec.seed)
     np.random.seed(spec.seed % (2**32))
     model = build_model(spec.arch, num_classes=data.num_classes, image_size=image_size)

@@ -36,6 +36,7 @@ def test_teacher_file_has_complete_metadata(tmp_path, data, teacher_ckpt):
     m = run.metadata
     assert (m["role"], m["model"], m["dataset"], m["split"], m["seed"]) == ("teacher", "resnet20", "trifeature", "test", 1)
     assert m["class_names"] == list(data.class_names) and m["epochs"] == 1 and m["image_size"] == 16
+    assert m["temperature"] is None and m["alpha"] is None and m["teacher_model"] is None
     assert run.num_classes == 10 and len(run.label) == 20
     assert np.array_equal(run.label, data.test.labels)
     assert set(run.groups) == {"color", "texture"}
