@@ -2,7 +2,7 @@
 # The Trifeature example sweep of the study (issue 8): ResNet-20 teacher, LeNet-5 students,
 # T in 1-10,20,30,40, seeds 0-4 (5 teachers + 5 NDS + 65 DS = 75 runs).
 #
-#   bash producers/make_example_trifeature.sh gpu [OUT]   # one GPU, estimated 4-6 minutes
+#   bash producers/make_example_trifeature.sh gpu [OUT]   # one GPU, estimated 2-5 minutes (not measured)
 #   bash producers/make_example_trifeature.sh cpu [OUT]   # 2 CPU cores, estimated 20-30 minutes
 # (run inside the environment with the producers extra, or set PYTHON=/path/to/python)
 #
