@@ -214,12 +214,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warmup", type=int, help="untimed steps first (CPU 2, CUDA 30; includes compile)")
     p.add_argument("--n-train", type=int, help="samples held (CPU 2048, CUDA 50000)")
     p.add_argument("--workers", type=int, help="DataLoader workers for (b) (CPU 0, CUDA 8)")
-    p.add_argument("--concurrent", default=None, help="K for (c), comma-separated (CPU 2, CUDA 4); 0 skips (c)")
+    p.add_argument("--concurrent", default=None, help="K for (c), comma-separated (CPU 2; CUDA 4,8, --quick 8); 0 skips (c)")
     p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=True,
                    help="CUDA graphs via torch.compile(mode='reduce-overhead') in (a)/(c) on CUDA")
     p.add_argument("--no-kd", action="store_true", help="skip the ResNet-56 -> ResNet-20 measurements")
     p.add_argument("--threads", type=int, help="torch CPU threads in this process (a shared CPU: try 1)")
-    p.add_argument("--quick", action="store_true", help="GPU: the < 3 minute version (200 steps, K=4)")
+    p.add_argument("--quick", action="store_true", help="GPU: the < 3 minute version (200 steps, K=8)")
     p.add_argument("--json", type=Path, help="write the results here")
     a = p.parse_args(argv)
 
@@ -238,7 +238,8 @@ def main(argv: list[str] | None = None) -> int:
     warmup = a.warmup or (30 if cuda else 2)
     n = a.n_train or (50_000 if cuda else 2048)
     workers = a.workers if a.workers is not None else (min(8, os.cpu_count() or 1) if cuda else 0)
-    ks = [int(k) for k in (a.concurrent or ("4" if cuda else "2")).split(",") if int(k) > 0]
+    default_k = ("8" if a.quick else "4,8") if cuda else "2"
+    ks = [int(k) for k in (a.concurrent or default_k).split(",") if int(k) > 0]
     compile = a.compile and cuda
     common = dict(n=n, batch=a.batch_size, steps=steps, warmup=warmup)
     name = torch.cuda.get_device_name(device) if cuda else f"CPU ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
