@@ -22,13 +22,12 @@ far better than one). Logs: ``ROOT/.producers/logs/<runset>_seed<k>.log``.
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Optional
 

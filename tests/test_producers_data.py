@@ -37,7 +37,7 @@ def test_smaller_split_is_a_prefix_of_a_larger_one():
 
 def test_every_label_and_group_combination_is_reachable():
     d = generate_split(1000, size=8, seed=0)
-    combos = set(zip(d.labels.tolist(), d.groups["color"].tolist(), d.groups["texture"].tolist()))
+    combos = set(zip(d.labels.tolist(), d.groups["color"].tolist(), d.groups["texture"].tolist(), strict=True))
     expected = set(itertools.product(range(10), COLORS, TEXTURES))
     assert combos == expected  # each of the 1000 exactly once per block of 1000
     assert np.bincount(d.labels, minlength=10).tolist() == [100] * 10

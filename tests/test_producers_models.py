@@ -63,7 +63,7 @@ def test_timm_model_by_name_and_checkpoint_roundtrip(tmp_path):
     sd = {f"module.{k}": v for k, v in m.state_dict().items()}
     torch.save({"state_dict": sd}, tmp_path / "w.pt")
     m2 = build_model("resnet10t", num_classes=5, checkpoint=tmp_path / "w.pt")
-    for (k, a), b in zip(m.state_dict().items(), m2.state_dict().values()):
+    for (k, a), b in zip(m.state_dict().items(), m2.state_dict().values(), strict=True):
         assert torch.equal(a, b), k
 
 
