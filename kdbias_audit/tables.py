@@ -49,7 +49,8 @@ def _fmt_p(p: float) -> str:
 
 
 def _show_alpha(result: SweepResult) -> bool:
-    return any(a is not None for a in result.kd_alphas)
+    """An ``α`` column only where the sweep has several distillation weights (paper Table 7)."""
+    return len(result.kd_alphas) > 1
 
 
 def _lead_columns(result: SweepResult, kd_alpha: float | None, r: SweepRow) -> dict[str, Any]:

@@ -14,6 +14,12 @@ from ._errors import KDAuditError
 from .io import RunSet, SeedRun, _check_aligned, _check_runset_consistency, find_prediction_files, find_runsets, read_predictions
 
 
+def _display(path: str) -> str:
+    """A path as short as it can be shown: relative to the working directory when inside it."""
+    rel = os.path.relpath(path)
+    return rel if not rel.startswith("..") else path
+
+
 @dataclass(frozen=True)
 class ValidationReport:
     """What ``kdaudit validate`` found: one summary per valid run set, one line per problem."""
@@ -30,7 +36,7 @@ class ValidationReport:
         for s in self.summaries:
             rows.append(
                 {
-                    "run set": s["path"],
+                    "run set": _display(s["path"]),
                     "model": s["model"] or "",
                     "role": s["role"] or "",
                     "T": s["temperature"],
