@@ -94,7 +94,7 @@ def frame_to_rich(df: pd.DataFrame, *, title: str | None = None, float_format: s
     table = Table(title=title, show_lines=False)
     for col in df.columns:
         numeric = pd.api.types.is_numeric_dtype(df[col])
-        table.add_column(str(col), justify="right" if numeric else "left")
+        table.add_column(str(col), justify="right" if numeric else "left", overflow="fold")
     for row in df.itertuples(index=False):
         table.add_row(*(_cell(v, float_format) for v in row))
     return table

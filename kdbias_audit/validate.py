@@ -14,6 +14,17 @@ from ._errors import KDAuditError
 from .io import RunSet, SeedRun, _check_aligned, _check_runset_consistency, find_prediction_files, find_runsets, read_predictions
 
 
+def _ranges(values: Sequence[int]) -> str:
+    """``[0, 1, 2, 4]`` -> ``"0-2,4"``."""
+    spans: list[list[int]] = []
+    for v in sorted(values):
+        if spans and v == spans[-1][1] + 1:
+            spans[-1][1] = v
+        else:
+            spans.append([v, v])
+    return ",".join(str(a) if a == b else f"{a}-{b}" for a, b in spans)
+
+
 def _display(path: str) -> str:
     """A path as short as it can be shown: relative to the working directory when inside it."""
     rel = os.path.relpath(path)
@@ -40,9 +51,9 @@ class ValidationReport:
                     "model": s["model"] or "",
                     "role": s["role"] or "",
                     "T": s["temperature"],
-                    "seeds": ",".join(str(x) for x in s["seeds"]),
+                    "seeds": _ranges(s["seeds"]),
                     "N": s["n_samples"],
-                    "classes": s["num_classes"],
+                    "C": s["num_classes"],
                     "groups": ",".join(s["group_attributes"]),
                     "acc %": 100 * s["accuracy_mean"],
                 }
