@@ -183,7 +183,7 @@ def plot_disagreement(
     cmap = matplotlib.colormaps["viridis"].with_extremes(bad="#d9d9d9")
     if annotate is None:
         annotate = c <= 12
-    fig = _figure(11.5, 5.2)
+    fig = _figure(11.5, 6.0)  # tall enough for square heatmaps + titles + rotated ticks
     axes = fig.subplots(1, 2)
     im = None
     for ax, m, title in zip(axes, masked, titles):
