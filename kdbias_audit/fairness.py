@@ -1063,16 +1063,12 @@ def _welch(a: np.ndarray, b: np.ndarray, alpha: float) -> MetricDiff:
     delta = float(b.mean() - a.mean())
     if a.size < 2 or b.size < 2:
         return MetricDiff(delta, nan, nan, nan, alpha)
-    va, vb = a.var(ddof=1) / a.size, b.var(ddof=1) / b.size
-    se2 = va + vb
-    if not se2 > 0:
-        return MetricDiff(delta, nan, nan, nan, alpha)
-    from scipy import stats
+    from .classwise import _welch_core  # the one Welch implementation of the package
 
-    t = delta / math.sqrt(se2)
-    df = se2**2 / (va**2 / (a.size - 1) + vb**2 / (b.size - 1))
-    p = float(2 * stats.t.sf(abs(t), df))
-    return MetricDiff(delta, float(t), float(df), min(p, 1.0), alpha)
+    _, _, df, t, p, testable = _welch_core(a[:, None], b[:, None])
+    if not testable[0]:
+        return MetricDiff(delta, nan, nan, nan, alpha)
+    return MetricDiff(delta, float(t[0]), float(df[0]), float(p[0]), alpha)
 
 
 @dataclass(frozen=True, eq=False)

@@ -29,7 +29,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     import pandas as pd
 
     from .classwise import ClasswiseResult
-    from .disagreement import DisagreementResult
+    from ._disagreement import DisagreementResult
     from .fairness import FairnessAudit
     from .io import RunSet
 
@@ -607,7 +607,7 @@ def analyze_sweep(
 
     with Benjamini-Hochberg counts and the permutation p-value of each count
     (:func:`kdbias_audit.classwise.classwise_test`), the disagreement matrices teacher vs NDS and
-    teacher vs DS (:func:`kdbias_audit.disagreement.disagreement`; runs paired by seed, or every
+    teacher vs DS (:func:`kdbias_audit.disagreement`; runs paired by seed, or every
     pair of runs when the two run sets share no seed) and, where every run set has
     group columns, DPD and EOD per attribute (:func:`kdbias_audit.fairness.fairness_audit`).
 
@@ -645,7 +645,7 @@ def analyze_sweep(
         raise KDAuditError(f"jobs must be a positive integer, got {jobs}")
 
     from .classwise import classwise_test, seed_accuracies
-    from .disagreement import disagreement
+    from ._disagreement import disagreement
     from .io import load_runsets
 
     plan = discover_sweep(root, teacher=teacher, baseline=baseline)

@@ -24,3 +24,14 @@ def test_unknown_attribute_is_an_attribute_error():
         assert "no_such_name" in str(exc)
     else:  # pragma: no cover
         raise AssertionError("expected AttributeError")
+
+
+def test_function_exports_are_not_shadowed_by_submodules():
+    """`kdbias_audit.compare` / `.disagreement` stay the functions after every submodule loads."""
+    code = (
+        "import kdbias_audit as k, kdbias_audit.cli, kdbias_audit.sweep, kdbias_audit.report\n"
+        "assert callable(k.compare) and callable(k.disagreement), (k.compare, k.disagreement)\n"
+        "for name in k.__all__:\n"
+        "    assert not isinstance(getattr(k, name), type(k)), name\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

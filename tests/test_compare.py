@@ -10,8 +10,8 @@ import pytest
 from kdbias_audit._errors import KDAuditError
 from kdbias_audit._render import jsonable, to_json
 from kdbias_audit.classwise import classwise_test
-from kdbias_audit.compare import Comparison, compare
-from kdbias_audit.disagreement import disagreement
+from kdbias_audit._compare import Comparison, compare
+from kdbias_audit._disagreement import disagreement
 from kdbias_audit.io import RunSet, load_runsets, write_predictions
 
 TOP_KEYS = {"format_version", "a", "b", "alpha", "classwise", "disagreement"}

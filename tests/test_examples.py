@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import kdbias_audit as ka
-from kdbias_audit.disagreement import disagreement
+from kdbias_audit._disagreement import disagreement
 from kdbias_audit.io import read_predictions
 from kdbias_audit.validate import validate_paths
 

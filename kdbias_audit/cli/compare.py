@@ -119,7 +119,7 @@ def compare_command(
     """Which classes did B move relative to A, is it more than seed noise, and where do they disagree."""
     from .._errors import KDAuditError
     from .._render import frame_to_csv, frame_to_latex, to_json
-    from ..compare import compare
+    from .._compare import compare
     from ..io import load_runsets
 
     if top < 0:

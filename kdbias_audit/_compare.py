@@ -4,7 +4,7 @@ This is the computation behind ``kdaudit compare A B``; the command only loads, 
 :func:`compare` and formats the :class:`Comparison` it returns. In a notebook::
 
     from kdbias_audit import load_runsets
-    from kdbias_audit.compare import compare
+    from kdbias_audit._compare import compare
 
     teacher, student = load_runsets(["runs/teacher", "runs/ds_T6"])
     result = compare(teacher, student)
@@ -23,7 +23,7 @@ import numpy as np
 
 from ._errors import KDAuditError
 from .classwise import ClasswiseResult, classwise_test
-from .disagreement import DisagreementResult, disagreement
+from ._disagreement import DisagreementResult, disagreement
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -246,7 +246,7 @@ def compare(
 
     Runs :func:`kdbias_audit.classwise.classwise_test` (per-class Welch tests on relative class
     accuracy, BH q-values, permutation calibration of the significant-class count),
-    :func:`kdbias_audit.disagreement.disagreement` and, when the run sets share group
+    :func:`kdbias_audit.disagreement` and, when the run sets share group
     attributes, ``kdbias_audit.fairness.compare_fairness``.
 
     Parameters
