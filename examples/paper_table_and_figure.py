@@ -31,19 +31,6 @@ from pathlib import Path
 DEFAULT_SWEEP = Path(__file__).resolve().parent / "data" / "trifeature"
 
 
-def log_temperature_axis(fig, temperatures) -> None:
-    """Put T on a log scale (the sweep's T = 1..10, 20, 30, 40 crowd a linear axis), one
-    labelled tick per temperature. Every figure is a plain matplotlib Figure to adjust."""
-    from matplotlib.ticker import NullLocator
-
-    if min(temperatures) <= 0:
-        return
-    for ax in fig.axes:  # the twin accuracy axis shares x
-        ax.set_xscale("log")
-        ax.xaxis.set_minor_locator(NullLocator())
-        ax.set_xticks(temperatures, [f"{t:g}" for t in temperatures])
-
-
 def slug(text: str) -> str:
     """A file-name-safe version of a group attribute name."""
     return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in text) or "attr"
@@ -97,7 +84,6 @@ def main(argv: list[str] | None = None) -> int:
             num_classes=result.num_classes,
             title=f"{result.dataset or 'sweep'}: significant classes and accuracy vs temperature",
         )
-        log_temperature_axis(fig3, temps)
         written += save_figure(fig3, out / f"fig3_significance{suffix}", dpi=args.dpi)
 
         for attr in result.attributes:
@@ -116,7 +102,6 @@ def main(argv: list[str] | None = None) -> int:
                 attribute=attr,
                 title=f"{result.dataset or 'sweep'}: EOD and DPD vs temperature ({attr})",
             )
-            log_temperature_axis(fig4, temps)
             written += save_figure(fig4, out / f"fig4_fairness_{slug(attr)}{suffix}", dpi=args.dpi)
 
     if args.all_figures:

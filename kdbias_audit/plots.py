@@ -72,6 +72,16 @@ def _fmt_t(t: float) -> str:
     return f"{t:g}"
 
 
+def _temperature_axis(ax: Any, temperatures: np.ndarray) -> np.ndarray:
+    """Evenly spaced positions labelled with the temperatures (as the paper's figures: T = 1-10
+    and 20, 30, 40 would crowd each other on a linear axis); returns the x positions."""
+    x = np.arange(len(temperatures), dtype=float)
+    ax.set_xticks(x)
+    ax.set_xticklabels([_fmt_t(v) for v in temperatures])
+    ax.set_xlabel("Temperature T")
+    return x
+
+
 def _class_ticks(ax: Any, num_classes: int, class_names: Sequence[str] | None, axis: str = "x") -> None:
     if class_names is not None and num_classes <= 20:
         ticks = np.arange(num_classes)
@@ -219,14 +229,13 @@ def plot_significance_vs_temperature(
     students' mean test accuracy (fractions, plotted in %) on a second y axis."""
     from matplotlib.ticker import MaxNLocator
 
-    t = np.asarray(temperatures, dtype=float)
     fig = _figure(6.5, 4.2)
     ax = fig.add_subplot()
+    t = _temperature_axis(ax, np.asarray(temperatures, dtype=float))
     ax.plot(t, np.asarray(n_sc, dtype=float), marker="o", color=OKABE_ITO["blue"],
             label="#SC (NDS vs DS)")
     ax.plot(t, np.asarray(n_tc, dtype=float), marker="s", color=OKABE_ITO["vermillion"],
             label="#TC (teacher vs DS)")
-    ax.set_xlabel("Temperature T")
     ylabel = "Significantly affected classes"
     if num_classes is not None:
         ylabel += f" (of {num_classes})"
@@ -244,8 +253,6 @@ def plot_significance_vs_temperature(
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
     ax.legend(h1 + h2, l1 + l2, fontsize=8, loc="best")
-    ax.set_xticks(t)
-    ax.set_xticklabels([_fmt_t(v) for v in t])
     ax.set_title(title or "Temperature vs class bias and test accuracy")
     return fig
 
@@ -264,9 +271,9 @@ def plot_fairness_vs_temperature(
 ) -> Figure:
     """Figs. 4-5: EOD and DPD (fractions, plotted in %) of the distilled students against
     temperature; ``teacher`` and ``baseline`` are ``(eod, dpd)`` drawn as horizontal lines."""
-    t = np.asarray(temperatures, dtype=float)
     fig = _figure(6.5, 4.2)
     ax = fig.add_subplot()
+    t = _temperature_axis(ax, np.asarray(temperatures, dtype=float))
     series = (
         ("EOD", np.asarray(eod, dtype=float), eod_std, OKABE_ITO["blue"], "o"),
         ("DPD", np.asarray(dpd, dtype=float), dpd_std, OKABE_ITO["vermillion"], "s"),
@@ -284,10 +291,7 @@ def plot_fairness_vs_temperature(
         for (name, _, _, color, _), v in zip(series, vals):
             if v is not None and np.isfinite(v):
                 ax.axhline(float(v) * 100, color=color, linestyle=style, linewidth=1.3, label=f"{who} ({name})")
-    ax.set_xlabel("Temperature T")
     ax.set_ylabel("EOD / DPD (%)")
-    ax.set_xticks(t)
-    ax.set_xticklabels([_fmt_t(v) for v in t])
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8, loc="best")
     what = f" ({attribute})" if attribute else ""
