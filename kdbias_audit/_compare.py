@@ -24,6 +24,7 @@ import numpy as np
 from ._errors import KDAuditError
 from .classwise import ClasswiseResult, classwise_test
 from ._disagreement import DisagreementResult, disagreement
+from .fairness import compare_fairness
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -204,32 +205,6 @@ class Comparison:
         return "\n".join(parts)
 
 
-def _fairness(
-    a: RunSet,
-    b: RunSet,
-    *,
-    sensitive: Sequence[str] | None,
-    positive_class: int | None,
-    alpha: float,
-) -> Any:
-    try:
-        from .fairness import compare_fairness
-    except ImportError:
-        if sensitive or positive_class is not None:
-            raise KDAuditError(
-                "group fairness comparison is not available in this installation "
-                "(kdbias_audit.fairness.compare_fairness is missing)"
-            ) from None
-        return None
-    return compare_fairness(
-        a,
-        b,
-        sensitive=list(sensitive) if sensitive else None,
-        positive_class=positive_class,
-        alpha=alpha,
-    )
-
-
 def compare(
     a: RunSet,
     b: RunSet,
@@ -282,7 +257,9 @@ def compare(
         confidence_level=confidence_level,
     )
     dis = disagreement(a, b, pairing=pairing)
-    fair = _fairness(a, b, sensitive=sensitive, positive_class=positive_class, alpha=cw.alpha)
+    fair = compare_fairness(
+        a, b, sensitive=list(sensitive) if sensitive else None, positive_class=positive_class, alpha=cw.alpha
+    )
     return Comparison(
         a=RunSetSummary.of(a, cw.seed_accuracy_a),
         b=RunSetSummary.of(b, cw.seed_accuracy_b),

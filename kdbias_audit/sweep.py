@@ -655,12 +655,7 @@ def analyze_sweep(
 
     t_rs = by_path[plan.teacher.path]
     b_rs = by_path[plan.baseline.path]
-    num_classes = max(rs.num_classes for rs in loaded)
-    for rs in loaded:
-        if rs.num_classes != num_classes:
-            raise PredictionFileError(
-                rs.path, f"num_classes is {rs.num_classes} here but {num_classes} in another run set of the sweep"
-            )
+    num_classes = t_rs.num_classes  # load_runsets checked every run set against it
     attributes = _common_attributes(loaded)
 
     fairness_cache: dict[Path, tuple[Any, dict[str, Any]]] = {}

@@ -123,15 +123,7 @@ def test_errors():
         compare(two, other, alpha=0.0, pairing="all")
 
 
-def _has_compare_fairness() -> bool:
-    import kdbias_audit.fairness as fairness
-
-    return hasattr(fairness, "compare_fairness")
-
-
 def test_fairness_section(tmp_path):
-    if not _has_compare_fairness():
-        pytest.skip("kdbias_audit.fairness has no compare_fairness yet")
     rng = np.random.default_rng(3)
     n = 400
     y = rng.integers(0, 2, n)
