@@ -159,8 +159,8 @@ def _in_memory(name: str, files: Callable[..., tuple[Any, Any]], default_size: i
 
 def _not_in_memory(name: str, why: str) -> Callable[[Any], Any]:
     def load(opts: Any) -> Any:
-        raise KDAuditError(f"setting {name!r} {why}; run its sweep with python -m producers.sweep_large "
-                           "(same options; under torchrun for several GPUs)")
+        raise KDAuditError(f"setting {name!r} {why}; run it through python -m producers.sweep "
+                           "(or producers.sweep_large; under torchrun for several GPUs)")
 
     return load
 

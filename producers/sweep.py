@@ -552,6 +552,8 @@ def main(
     compile_mode: Annotated[str, typer.Option(help="torch.compile mode.")] = "reduce-overhead",
     logits_dtype: Annotated[str, typer.Option(help="float32 or float16 logits in the files.")] = "float32",
     teacher_wait: Annotated[float, typer.Option(help="Seconds to wait for a teacher of another shard.")] = 6 * 3600,
+    models_root: Annotated[Optional[Path], typer.Option(help="Local transformers model directories (text settings).")] = None,
+    num_workers: Annotated[int, typer.Option(help="DataLoader workers per process (file-streamed settings: ImageNet).")] = 8,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="List the runs that would be trained.")] = False,
 ) -> None:
@@ -570,11 +572,25 @@ def main(
             raise KDAuditError("--concurrent must be >= 1")
         i, n = parse_shard(shard)
         plan = plan.shard(i, n)
-        summary = run_sweep(plan, concurrent=concurrent, show_progress=not quiet,
-                            teacher_wait=teacher_wait, dry_run=dry_run)
+        runner = get_setting(setting).extra.get("runner")
+        if runner in ("ddp", "text") and not dry_run:
+            # streamed (DataLoader, torchrun/DDP) or text (transformers) settings: same plan,
+            # their own executor (see producers/sweep_large.py)
+            from .sweep_large import run_large_sweep
+
+            if concurrent != 1:
+                raise KDAuditError(f"--concurrent is for in-memory settings; {setting} runs one run at a time "
+                                   "(use torchrun for several GPUs)")
+            summary = run_large_sweep(plan, teacher_wait=teacher_wait, num_workers=num_workers,
+                                      models_root=str(models_root) if models_root else None)
+        else:
+            summary = run_sweep(plan, concurrent=concurrent, show_progress=not quiet,
+                                teacher_wait=teacher_wait, dry_run=dry_run)
     except (KDAuditError, OSError, ValueError, RuntimeError) as exc:
         typer.echo(f"error: {' '.join(str(exc).split())}", err=True)
         raise typer.Exit(1) from None
+    if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 reports
+        raise typer.Exit(1 if summary.failed else 0)
     typer.echo(
         f"{out}: {len(summary.trained)} trained, {len(summary.skipped)} skipped, "
         f"{len(summary.failed)} failed"

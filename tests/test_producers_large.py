@@ -598,3 +598,26 @@ def test_celeba_partition_csv_header_is_read(tmp_path):
 
     (tmp_path / "list_eval_partition.txt").write_text("image_id,partition\n000001.jpg,0\n000002.jpg,2\n")
     assert read_partition(tmp_path) == {"000001.jpg": 0, "000002.jpg": 2}
+
+
+def test_text_and_ddp_settings_run_through_the_core_sweep_command(tmp_path):
+    """`python -m producers.sweep` hands text/DDP settings to their executor: one command for all."""
+    pytest.importorskip("torch")
+    from kdbias_audit.io import load_runset
+    from producers.sweep import app
+
+    typer_testing = pytest.importorskip("typer.testing")
+    make_tiny_text_models(tmp_path / "models")
+    (tmp_path / "models" / "tiny-bert").rename(tmp_path / "models" / "bert-base-uncased")
+    (tmp_path / "models" / "tiny-distilbert").rename(tmp_path / "models" / "distilbert-base-uncased")
+    make_hatexplain(tmp_path / "hx")
+    args = ["--setting", "hatexplain", "--out", str(tmp_path / "runs"), "--seeds", "0", "--temperatures", "2",
+            "--epochs", "1", "--batch-size", "2", "--data-root", str(tmp_path / "hx"),
+            "--models-root", str(tmp_path / "models"), "--device", "cpu", "--quiet"]
+    runner = typer_testing.CliRunner()
+    res = runner.invoke(app, args)
+    assert res.exit_code == 0, res.output
+    assert "3 trained, 0 skipped, 0 failed" in res.output
+    assert load_runset(tmp_path / "runs" / "ds_T2").metadata["teacher_model"] == "bert-base-uncased"
+    res = runner.invoke(app, [*args, "--concurrent", "2"])
+    assert res.exit_code == 1 and "--concurrent is for in-memory settings" in res.output
