@@ -40,6 +40,7 @@ CHILD_READ = r"""
 import json, sys, time
 from pathlib import Path
 import pyarrow.parquet as pq
+import pyarrow.dataset  # read_table imports it (and pandas) on first use: not part of the read
 files = [Path(p) for p in sys.argv[1:]]
 t0 = time.perf_counter()
 for f in files:

@@ -29,6 +29,7 @@ CHILD = r"""
 import json, resource, sys, time
 from pathlib import Path
 import pyarrow.parquet as pq
+import pyarrow.dataset  # read_table imports it (and pandas) on first use: keep that out of (a)'s time
 import kdbias_audit.io as kio
 mode, root = sys.argv[1], Path(sys.argv[2])
 files = sorted(root.glob("*.parquet"))

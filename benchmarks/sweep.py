@@ -36,6 +36,7 @@ READ_CHILD = r"""
 import json, sys, time
 from pathlib import Path
 import pyarrow.parquet as pq
+import pyarrow.dataset  # read_table imports it (and pandas) on first use: not part of the read
 files = sorted(Path(sys.argv[1]).rglob("*.parquet"))
 t0 = time.perf_counter()
 rows = 0

@@ -47,7 +47,6 @@ MAX_NUM_CLASSES = 100_000
 #: Largest metadata JSON the reader parses, in bytes.
 MAX_METADATA_BYTES = 16 * 1024 * 1024
 _ROLES_KNOWN = ("teacher", "baseline", "distilled")
-_BATCH_ROWS = 16_384
 
 
 # --------------------------------------------------------------------------------------------
@@ -584,11 +583,14 @@ def _check_schema(schema: pa.Schema, meta: dict[str, Any], path: Path) -> tuple[
 
 
 def _reduce_logits(col: pa.Array, kind: str, nc: int, path: Path) -> np.ndarray:
-    """argmax of one batch of logits, with the finiteness and length checks."""
+    """argmax of one chunk of logits, with the finiteness and length checks.
+
+    Works on blocks of rows so that temporaries (float16 -> float32, row sums) stay small.
+    """
     if col.null_count:
         raise PredictionFileError(path, "logits contain null rows")
     if kind == "list":
-        lengths = np.diff(np.asarray(col.offsets))
+        lengths = np.diff(_column_to_numpy(col.offsets))
         if lengths.size and (lengths != nc).any():
             bad = int(lengths[lengths != nc][0])
             raise PredictionFileError(path, f"logits have length {bad} but num_classes is {nc}")
@@ -596,13 +598,39 @@ def _reduce_logits(col: pa.Array, kind: str, nc: int, path: Path) -> np.ndarray:
     if values.null_count:
         raise PredictionFileError(path, "logits contain null values")
     z = _column_to_numpy(values).reshape(-1, nc)
-    if z.dtype == np.float16:
-        z = z.astype(np.float32)
-    # One pass for the check: a row sum is finite iff every entry is (up to overflow, re-checked).
-    sums = z.sum(axis=1, dtype=np.float64)
-    if not np.isfinite(sums).all() and not np.isfinite(z[~np.isfinite(sums)]).all():
-        raise PredictionFileError(path, "logits contain NaN or inf")
-    return z.argmax(axis=1)
+    out = np.empty(z.shape[0], dtype=np.int64)
+    step = max(1, (1 << 22) // nc)  # about 4 M values per block
+    for start in range(0, z.shape[0], step):
+        block = z[start : start + step]
+        if block.dtype == np.float16:
+            block = block.astype(np.float32)
+        # One pass for the check: a row sum is finite iff every entry is (an overflow to inf is
+        # re-checked entry by entry).
+        sums = block.sum(axis=1)
+        bad = ~np.isfinite(sums)
+        if bad.any() and not np.isfinite(block[bad]).all():
+            raise PredictionFileError(path, "logits contain NaN or inf")
+        out[start : start + step] = block.argmax(axis=1)
+    return out
+
+
+def _reduce_file_logits(path: Path, n_groups: int, kind: str, nc: int) -> list[np.ndarray]:
+    """argmax of every row group's logits, row groups in parallel threads (as fast as
+    ``pyarrow.parquet.read_table``, which would also import pandas through pyarrow.dataset)."""
+
+    def one(i: int) -> list[np.ndarray]:
+        part = pq.ParquetFile(path, memory_map=False).read_row_group(i, columns=["logits"], use_threads=False)
+        return [_reduce_logits(chunk, kind, nc, path) for chunk in part.column(0).chunks]
+
+    workers = min(n_groups, os.cpu_count() or 1)
+    if workers <= 1:
+        parts = [one(i) for i in range(n_groups)]
+    else:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            parts = list(pool.map(one, range(n_groups)))
+    return [p for part in parts for p in part]
 
 
 def _column_to_numpy(arr: pa.ChunkedArray | pa.Array) -> np.ndarray:
@@ -646,13 +674,9 @@ def read_predictions(path: str | os.PathLike[str]) -> SeedRun:
     small_cols = ["sample_id", "label"] + (["pred"] if "pred" in schema.names else []) + group_cols
     try:
         small = pf.read(columns=small_cols)
-        preds: list[np.ndarray] = []
-        if kind is not None and "pred" not in schema.names:
-            for batch in pf.iter_batches(batch_size=_BATCH_ROWS, columns=["logits"]):
-                preds.append(_reduce_logits(batch.column(0), kind, nc, path))
-        elif kind is not None:  # pred given: still validate logits, streaming
-            for batch in pf.iter_batches(batch_size=_BATCH_ROWS, columns=["logits"]):
-                _reduce_logits(batch.column(0), kind, nc, path)
+        # logits: row groups decoded in parallel threads and reduced to argmax one by one, so
+        # at most one row group per thread is ever in memory (pred given: still checked)
+        preds = _reduce_file_logits(path, pf.metadata.num_row_groups, kind, nc) if kind is not None else []
     except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise PredictionFileError(path, f"cannot be read (truncated or corrupt?): {first}") from None
