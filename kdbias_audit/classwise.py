@@ -482,6 +482,12 @@ def permutation_count_test(
         with np.errstate(invalid="ignore"):
             observed = int((ok_obs & (p_obs <= alpha)).sum())
     orders, exact = _split_orders(n_a, n_b, permutations, random_state)
+    # With equal sides, every split's mirror (A and B swapped) is also a split and has the same
+    # count (the Welch test is symmetric): evaluate the first half of the lexicographic
+    # enumeration (the splits with run 0 in A) and mirror it (split i <-> split P-1-i).
+    mirror = exact and n_a == n_b and orders.shape[0] > 1
+    if mirror:
+        orders = orders[: orders.shape[0] // 2]
     pool = np.concatenate([xa, xb], axis=0)
     n_splits = orders.shape[0]
     counts = np.empty(n_splits, dtype=np.int64)
@@ -491,6 +497,9 @@ def permutation_count_test(
         *_, p, testable = _welch_core(block[:, :n_a], block[:, n_a:])
         with np.errstate(invalid="ignore"):
             counts[start : start + batch] = (testable & (p <= alpha)).sum(axis=1)
+    if mirror:
+        counts = np.concatenate([counts, counts[::-1]])
+        n_splits = counts.shape[0]
     if n_splits == 0:
         return PermutationCountResult(observed, float("nan"), float("nan"), counts, exact)
     at_least = int((counts >= observed).sum())

@@ -614,23 +614,35 @@ def _reduce_logits(col: pa.Array, kind: str, nc: int, path: Path) -> np.ndarray:
     return out
 
 
-def _reduce_file_logits(path: Path, n_groups: int, kind: str, nc: int) -> list[np.ndarray]:
-    """argmax of every row group's logits, row groups in parallel threads (as fast as
-    ``pyarrow.parquet.read_table``, which would also import pandas through pyarrow.dataset)."""
+def _read_row_groups(
+    pf: pq.ParquetFile, path: Path, small_cols: list[str], kind: str | None, nc: int
+) -> tuple[pa.Table, list[np.ndarray]]:
+    """Read ``small_cols`` and reduce the logits (when ``kind``), one row group at a time.
 
-    def one(i: int) -> list[np.ndarray]:
-        part = pq.ParquetFile(path, memory_map=False).read_row_group(i, columns=["logits"], use_threads=False)
-        return [_reduce_logits(chunk, kind, nc, path) for chunk in part.column(0).chunks]
+    Row groups are decoded in parallel threads (each with its own file handle): as fast as
+    ``pyarrow.parquet.read_table``, which would also import pandas through pyarrow.dataset, and
+    without ever holding the whole logits column.
+    """
+    cols = small_cols + (["logits"] if kind is not None else [])
 
+    def one(i: int, handle: pq.ParquetFile | None = None) -> tuple[pa.Table, list[np.ndarray]]:
+        part = (handle or pq.ParquetFile(path, memory_map=False)).read_row_group(i, columns=cols, use_threads=False)
+        if kind is None:
+            return part, []
+        preds = [_reduce_logits(chunk, kind, nc, path) for chunk in part.column("logits").chunks]
+        return part.drop_columns(["logits"]), preds
+
+    n_groups = pf.metadata.num_row_groups
     workers = min(n_groups, os.cpu_count() or 1)
     if workers <= 1:
-        parts = [one(i) for i in range(n_groups)]
+        parts = [one(i, pf) for i in range(n_groups)]
     else:
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(max_workers=workers) as pool:
             parts = list(pool.map(one, range(n_groups)))
-    return [p for part in parts for p in part]
+    small = pa.concat_tables([t for t, _ in parts]) if n_groups != 1 else parts[0][0]
+    return small, [p for _, ps in parts for p in ps]
 
 
 def _column_to_numpy(arr: pa.ChunkedArray | pa.Array) -> np.ndarray:
@@ -673,10 +685,9 @@ def read_predictions(path: str | os.PathLike[str]) -> SeedRun:
 
     small_cols = ["sample_id", "label"] + (["pred"] if "pred" in schema.names else []) + group_cols
     try:
-        small = pf.read(columns=small_cols)
-        # logits: row groups decoded in parallel threads and reduced to argmax one by one, so
-        # at most one row group per thread is ever in memory (pred given: still checked)
-        preds = _reduce_file_logits(path, pf.metadata.num_row_groups, kind, nc) if kind is not None else []
+        # row groups decoded in parallel threads, logits reduced to argmax group by group, so at
+        # most one row group per thread is ever in memory (pred given: logits still checked)
+        small, preds = _read_row_groups(pf, path, small_cols, kind, nc)
     except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise PredictionFileError(path, f"cannot be read (truncated or corrupt?): {first}") from None

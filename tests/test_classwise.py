@@ -249,6 +249,20 @@ def test_permutation_pvalue_brute_force():
     assert res.expected == pytest.approx(counts.mean(), abs=1e-12)
 
 
+def test_permutation_equal_sides_mirror_brute_force():
+    """Equal sides: half the splits are evaluated and mirrored; the counts, in enumeration
+    order, must equal evaluating every split."""
+    rng = np.random.default_rng(9)
+    rel_a = rng.normal(1.0, 0.05, (4, 7))
+    rel_b = rng.normal(1.0, 0.05, (4, 7)) + np.array([0.2, 0.1, 0.05, 0, 0, 0, 0])
+    rel_a[:, 6] = rel_b[:, 6] = 0.5  # untestable in every split
+    counts = brute_force_counts(rel_a, rel_b, 0.1)
+    res = permutation_count_test(rel_a, rel_b, alpha=0.1)
+    assert res.exact and res.n_permutations == 70
+    np.testing.assert_array_equal(res.null_counts, counts)
+    assert res.pvalue == pytest.approx(np.mean(counts >= counts[0]), abs=1e-15)
+
+
 def test_permutation_random_splits():
     rng = np.random.default_rng(6)
     rel_a = rng.normal(1.0, 0.05, (4, 8))
