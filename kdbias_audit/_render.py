@@ -18,6 +18,14 @@ def jsonable(obj: Any) -> Any:
     if isinstance(obj, dict):
         return {str(k): jsonable(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
+        if len(obj) > 64 and isinstance(obj[0], (float, list)):
+            # large numeric lists (a C x C matrix): one vectorised conversion instead of a walk
+            try:
+                arr = np.asarray(obj)
+            except (TypeError, ValueError):  # ragged
+                arr = None
+            if arr is not None and (arr.dtype.kind in "biu" or (arr.dtype.kind == "f" and np.isfinite(arr).all())):
+                return arr.tolist()
         return [jsonable(v) for v in obj]
     if isinstance(obj, np.ndarray):
         if obj.dtype.kind in "biu" or (obj.dtype.kind == "f" and np.isfinite(obj).all()):
