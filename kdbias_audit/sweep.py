@@ -407,6 +407,17 @@ class SweepRow:
         return np.asarray([np.nan if v is None else v for v in (vals or [])], dtype=float)
 
 
+def _row_head(kd_alpha: float | None, r: SweepRow) -> dict[str, Any]:
+    """The columns that identify a row in the numeric frames."""
+    return {
+        "kd_alpha": np.nan if kd_alpha is None else kd_alpha,
+        "name": r.name,
+        "role": r.role,
+        "model": r.label,
+        "temperature": np.nan if r.temperature is None else r.temperature,
+    }
+
+
 @dataclass(frozen=True, eq=False)
 class SweepResult:
     """The audit of a whole temperature sweep (see :func:`analyze_sweep`).
@@ -471,17 +482,9 @@ class SweepResult:
         records = []
         for a, rows in self.blocks():
             for r in rows:
-                mean, std = r.accuracy_mean_std()
-                rec: dict[str, Any] = {
-                    "kd_alpha": np.nan if a is None else a,
-                    "name": r.name,
-                    "role": r.role,
-                    "model": r.label,
-                    "temperature": np.nan if r.temperature is None else r.temperature,
-                    "n_seeds": len(r.seeds),
-                    "accuracy_mean": mean,
-                    "accuracy_std": std,
-                }
+                rec = _row_head(a, r)
+                rec["n_seeds"] = len(r.seeds)
+                rec["accuracy_mean"], rec["accuracy_std"] = r.accuracy_mean_std()
                 for tag, res in (("sc", r.vs_baseline), ("tc", r.vs_teacher)):
                     rec[f"n_{tag}"] = None if res is None else int(res.n_significant)
                     rec[f"n_{tag}_fdr"] = None if res is None else int(res.n_significant_fdr)
@@ -502,16 +505,8 @@ class SweepResult:
         records = []
         for a, rows in self.blocks():
             for r in rows:
-                mean, std = r.accuracy_mean_std()
-                rec: dict[str, Any] = {
-                    "kd_alpha": np.nan if a is None else a,
-                    "name": r.name,
-                    "role": r.role,
-                    "model": r.label,
-                    "temperature": np.nan if r.temperature is None else r.temperature,
-                    "accuracy_mean": mean,
-                    "accuracy_std": std,
-                }
+                rec = _row_head(a, r)
+                rec["accuracy_mean"], rec["accuracy_std"] = r.accuracy_mean_std()
                 for attr in self.attributes:
                     for metric in ("eod", "dpd"):
                         m, s = r.fairness_mean_std(attr, metric)  # type: ignore[arg-type]
