@@ -25,6 +25,7 @@ from ._errors import KDAuditError
 from .classwise import ClasswiseResult, classwise_test
 from ._disagreement import DisagreementResult, disagreement
 from .fairness import compare_fairness
+from ._render import pm
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -134,7 +135,7 @@ class Comparison:
         cw, dis = self.classwise, self.disagreement
 
         def pct(mean: float, std: float) -> str:
-            return f"{100 * mean:.2f} ± {100 * std:.2f} %"
+            return f"{pm(mean, std)} %"
 
         def seeds(s: RunSetSummary) -> str:
             return f"{s.path} (seeds {', '.join(map(str, s.seeds))})"

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # pandas is imported by the functions that need it
+    import pandas as pd
 
 
 def jsonable(obj: Any) -> Any:
@@ -77,6 +79,8 @@ def frame_to_latex(
     df: pd.DataFrame, *, float_format: str = ".2f", caption: str | None = None, escape: bool = True
 ) -> str:
     """A booktabs ``tabular`` (wrapped in ``table`` when a caption is given)."""
+    import pandas as pd
+
     esc = latex_escape if escape else (lambda s: s)
     align = "".join("l" if not pd.api.types.is_numeric_dtype(df[c]) else "r" for c in df.columns)
     lines = [f"\\begin{{tabular}}{{{align}}}", "\\toprule"]
@@ -97,6 +101,7 @@ def frame_to_csv(df: pd.DataFrame) -> str:
 
 def frame_to_rich(df: pd.DataFrame, *, title: str | None = None, float_format: str = ".4g"):
     """A ``rich.table.Table`` for terminal output (rich imported here, not at package import)."""
+    import pandas as pd
     from rich.table import Table
 
     table = Table(title=title, show_lines=False)
@@ -108,11 +113,10 @@ def frame_to_rich(df: pd.DataFrame, *, title: str | None = None, float_format: s
     return table
 
 
-def mean_std(values: Any, *, scale: float = 1.0, digits: int = 2) -> str:
-    """``"mean ± std"`` of finite values (sample std, ddof=1); ``"nan"`` when there are none."""
-    arr = np.asarray(values, dtype=float) * scale
-    arr = arr[np.isfinite(arr)]
-    if arr.size == 0:
+def pm(mean: float, std: float, *, scale: float = 100.0, digits: int = 2) -> str:
+    """``"mean ± std"`` after scaling (percent by default); ``"nan"`` when the mean is undefined,
+    ``"± nan"`` when the std is (a single seed)."""
+    if mean is None or not math.isfinite(mean):
         return "nan"
-    std = float(arr.std(ddof=1)) if arr.size > 1 else float("nan")
-    return f"{arr.mean():.{digits}f} ± {std:.{digits}f}"
+    s = "nan" if std is None or not math.isfinite(std) else f"{std * scale:.{digits}f}"
+    return f"{mean * scale:.{digits}f} ± {s}"

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ._atomic import atomic_write_text
+from ._render import pm
 
 if TYPE_CHECKING:  # pragma: no cover
     from .sweep import SweepResult
@@ -124,12 +125,11 @@ def _disagreement_frame(result: SweepResult) -> pd.DataFrame:
         d = r.disagreement
         if d is None:
             continue
-        std = "nan" if not math.isfinite(d.rate_std) else f"{100 * d.rate_std:.2f}"
         rec: dict[str, Any] = {"Run set": r.name, "Model": r.label,
                                "T": "-" if r.temperature is None else f"{r.temperature:g}"}
         if show_alpha:
             rec["α"] = "-" if r.kd_alpha is None else f"{r.kd_alpha:g}"
-        rec["Disagreement with teacher (%)"] = f"{100 * d.rate_mean:.2f} ± {std}"
+        rec["Disagreement with teacher (%)"] = pm(d.rate_mean, d.rate_std)
         rec["Seed pairs"] = int(d.n_pairs)
         recs.append(rec)
     return pd.DataFrame.from_records(recs)

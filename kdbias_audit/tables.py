@@ -13,6 +13,8 @@ import json
 import math
 from typing import TYPE_CHECKING, Any, Literal
 
+from ._render import pm
+
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
@@ -30,14 +32,6 @@ __all__ = [
 TableFormat = Literal["table", "json", "csv", "markdown", "latex"]
 
 DASH = "-"
-
-
-def _pm(mean: float, std: float, *, scale: float = 100.0, digits: int = 2) -> str:
-    """``"mean ± std"`` after scaling; ``"nan"`` when the mean is undefined, ``± nan`` for one seed."""
-    if mean is None or not math.isfinite(mean):
-        return "nan"
-    s = "nan" if std is None or not math.isfinite(std) else f"{std * scale:.{digits}f}"
-    return f"{mean * scale:.{digits}f} ± {s}"
 
 
 def _fmt_t(t: float | None) -> str:
@@ -76,7 +70,7 @@ def class_bias_display_frame(result: SweepResult) -> pd.DataFrame:
         for r in rows:
             rec = _lead_columns(result, kd_alpha, r)
             mean, std = r.accuracy_mean_std()
-            rec["Test Acc. (%)"] = _pm(mean, std)
+            rec["Test Acc. (%)"] = pm(mean, std)
             sc, tc = r.vs_baseline, r.vs_teacher
             rec["#SC"] = DASH if sc is None else str(int(sc.n_significant))
             rec["#TC"] = DASH if tc is None else str(int(tc.n_significant))
@@ -99,10 +93,10 @@ def fairness_display_frame(result: SweepResult) -> pd.DataFrame | None:
     for kd_alpha, rows in result.blocks():
         for r in rows:
             rec = _lead_columns(result, kd_alpha, r)
-            rec["Test Acc. (%)"] = _pm(*r.accuracy_mean_std())
+            rec["Test Acc. (%)"] = pm(*r.accuracy_mean_std())
             for attr in result.attributes:
-                rec[f"EOD {attr} (%)"] = _pm(*r.fairness_mean_std(attr, "eod"))
-                rec[f"DPD {attr} (%)"] = _pm(*r.fairness_mean_std(attr, "dpd"))
+                rec[f"EOD {attr} (%)"] = pm(*r.fairness_mean_std(attr, "eod"))
+                rec[f"DPD {attr} (%)"] = pm(*r.fairness_mean_std(attr, "dpd"))
             records.append(rec)
     import pandas as pd
 
