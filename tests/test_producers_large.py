@@ -521,19 +521,24 @@ def test_celeba_runs_through_the_core_sweep(tmp_path):
     assert len({train_ids(s) for s in range(6)}) > 1  # --data-seed reaches the undersampling
 
 
+def hatexplain_sweep_args(tmp_path, *, temperature: str) -> list[str]:
+    """A fake HateXplain copy and tiny local BERT/DistilBERT dirs; the sweep's arguments for them."""
+    make_tiny_text_models(tmp_path / "models")
+    (tmp_path / "models" / "tiny-bert").rename(tmp_path / "models" / "bert-base-uncased")
+    (tmp_path / "models" / "tiny-distilbert").rename(tmp_path / "models" / "distilbert-base-uncased")
+    make_hatexplain(tmp_path / "hx")
+    return ["--setting", "hatexplain", "--out", str(tmp_path / "runs"), "--seeds", "0", "--temperatures", temperature,
+            "--epochs", "1", "--batch-size", "2", "--data-root", str(tmp_path / "hx"),
+            "--models-root", str(tmp_path / "models"), "--device", "cpu"]
+
+
 def test_hatexplain_runs_through_the_large_sweep(tmp_path):
     pytest.importorskip("torch")
     from kdbias_audit.io import load_runset
     from producers.sweep_large import app
 
     typer_testing = pytest.importorskip("typer.testing")
-    make_tiny_text_models(tmp_path / "models")
-    (tmp_path / "models" / "tiny-bert").rename(tmp_path / "models" / "bert-base-uncased")
-    (tmp_path / "models" / "tiny-distilbert").rename(tmp_path / "models" / "distilbert-base-uncased")
-    make_hatexplain(tmp_path / "hx")
-    args = ["--setting", "hatexplain", "--out", str(tmp_path / "runs"), "--seeds", "0", "--temperatures", "3",
-            "--epochs", "1", "--batch-size", "2", "--data-root", str(tmp_path / "hx"),
-            "--models-root", str(tmp_path / "models"), "--device", "cpu"]
+    args = hatexplain_sweep_args(tmp_path, temperature="3")
     runner = typer_testing.CliRunner()
     res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
@@ -607,13 +612,7 @@ def test_text_and_ddp_settings_run_through_the_core_sweep_command(tmp_path):
     from producers.sweep import app
 
     typer_testing = pytest.importorskip("typer.testing")
-    make_tiny_text_models(tmp_path / "models")
-    (tmp_path / "models" / "tiny-bert").rename(tmp_path / "models" / "bert-base-uncased")
-    (tmp_path / "models" / "tiny-distilbert").rename(tmp_path / "models" / "distilbert-base-uncased")
-    make_hatexplain(tmp_path / "hx")
-    args = ["--setting", "hatexplain", "--out", str(tmp_path / "runs"), "--seeds", "0", "--temperatures", "2",
-            "--epochs", "1", "--batch-size", "2", "--data-root", str(tmp_path / "hx"),
-            "--models-root", str(tmp_path / "models"), "--device", "cpu", "--quiet"]
+    args = [*hatexplain_sweep_args(tmp_path, temperature="2"), "--quiet"]
     runner = typer_testing.CliRunner()
     res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
