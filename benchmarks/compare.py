@@ -92,8 +92,12 @@ print(json.dumps({"compare": t_cmp, "permutations": t_perm, "n_permutations": pe
 
 def run_child(code: str, *args: str, env: dict | None = None) -> tuple[dict, float]:
     t0 = time.perf_counter()
-    out = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
-                         env=None if env is None else {**os.environ, **env})
+    out = subprocess.run(
+        [sys.executable, "-c", code, *args],
+        capture_output=True,
+        text=True,
+        env=None if env is None else {**os.environ, **env},
+    )
     wall = time.perf_counter() - t0
     if out.returncode != 0:
         raise SystemExit(f"child failed ({out.returncode}):\n{out.stderr}")
@@ -110,12 +114,20 @@ def write_side(root: Path, rng, y, n_classes, seeds, acc, hurt, hurt_acc):
         z = rng.standard_normal((n, n_classes), dtype=np.float32)
         correct = rng.random(n) < target[y]
         z[np.flatnonzero(correct), y[correct]] += 6.0  # argmax is the label for these rows
-        write_predictions(root / f"seed{s}.parquet", y_true=y, logits=z, seed=s,
-                          num_classes=n_classes, metadata={"role": root.name})
+        write_predictions(
+            root / f"seed{s}.parquet",
+            y_true=y,
+            logits=z,
+            seed=s,
+            num_classes=n_classes,
+            metadata={"role": root.name},
+        )
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--scale", choices=sorted(SCALES), default="small")
     ap.add_argument("--n", type=int, help="samples (overrides --scale)")
     ap.add_argument("--classes", type=int, help="classes (overrides --scale)")
@@ -137,8 +149,10 @@ def main() -> None:
         write_side(root / "B", rng, y, c, args.seeds, 0.75, hurt, 0.55)
         files = sorted((root / "A").glob("*.parquet")) + sorted((root / "B").glob("*.parquet"))
         size = sum(f.stat().st_size for f in files)
-        print(f"data: 2 run sets x {args.seeds} seeds, {n} x {c} float32 logits per file "
-              f"({len(files)} files, {size / 2**20:.0f} MiB on disk; written in {time.perf_counter() - t0:.1f} s)")
+        print(
+            f"data: 2 run sets x {args.seeds} seeds, {n} x {c} float32 logits per file "
+            f"({len(files)} files, {size / 2**20:.0f} MiB on disk; written in {time.perf_counter() - t0:.1f} s)"
+        )
 
         out_json, out_table = root / "compare.json", root / "compare.txt"
         base = [str(root / "A"), str(root / "B")]
@@ -146,9 +160,14 @@ def main() -> None:
         for _ in range(args.repeats):  # interleaved, so all see the same page-cache state
             reads.append(run_child(CHILD_READ, *map(str, files)))
             tables.append(run_child(CHILD_COMPARE, *base, "--out", str(out_table)))
-            jsons.append(run_child(CHILD_COMPARE, *base, "--format", "json", "--out", str(out_json)))
-            warm.append(run_child(CHILD_COMPARE, *base, "--out", str(out_table),
-                                  env={"KDBENCH_PREIMPORT": "1"}))
+            jsons.append(
+                run_child(CHILD_COMPARE, *base, "--format", "json", "--out", str(out_json))
+            )
+            warm.append(
+                run_child(
+                    CHILD_COMPARE, *base, "--out", str(out_table), env={"KDBENCH_PREIMPORT": "1"}
+                )
+            )
         read_s = min(r[0]["seconds"] for r in reads)
         table_s, table_wall = min(r[0]["seconds"] for r in tables), min(r[1] for r in tables)
         json_s, json_wall = min(r[0]["seconds"] for r in jsons), min(r[1] for r in jsons)
@@ -158,18 +177,28 @@ def main() -> None:
         assert doc["classwise"]["n_permutations"] == stats["n_permutations"]
 
         print(f"(a) bare pyarrow read_table of {len(files)} files: {read_s:8.3f} s")
-        print(f"(b) kdaudit compare A B (table) --out FILE: {table_s:8.3f} s   ratio (b)/(a) = "
-              f"{table_s / read_s:.2f} (target <= 1.5); subprocess wall incl. interpreter start "
-              f"and imports {table_wall:.3f} s, ratio {table_wall / read_s:.2f}")
-        print(f"    same, modules imported before timing:  {warm_s:8.3f} s   ratio = {warm_s / read_s:.2f}")
-        print(f"    kdaudit compare A B --format json:     {json_s:8.3f} s   ratio = "
-              f"{json_s / read_s:.2f}; subprocess wall {json_wall:.3f} s, ratio {json_wall / read_s:.2f}")
-        print(f"(c) statistics only, compare(a, b) on loaded run sets: {stats['compare']:.3f} s "
-              f"(target < 2 s); permutation test alone ({stats['n_permutations']} splits x {c} classes): "
-              f"{stats['permutations']:.3f} s")
-        print(f"    result: {stats['n_significant']} significant classes (BH {stats['n_significant_fdr']}) "
-              f"of {c}, {len(hurt)} planted; count p = {stats['count_pvalue']:.4g}, expected false "
-              f"positives {stats['expected_false_positives']:.2f}; disagreement {100 * stats['disagreement']:.2f}%")
+        print(
+            f"(b) kdaudit compare A B (table) --out FILE: {table_s:8.3f} s   ratio (b)/(a) = "
+            f"{table_s / read_s:.2f} (target <= 1.5); subprocess wall incl. interpreter start "
+            f"and imports {table_wall:.3f} s, ratio {table_wall / read_s:.2f}"
+        )
+        print(
+            f"    same, modules imported before timing:  {warm_s:8.3f} s   ratio = {warm_s / read_s:.2f}"
+        )
+        print(
+            f"    kdaudit compare A B --format json:     {json_s:8.3f} s   ratio = "
+            f"{json_s / read_s:.2f}; subprocess wall {json_wall:.3f} s, ratio {json_wall / read_s:.2f}"
+        )
+        print(
+            f"(c) statistics only, compare(a, b) on loaded run sets: {stats['compare']:.3f} s "
+            f"(target < 2 s); permutation test alone ({stats['n_permutations']} splits x {c} classes): "
+            f"{stats['permutations']:.3f} s"
+        )
+        print(
+            f"    result: {stats['n_significant']} significant classes (BH {stats['n_significant_fdr']}) "
+            f"of {c}, {len(hurt)} planted; count p = {stats['count_pvalue']:.4g}, expected false "
+            f"positives {stats['expected_false_positives']:.2f}; disagreement {100 * stats['disagreement']:.2f}%"
+        )
 
 
 if __name__ == "__main__":

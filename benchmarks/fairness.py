@@ -76,7 +76,9 @@ def make_runsets(case: Case, rng: np.random.Generator) -> list[RunSet]:
     out = []
     for r in range(case.n_runsets):
         acc = 0.7 + 0.2 * rng.random()
-        preds = np.where(rng.random((case.n_seeds, n)) < acc, y, rng.integers(0, k, (case.n_seeds, n)))
+        preds = np.where(
+            rng.random((case.n_seeds, n)) < acc, y, rng.integers(0, k, (case.n_seeds, n))
+        )
         out.append(RunSet.from_arrays(y, preds, groups=groups, num_classes=k, name=f"rs{r}"))
     return out
 
@@ -102,8 +104,10 @@ def run_fairlearn(runsets: list[RunSet], case: Case, share: float):
     labels_cache = {}
     for r, _ in pairs:  # decode group codes to the strings a user would hold (not timed)
         rs = runsets[r]
-        labels_cache[r] = {a: np.asarray(rs.group_levels(a), dtype=object)[rs.group_codes(a)]
-                           for a in rs.group_attributes}
+        labels_cache[r] = {
+            a: np.asarray(rs.group_levels(a), dtype=object)[rs.group_codes(a)]
+            for a in rs.group_attributes
+        }
     t0 = time.perf_counter()
     for r, s in pairs:
         rs = runsets[r]
@@ -138,9 +142,13 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cases", nargs="+", default=list(CASES), choices=list(CASES))
     ap.add_argument("--full", action="store_true", help="time every fairlearn call (slow)")
-    ap.add_argument("--fairlearn-share", type=float, default=None,
-                    help="share of (run set, seed) pairs run through fairlearn (default: "
-                         "a 0.2, b 0.4, c 0.2; 1.0 with --full)")
+    ap.add_argument(
+        "--fairlearn-share",
+        type=float,
+        default=None,
+        help="share of (run set, seed) pairs run through fairlearn (default: "
+        "a 0.2, b 0.4, c 0.2; 1.0 with --full)",
+    )
     ap.add_argument("--repeat", type=int, default=10, help="repetitions of ours (best time kept)")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
@@ -159,14 +167,21 @@ def main(argv: list[str] | None = None) -> int:
         worst = check(audits, values)
         t_fl_full = t_fl * total / done
         speedup = t_fl_full / t_ours
-        note = (f"fairlearn timed on {done}/{total} (run set, seed) pairs, scaled x{total / done:.2f}"
-                if done < total else f"fairlearn: all {total} (run set, seed) pairs")
-        label = (f"({key}) {case.title}: N={case.n:,}, K={case.num_classes}, "
-                 f"{case.n_runsets} run set(s) x {case.n_seeds} seeds, "
-                 f"attrs {'/'.join(f'{a}:{g}' for a, g in case.attributes.items())}")
+        note = (
+            f"fairlearn timed on {done}/{total} (run set, seed) pairs, scaled x{total / done:.2f}"
+            if done < total
+            else f"fairlearn: all {total} (run set, seed) pairs"
+        )
+        label = (
+            f"({key}) {case.title}: N={case.n:,}, K={case.num_classes}, "
+            f"{case.n_runsets} run set(s) x {case.n_seeds} seeds, "
+            f"attrs {'/'.join(f'{a}:{g}' for a, g in case.attributes.items())}"
+        )
         print(label)
-        print(f"{'':<36} {t_ours:>10.4f} {t_fl_full:>14.3f} {speedup:>9.0f}x  {note}; "
-              f"max |diff| {worst:.1e}")
+        print(
+            f"{'':<36} {t_ours:>10.4f} {t_fl_full:>14.3f} {speedup:>9.0f}x  {note}; "
+            f"max |diff| {worst:.1e}"
+        )
         if key in ("a", "c") and speedup < 200:
             ok = False
             print(f"{'':<36} below the 200x target")

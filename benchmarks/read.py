@@ -49,12 +49,16 @@ print(json.dumps({"seconds": elapsed, "rss_growth_bytes": (peak - base) * 1024})
 
 
 def run_child(mode: str, root: Path) -> dict:
-    out = subprocess.run([sys.executable, "-c", CHILD, mode, str(root)], capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", CHILD, mode, str(root)], capture_output=True, text=True, check=True
+    )
     return json.loads(out.stdout)
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--n", type=int, default=50_000)
     ap.add_argument("--classes", type=int, default=1_000)
     ap.add_argument("--seeds", type=int, default=5)
@@ -70,22 +74,31 @@ def main() -> None:
         t0 = time.perf_counter()
         for s in range(args.seeds):
             z = rng.standard_normal((args.n, args.classes), dtype=np.float32)
-            write_predictions(root / f"seed{s}.parquet", y_true=y, logits=z, seed=s,
-                              groups={"g": y % 3})
+            write_predictions(
+                root / f"seed{s}.parquet", y_true=y, logits=z, seed=s, groups={"g": y % 3}
+            )
         write_s = time.perf_counter() - t0
         logits_bytes = args.n * args.classes * 4
         size = sum(f.stat().st_size for f in root.glob("*.parquet"))
-        print(f"run set: {args.seeds} files of {args.n} x {args.classes} float32 logits "
-              f"({logits_bytes / 2**20:.0f} MiB of logits each, {size / 2**20:.0f} MiB on disk; written in {write_s:.1f} s)")
-        a = min((run_child("pyarrow", root) for _ in range(args.repeats)), key=lambda r: r["seconds"])
+        print(
+            f"run set: {args.seeds} files of {args.n} x {args.classes} float32 logits "
+            f"({logits_bytes / 2**20:.0f} MiB of logits each, {size / 2**20:.0f} MiB on disk; written in {write_s:.1f} s)"
+        )
+        a = min(
+            (run_child("pyarrow", root) for _ in range(args.repeats)), key=lambda r: r["seconds"]
+        )
         b_runs = [run_child("kdbias_audit", root) for _ in range(args.repeats)]
         b = min(b_runs, key=lambda r: r["seconds"])
         rss = max(r["rss_growth_bytes"] for r in b_runs)
         print(f"(a) pyarrow.parquet.read_table x{args.seeds}: {a['seconds']:.3f} s")
         print(f"(b) kdbias_audit.load_runset:       {b['seconds']:.3f} s")
         print(f"ratio b/a = {b['seconds'] / a['seconds']:.2f}   (target <= 1.3)")
-        print(f"peak RSS growth of (b) = {rss / 2**20:.0f} MiB = {rss / logits_bytes:.2f} x one file's logits (target <= 1.5)")
-        print(f"(for reference, peak RSS growth of (a) = {a['rss_growth_bytes'] / logits_bytes:.2f} x)")
+        print(
+            f"peak RSS growth of (b) = {rss / 2**20:.0f} MiB = {rss / logits_bytes:.2f} x one file's logits (target <= 1.5)"
+        )
+        print(
+            f"(for reference, peak RSS growth of (a) = {a['rss_growth_bytes'] / logits_bytes:.2f} x)"
+        )
 
 
 if __name__ == "__main__":

@@ -52,8 +52,17 @@ def _random_data(n: int, seed: int = 0):
     return rng.integers(0, 256, size=(n, 32, 32, 3), dtype=np.uint8), rng.integers(0, 10, size=n)
 
 
-def bench_fast(device_name: str, *, kd: bool, n: int, batch: int, steps: int, warmup: int,
-               compile: bool, barrier=None) -> dict:
+def bench_fast(
+    device_name: str,
+    *,
+    kd: bool,
+    n: int,
+    batch: int,
+    steps: int,
+    warmup: int,
+    compile: bool,
+    barrier=None,
+) -> dict:
     """(a): images/s of the producers' Trainer on device-resident data."""
     import torch
 
@@ -67,10 +76,20 @@ def bench_fast(device_name: str, *, kd: bool, n: int, batch: int, steps: int, wa
     images, labels = _random_data(n)
     data = DeviceData(images, labels, mean=MEAN, std=STD, device=device)
     teacher = build_model("resnet56", num_classes=10) if kd else None
-    tr = Trainer(build_model("resnet20", num_classes=10), data, device=device,
-                 total_steps=10**9, batch_size=batch, padding=4, hflip=True, seed=0,
-                 teacher=teacher, temperature=4.0 if kd else None, alpha=0.8 if kd else None,
-                 compile=compile and device.type == "cuda")
+    tr = Trainer(
+        build_model("resnet20", num_classes=10),
+        data,
+        device=device,
+        total_steps=10**9,
+        batch_size=batch,
+        padding=4,
+        hflip=True,
+        seed=0,
+        teacher=teacher,
+        temperature=4.0 if kd else None,
+        alpha=0.8 if kd else None,
+        compile=compile and device.type == "cuda",
+    )
     tr.model.train()
 
     def batches():
@@ -90,8 +109,14 @@ def bench_fast(device_name: str, *, kd: bool, n: int, batch: int, steps: int, wa
         tr.train_step(*next(it))
     _sync(device)
     t1 = time.perf_counter()
-    return {"images_per_s": steps * batch / (t1 - t0), "seconds": t1 - t0, "steps": steps,
-            "warmup_s": warm_s, "start": t0, "end": t1}
+    return {
+        "images_per_s": steps * batch / (t1 - t0),
+        "seconds": t1 - t0,
+        "steps": steps,
+        "warmup_s": warm_s,
+        "start": t0,
+        "end": t1,
+    }
 
 
 class _PILDataset:
@@ -101,8 +126,14 @@ class _PILDataset:
         import torchvision.transforms as T
 
         self.images, self.labels = images, labels
-        self.tf = T.Compose([T.RandomCrop(32, padding=4), T.RandomHorizontalFlip(),
-                             T.ToTensor(), T.Normalize(MEAN, STD)])
+        self.tf = T.Compose(
+            [
+                T.RandomCrop(32, padding=4),
+                T.RandomHorizontalFlip(),
+                T.ToTensor(),
+                T.Normalize(MEAN, STD),
+            ]
+        )
 
     def __len__(self):
         return len(self.labels)
@@ -113,8 +144,9 @@ class _PILDataset:
         return self.tf(Image.fromarray(self.images[i])), int(self.labels[i])
 
 
-def bench_dataloader(device_name: str, *, kd: bool, n: int, batch: int, steps: int, warmup: int,
-                     workers: int) -> dict:
+def bench_dataloader(
+    device_name: str, *, kd: bool, n: int, batch: int, steps: int, warmup: int, workers: int
+) -> dict:
     """(b): a standard DataLoader pipeline, fp32, plain SGD."""
     import torch
     import torch.nn.functional as F
@@ -128,9 +160,15 @@ def bench_dataloader(device_name: str, *, kd: bool, n: int, batch: int, steps: i
     torch.backends.cudnn.benchmark = True
     torch.manual_seed(0)
     images, labels = _random_data(n)
-    loader = DataLoader(_PILDataset(images, labels), batch_size=batch, shuffle=True,
-                        num_workers=workers, pin_memory=device.type == "cuda", drop_last=True,
-                        persistent_workers=workers > 0)
+    loader = DataLoader(
+        _PILDataset(images, labels),
+        batch_size=batch,
+        shuffle=True,
+        num_workers=workers,
+        pin_memory=device.type == "cuda",
+        drop_last=True,
+        persistent_workers=workers > 0,
+    )
     model = build_model("resnet20", num_classes=10).to(device).train()
     teacher = build_model("resnet56", num_classes=10).to(device).eval() if kd else None
     opt = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-3)
@@ -162,8 +200,12 @@ def bench_dataloader(device_name: str, *, kd: bool, n: int, batch: int, steps: i
         step(*next(it))
     _sync(device)
     t1 = time.perf_counter()
-    return {"images_per_s": steps * batch / (t1 - t0), "seconds": t1 - t0, "steps": steps,
-            "workers": workers}
+    return {
+        "images_per_s": steps * batch / (t1 - t0),
+        "seconds": t1 - t0,
+        "steps": steps,
+        "workers": workers,
+    }
 
 
 def _child(args_json: str, barrier, queue) -> None:
@@ -202,8 +244,12 @@ def bench_concurrent(k: int, **kw) -> dict:
     start = min(r["start"] for r in results)
     end = max(r["end"] for r in results)
     images = sum(r["steps"] for r in results) * kw["batch"]
-    return {"images_per_s": images / (end - start), "seconds": end - start, "processes": k,
-            "per_process_images_per_s": [round(r["images_per_s"], 1) for r in results]}
+    return {
+        "images_per_s": images / (end - start),
+        "seconds": end - start,
+        "processes": k,
+        "per_process_images_per_s": [round(r["images_per_s"], 1) for r in results],
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -211,15 +257,31 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--steps", type=int, help="timed steps per measurement (CPU 8, CUDA 300)")
-    p.add_argument("--warmup", type=int, help="untimed steps first (CPU 2, CUDA 30; includes compile)")
+    p.add_argument(
+        "--warmup", type=int, help="untimed steps first (CPU 2, CUDA 30; includes compile)"
+    )
     p.add_argument("--n-train", type=int, help="samples held (CPU 2048, CUDA 50000)")
     p.add_argument("--workers", type=int, help="DataLoader workers for (b) (CPU 0, CUDA 8)")
-    p.add_argument("--concurrent", default=None, help="K for (c), comma-separated (CPU 2; CUDA 4,8, --quick 8); 0 skips (c)")
-    p.add_argument("--compile", action=argparse.BooleanOptionalAction, default=True,
-                   help="CUDA graphs via torch.compile(mode='reduce-overhead') in (a)/(c) on CUDA")
-    p.add_argument("--no-kd", action="store_true", help="skip the ResNet-56 -> ResNet-20 measurements")
-    p.add_argument("--threads", type=int, help="torch CPU threads in this process (a shared CPU: try 1)")
-    p.add_argument("--quick", action="store_true", help="GPU: the < 3 minute version (200 steps, K=8)")
+    p.add_argument(
+        "--concurrent",
+        default=None,
+        help="K for (c), comma-separated (CPU 2; CUDA 4,8, --quick 8); 0 skips (c)",
+    )
+    p.add_argument(
+        "--compile",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="CUDA graphs via torch.compile(mode='reduce-overhead') in (a)/(c) on CUDA",
+    )
+    p.add_argument(
+        "--no-kd", action="store_true", help="skip the ResNet-56 -> ResNet-20 measurements"
+    )
+    p.add_argument(
+        "--threads", type=int, help="torch CPU threads in this process (a shared CPU: try 1)"
+    )
+    p.add_argument(
+        "--quick", action="store_true", help="GPU: the < 3 minute version (200 steps, K=8)"
+    )
     p.add_argument("--json", type=Path, help="write the results here")
     a = p.parse_args(argv)
 
@@ -242,10 +304,17 @@ def main(argv: list[str] | None = None) -> int:
     ks = [int(k) for k in (a.concurrent or default_k).split(",") if int(k) > 0]
     compile = a.compile and cuda
     common = dict(n=n, batch=a.batch_size, steps=steps, warmup=warmup)
-    name = torch.cuda.get_device_name(device) if cuda else f"CPU ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
-    print(f"device: {name}; torch {torch.__version__}; {torch.get_num_threads()} CPU threads; "
-          f"batch {a.batch_size}; {steps} timed steps; "
-          f"compile={'reduce-overhead' if compile else 'off'}", flush=True)
+    name = (
+        torch.cuda.get_device_name(device)
+        if cuda
+        else f"CPU ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
+    )
+    print(
+        f"device: {name}; torch {torch.__version__}; {torch.get_num_threads()} CPU threads; "
+        f"batch {a.batch_size}; {steps} timed steps; "
+        f"compile={'reduce-overhead' if compile else 'off'}",
+        flush=True,
+    )
 
     results: dict[str, dict] = {}
     t_start = time.perf_counter()
@@ -257,18 +326,43 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as exc:  # keep the other measurements
             r = {"error": f"{type(exc).__name__}: {exc}"}
         results[key] = r
-        shown = f"{r['images_per_s']:10.0f} img/s" if "images_per_s" in r else f"FAILED {r['error']}"
+        shown = (
+            f"{r['images_per_s']:10.0f} img/s" if "images_per_s" in r else f"FAILED {r['error']}"
+        )
         print(f"  {key:28s} {shown}   ({time.perf_counter() - t:.0f}s)", flush=True)
 
     kinds = [("r20", False)] + ([] if a.no_kd else [("kd56to20", True)])
     for tag, kd in kinds:
-        record(f"a_fast_{tag}", bench_fast, device_name=str(device), kd=kd, compile=compile, **common)
+        record(
+            f"a_fast_{tag}", bench_fast, device_name=str(device), kd=kd, compile=compile, **common
+        )
         if compile:  # the same path without CUDA graphs, for comparison (no compile time)
-            record(f"a_fast_eager_{tag}", bench_fast, device_name=str(device), kd=kd, compile=False, **common)
-        record(f"b_dataloader_{tag}", bench_dataloader, device_name=str(device), kd=kd, workers=workers, **common)
+            record(
+                f"a_fast_eager_{tag}",
+                bench_fast,
+                device_name=str(device),
+                kd=kd,
+                compile=False,
+                **common,
+            )
+        record(
+            f"b_dataloader_{tag}",
+            bench_dataloader,
+            device_name=str(device),
+            kd=kd,
+            workers=workers,
+            **common,
+        )
     for k in ks:
-        record(f"c_concurrent{k}_r20", bench_concurrent, k=k, device_name=str(device), kd=False,
-               compile=compile, **common)
+        record(
+            f"c_concurrent{k}_r20",
+            bench_concurrent,
+            k=k,
+            device_name=str(device),
+            kd=False,
+            compile=compile,
+            **common,
+        )
 
     def ratio(x, y):
         rx, ry = results.get(x, {}), results.get(y, {})
@@ -284,17 +378,36 @@ def main(argv: list[str] | None = None) -> int:
     print("ratios:")
     for key, v in ratios.items():
         target = 2.5 if key.startswith("a/") else 4.0
-        verdict = "" if v is None else (f"(GPU target >= {target}x: {'met' if v >= target else 'NOT met'})" if cuda else "")
+        verdict = (
+            ""
+            if v is None
+            else (
+                f"(GPU target >= {target}x: {'met' if v >= target else 'NOT met'})" if cuda else ""
+            )
+        )
         print(f"  {key:16s} {'n/a' if v is None else f'{v:.2f}x'} {verdict}")
     total = time.perf_counter() - t_start
     print(f"total {total:.0f}s")
     if a.json:
         a.json.parent.mkdir(parents=True, exist_ok=True)
-        a.json.write_text(json.dumps({
-            "device": name, "torch": torch.__version__, "batch_size": a.batch_size, "steps": steps,
-            "warmup": warmup, "n_train": n, "workers": workers, "compile": compile,
-            "results": results, "ratios": ratios, "total_seconds": total,
-        }, indent=2))
+        a.json.write_text(
+            json.dumps(
+                {
+                    "device": name,
+                    "torch": torch.__version__,
+                    "batch_size": a.batch_size,
+                    "steps": steps,
+                    "warmup": warmup,
+                    "n_train": n,
+                    "workers": workers,
+                    "compile": compile,
+                    "results": results,
+                    "ratios": ratios,
+                    "total_seconds": total,
+                },
+                indent=2,
+            )
+        )
     return 0 if all("error" not in r for r in results.values()) else 1
 
 

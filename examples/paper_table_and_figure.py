@@ -38,16 +38,32 @@ def slug(text: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("sweep", nargs="?", type=Path, default=DEFAULT_SWEEP,
-                        help=f"sweep directory (default: {DEFAULT_SWEEP})")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="output directory (default: $KDAUDIT_EXAMPLE_OUT or a new temporary directory)")
-    parser.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
+    parser.add_argument(
+        "sweep",
+        nargs="?",
+        type=Path,
+        default=DEFAULT_SWEEP,
+        help=f"sweep directory (default: {DEFAULT_SWEEP})",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output directory (default: $KDAUDIT_EXAMPLE_OUT or a new temporary directory)",
+    )
+    parser.add_argument(
+        "--alpha", type=float, default=0.05, help="significance level (default 0.05)"
+    )
     parser.add_argument("--dpi", type=int, default=200, help="PNG resolution")
-    parser.add_argument("--all-figures", action="store_true",
-                        help="also write every figure of `kdaudit plot` (Figs. 1-5) under OUT/all/")
+    parser.add_argument(
+        "--all-figures",
+        action="store_true",
+        help="also write every figure of `kdaudit plot` (Figs. 1-5) under OUT/all/",
+    )
     args = parser.parse_args(argv)
-    out = args.out or Path(os.environ.get("KDAUDIT_EXAMPLE_OUT") or tempfile.mkdtemp(prefix="kdaudit-paper-"))
+    out = args.out or Path(
+        os.environ.get("KDAUDIT_EXAMPLE_OUT") or tempfile.mkdtemp(prefix="kdaudit-paper-")
+    )
     out.mkdir(parents=True, exist_ok=True)
 
     from kdbias_audit import analyze_sweep, render_sweep
@@ -71,7 +87,13 @@ def main(argv: list[str] | None = None) -> int:
     blocks = result.blocks()  # one block per distillation weight alpha (usually one)
     for kd_alpha, rows in blocks:
         ds = [r for r in rows if r.role == "distilled"]
-        suffix = "" if len(blocks) == 1 else f"_alpha{kd_alpha:g}" if kd_alpha is not None else "_alphanone"
+        suffix = (
+            ""
+            if len(blocks) == 1
+            else f"_alpha{kd_alpha:g}"
+            if kd_alpha is not None
+            else "_alphanone"
+        )
         temps = [float(r.temperature) for r in ds]
         acc = [r.accuracy_mean_std() for r in ds]  # (mean, std) over seeds, fractions
 
@@ -95,10 +117,14 @@ def main(argv: list[str] | None = None) -> int:
                 dpd=[m for m, _ in dpd],
                 eod_std=[s for _, s in eod],
                 dpd_std=[s for _, s in dpd],
-                teacher=(result.teacher.fairness_mean_std(attr, "eod")[0],
-                         result.teacher.fairness_mean_std(attr, "dpd")[0]),
-                baseline=(result.baseline.fairness_mean_std(attr, "eod")[0],
-                          result.baseline.fairness_mean_std(attr, "dpd")[0]),
+                teacher=(
+                    result.teacher.fairness_mean_std(attr, "eod")[0],
+                    result.teacher.fairness_mean_std(attr, "dpd")[0],
+                ),
+                baseline=(
+                    result.baseline.fairness_mean_std(attr, "eod")[0],
+                    result.baseline.fairness_mean_std(attr, "dpd")[0],
+                ),
                 attribute=attr,
                 title=f"{result.dataset or 'sweep'}: EOD and DPD vs temperature ({attr})",
             )

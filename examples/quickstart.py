@@ -107,7 +107,20 @@ print(cmp.summary_frame().to_string(index=False))
 
 # %%
 cw = cmp.classwise
-table = cmp.to_frame()[["class", "name", "acc_a", "acc_b", "rel_a", "rel_b", "delta", "pvalue", "qvalue", "significant"]]
+table = cmp.to_frame()[
+    [
+        "class",
+        "name",
+        "acc_a",
+        "acc_b",
+        "rel_a",
+        "rel_b",
+        "delta",
+        "pvalue",
+        "qvalue",
+        "significant",
+    ]
+]
 print(table.round(4).to_string(index=False))
 
 # %%
@@ -130,8 +143,14 @@ for row in moved.to_dict("records"):
 
 # %%
 tc = ka.classwise_test(teacher, ds)
-print(f"teacher vs DS (T={T}): #TC = {tc.n_significant} of {tc.n_classes} (count p-value {tc.count_pvalue:.3g})")
-print(tc.most_affected(5)[["class", "name", "acc_a", "acc_b", "delta", "pvalue"]].round(4).to_string(index=False))
+print(
+    f"teacher vs DS (T={T}): #TC = {tc.n_significant} of {tc.n_classes} (count p-value {tc.count_pvalue:.3g})"
+)
+print(
+    tc.most_affected(5)[["class", "name", "acc_a", "acc_b", "delta", "pvalue"]]
+    .round(4)
+    .to_string(index=False)
+)
 
 # %% [markdown]
 # ## 3. Disagreement with the teacher (paper Fig. 2)
@@ -144,7 +163,9 @@ print(tc.most_affected(5)[["class", "name", "acc_a", "acc_b", "delta", "pvalue"]
 d_nds = disagreement(teacher, nds)
 d_ds = disagreement(teacher, ds)
 print(f"teacher vs NDS: {100 * d_nds.rate_mean:.2f} ± {100 * d_nds.rate_std:.2f} % of test samples")
-print(f"teacher vs DS (T={T}): {100 * d_ds.rate_mean:.2f} ± {100 * d_ds.rate_std:.2f} % of test samples")
+print(
+    f"teacher vs DS (T={T}): {100 * d_ds.rate_mean:.2f} ± {100 * d_ds.rate_std:.2f} % of test samples"
+)
 print("largest teacher -> DS confusions:")
 print(d_ds.top_pairs_frame(5).to_string(index=False))
 
@@ -152,7 +173,9 @@ print(d_ds.top_pairs_frame(5).to_string(index=False))
 from kdbias_audit.plots import plot_disagreement, save_figure  # imports matplotlib
 
 fig = plot_disagreement(
-    d_nds.matrix, d_ds.matrix, class_names=teacher.class_names,
+    d_nds.matrix,
+    d_ds.matrix,
+    class_names=teacher.class_names,
     titles=("Teacher vs NDS", f"Teacher vs DS (T = {T})"),
 )
 paths = save_figure(fig, OUT / f"disagreement_T{T}", formats=("png",))
@@ -172,7 +195,11 @@ if ds.group_attributes:
     audit = ka.fairness_audit(ds)
     print(audit.to_frame().round(4).to_string(index=False))
     print("change NDS -> DS (delta = DS - NDS; negative: DS is fairer):")
-    print(cmp.fairness.to_frame()[["attribute", "metric", "delta", "pvalue", "significant"]].round(4).to_string(index=False))
+    print(
+        cmp.fairness.to_frame()[["attribute", "metric", "delta", "pvalue", "significant"]]
+        .round(4)
+        .to_string(index=False)
+    )
 else:
     audit = None
     print(f"{ds.name} has no group columns: no fairness audit")

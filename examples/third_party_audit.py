@@ -57,9 +57,13 @@ def make_data(data_seed: int = 0):
     threshold = np.median(ink[idx_train])
     ink_group = np.where(ink[idx_test] > threshold, "heavy", "light")
     return (
-        x[idx_train], digits.target[idx_train],
-        x[idx_test], digits.target[idx_test],
-        idx_test, ink_group, [str(c) for c in digits.target_names],
+        x[idx_train],
+        digits.target[idx_train],
+        x[idx_test],
+        digits.target[idx_test],
+        idx_test,
+        ink_group,
+        [str(c) for c in digits.target_names],
     )
 
 
@@ -121,11 +125,17 @@ def write_runs(out: Path, seeds: list[int]) -> tuple[Path, Path]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=None,
-                        help="output directory (default: $KDAUDIT_EXAMPLE_OUT or a new temporary directory)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="output directory (default: $KDAUDIT_EXAMPLE_OUT or a new temporary directory)",
+    )
     parser.add_argument("--seeds", type=int, default=5, help="seeds per model (at least 2)")
     args = parser.parse_args(argv)
-    out = args.out or Path(os.environ.get("KDAUDIT_EXAMPLE_OUT") or tempfile.mkdtemp(prefix="kdaudit-third-party-"))
+    out = args.out or Path(
+        os.environ.get("KDAUDIT_EXAMPLE_OUT") or tempfile.mkdtemp(prefix="kdaudit-third-party-")
+    )
     out.mkdir(parents=True, exist_ok=True)
     if args.seeds < 2:
         parser.error("--seeds must be at least 2 (a Welch test needs two runs per side)")
@@ -144,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # 3. compare B with A: `kdaudit compare DIR_A DIR_B`
     import kdbias_audit as ka
+
     a, b = ka.load_runsets([dir_a, dir_b])  # aligned by sample_id
     cmp = ka.compare(a, b)
     print()

@@ -16,16 +16,17 @@ This is the computation behind ``kdaudit compare A B``; the command only loads, 
 from __future__ import annotations
 
 import html
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from ._errors import KDAuditError
-from .classwise import ClasswiseResult, classwise_test
 from ._disagreement import DisagreementResult, disagreement
-from .fairness import compare_fairness
+from ._errors import KDAuditError
 from ._render import pm
+from .classwise import ClasswiseResult, classwise_test
+from .fairness import compare_fairness
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -151,7 +152,10 @@ class Comparison:
             ("accuracy A", pct(self.a.accuracy_mean, self.a.accuracy_std)),
             ("accuracy B", pct(self.b.accuracy_mean, self.b.accuracy_std)),
             (f"significant classes (p ≤ {self.alpha:g})", f"{cw.n_significant} / {cw.n_classes}"),
-            (f"significant classes (BH q ≤ {self.alpha:g})", f"{cw.n_significant_fdr} / {cw.n_classes}"),
+            (
+                f"significant classes (BH q ≤ {self.alpha:g})",
+                f"{cw.n_significant_fdr} / {cw.n_classes}",
+            ),
             ("untestable classes", str(cw.n_untestable)),
             ("count p-value (permutation)", perm),
             ("expected false positives", f"{cw.expected_false_positives:.2f}"),
@@ -259,7 +263,11 @@ def compare(
     )
     dis = disagreement(a, b, pairing=pairing)
     fair = compare_fairness(
-        a, b, sensitive=list(sensitive) if sensitive else None, positive_class=positive_class, alpha=cw.alpha
+        a,
+        b,
+        sensitive=list(sensitive) if sensitive else None,
+        positive_class=positive_class,
+        alpha=cw.alpha,
     )
     return Comparison(
         a=RunSetSummary.of(a, cw.seed_accuracy_a),

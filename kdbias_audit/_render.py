@@ -26,7 +26,9 @@ def jsonable(obj: Any) -> Any:
                 arr = np.asarray(obj)
             except (TypeError, ValueError):  # ragged
                 arr = None
-            if arr is not None and (arr.dtype.kind in "biu" or (arr.dtype.kind == "f" and np.isfinite(arr).all())):
+            if arr is not None and (
+                arr.dtype.kind in "biu" or (arr.dtype.kind == "f" and np.isfinite(arr).all())
+            ):
                 return arr.tolist()
         return [jsonable(v) for v in obj]
     if isinstance(obj, np.ndarray):
@@ -59,15 +61,26 @@ def _cell(value: Any, float_format: str) -> str:
 def frame_to_markdown(df: pd.DataFrame, *, float_format: str = ".4g") -> str:
     """GitHub-flavoured Markdown table (no extra dependency)."""
     header = [str(c) for c in df.columns]
-    rows = [[_cell(v, float_format).replace("|", "\\|") for v in row] for row in df.itertuples(index=False)]
+    rows = [
+        [_cell(v, float_format).replace("|", "\\|") for v in row]
+        for row in df.itertuples(index=False)
+    ]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     return "\n".join(lines) + "\n"
 
 
 _LATEX_SPECIAL = {
-    "\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
-    "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}",
+    "\\": r"\textbackslash{}",
+    "&": r"\&",
+    "%": r"\%",
+    "$": r"\$",
+    "#": r"\#",
+    "_": r"\_",
+    "{": r"\{",
+    "}": r"\}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
 }
 
 
@@ -91,7 +104,12 @@ def frame_to_latex(
     lines += ["\\bottomrule", "\\end{tabular}"]
     body = "\n".join(lines)
     if caption is not None:
-        body = "\\begin{table}[t]\n\\centering\n" + f"\\caption{{{esc(caption)}}}\n" + body + "\n\\end{table}"
+        body = (
+            "\\begin{table}[t]\n\\centering\n"
+            + f"\\caption{{{esc(caption)}}}\n"
+            + body
+            + "\n\\end{table}"
+        )
     return body + "\n"
 
 

@@ -37,7 +37,11 @@ def _arrays_from_csv(path: Path) -> dict[str, np.ndarray]:
             logit_cols[int(m.group(1))] = name
             continue
         arr = col.to_numpy(zero_copy_only=False)
-        if name.startswith(GROUP_PREFIX) and arr.dtype != object and not np.issubdtype(arr.dtype, np.floating):
+        if (
+            name.startswith(GROUP_PREFIX)
+            and arr.dtype != object
+            and not np.issubdtype(arr.dtype, np.floating)
+        ):
             out[name] = arr
         elif name.startswith(GROUP_PREFIX):
             out[name] = arr.astype(str)
@@ -46,10 +50,15 @@ def _arrays_from_csv(path: Path) -> dict[str, np.ndarray]:
     if logit_cols:
         idx = sorted(logit_cols)
         if idx != list(range(len(idx))):
-            raise PredictionFileError(path, f"logit columns must be logit_0 .. logit_{len(idx) - 1} without gaps")
+            raise PredictionFileError(
+                path, f"logit columns must be logit_0 .. logit_{len(idx) - 1} without gaps"
+            )
         try:
             out["logits"] = np.column_stack(
-                [table.column(logit_cols[i]).to_numpy(zero_copy_only=False).astype(np.float32) for i in idx]
+                [
+                    table.column(logit_cols[i]).to_numpy(zero_copy_only=False).astype(np.float32)
+                    for i in idx
+                ]
             )
         except (ValueError, TypeError):
             raise PredictionFileError(path, "logit columns must hold numbers") from None
@@ -64,7 +73,10 @@ def _arrays_from_npz(path: Path) -> dict[str, np.ndarray]:
             return {k: data[k] for k in data.files}
     except ValueError as exc:
         if "pickle" in str(exc).lower():
-            raise PredictionFileError(path, "holds object arrays, which are never unpickled; save plain numeric/string arrays") from None
+            raise PredictionFileError(
+                path,
+                "holds object arrays, which are never unpickled; save plain numeric/string arrays",
+            ) from None
         raise PredictionFileError(path, f"cannot be read as .npz: {exc}") from None
     except (zipfile.BadZipFile, OSError, EOFError) as exc:
         raise PredictionFileError(path, f"cannot be read as .npz: {exc}") from None
@@ -95,18 +107,21 @@ def convert_file(
     elif suffix == ".npz":
         arrays = _arrays_from_npz(source)
     else:
-        raise PredictionFileError(source, f"unknown input type {suffix or '(none)'}; expected .csv or .npz")
+        raise PredictionFileError(
+            source, f"unknown input type {suffix or '(none)'}; expected .csv or .npz"
+        )
     known = {"label", "pred", "logits", "sample_id"}
     unexpected = [k for k in arrays if k not in known and not k.startswith(GROUP_PREFIX)]
     if unexpected:
         raise PredictionFileError(
-            source, f"unexpected column {unexpected[0]!r} (expected label, pred, logits, sample_id, group.<attribute>)"
+            source,
+            f"unexpected column {unexpected[0]!r} (expected label, pred, logits, sample_id, group.<attribute>)",
         )
     if "label" not in arrays:
         raise PredictionFileError(source, "has no 'label'")
     if "pred" not in arrays and "logits" not in arrays:
         raise PredictionFileError(source, "has neither 'pred' nor 'logits'")
-    groups = {k[len(GROUP_PREFIX):]: v for k, v in arrays.items() if k.startswith(GROUP_PREFIX)}
+    groups = {k[len(GROUP_PREFIX) :]: v for k, v in arrays.items() if k.startswith(GROUP_PREFIX)}
     try:
         return write_predictions(
             output,

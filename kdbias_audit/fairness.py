@@ -145,8 +145,14 @@ class GroupCounts:
         idx = np.indices(shape).reshape(len(shape), -1)
         cols: dict[str, Any] = {f"axis{i}": idx[i] for i in range(len(shape) - 1)}
         cols["group"] = idx[-1]
-        for name in ("n", "positives", "negatives", "predicted_positives", "true_positives",
-                     "false_positives"):
+        for name in (
+            "n",
+            "positives",
+            "negatives",
+            "predicted_positives",
+            "true_positives",
+            "false_positives",
+        ):
             cols[name] = np.asarray(getattr(self, name)).reshape(-1)
         return pd.DataFrame(cols)
 
@@ -159,8 +165,10 @@ def _as_codes(group_codes: Any, n_groups: int, n: int, what: str = "group_codes"
         raise KDAuditError(f"{what}: expected integer codes, got dtype {codes.dtype}")
     codes = codes.astype(np.int64, copy=False)
     if n and (codes.min() < 0 or codes.max() >= n_groups):
-        raise KDAuditError(f"{what}: codes must lie in [0, {n_groups}), found "
-                           f"{int(codes.min())}..{int(codes.max())}")
+        raise KDAuditError(
+            f"{what}: codes must lie in [0, {n_groups}), found "
+            f"{int(codes.min())}..{int(codes.max())}"
+        )
     return codes
 
 
@@ -368,8 +376,11 @@ def _undefined_message(
         per_group = []
         for g in np.flatnonzero(u.any(axis=0)):
             cls = [cnames[c] for c in np.flatnonzero(u[:, g])]
-            per_group.append(f"'{gnames[g]}' (class {_listing(cls)})" if len(cls) < u.shape[0]
-                             else f"'{gnames[g]}' (every class)")
+            per_group.append(
+                f"'{gnames[g]}' (class {_listing(cls)})"
+                if len(cls) < u.shape[0]
+                else f"'{gnames[g]}' (every class)"
+            )
         listed = _listing(per_group)
     else:
         u = undefined.reshape(-1, undefined.shape[-1]).any(axis=0)
@@ -413,8 +424,9 @@ def dpd(
     0.5
     """
     sr = selection_rate(counts)
-    msg = _undefined_message(np.isnan(sr), "selection rate", "no samples", group_names,
-                             class_names, "")
+    msg = _undefined_message(
+        np.isnan(sr), "selection rate", "no samples", group_names, class_names, ""
+    )
     out = _spread(sr)
     _warn([msg, _spread_nan_message(np.asarray(out), "DPD", "")], stacklevel=2)
     return out
@@ -427,12 +439,19 @@ def _eod_parts(counts: GroupCounts) -> tuple[np.ndarray, np.ndarray, np.ndarray,
 
 def _combine_eod(tpr_spread: np.ndarray, fpr_spread: np.ndarray) -> np.ndarray:
     # NaN when either spread is undefined (max() of a NaN is not taken as the other value).
-    return np.where(np.isnan(tpr_spread) | np.isnan(fpr_spread), np.nan,
-                    np.fmax(tpr_spread, fpr_spread))
+    return np.where(
+        np.isnan(tpr_spread) | np.isnan(fpr_spread), np.nan, np.fmax(tpr_spread, fpr_spread)
+    )
 
 
-def _eod_messages(t: np.ndarray, f: np.ndarray, eod_values: np.ndarray, group_names,
-                  class_names, context: str = "") -> list[str | None]:
+def _eod_messages(
+    t: np.ndarray,
+    f: np.ndarray,
+    eod_values: np.ndarray,
+    group_names,
+    class_names,
+    context: str = "",
+) -> list[str | None]:
     return [
         _undefined_message(np.isnan(t), "TPR", "no positives", group_names, class_names, context),
         _undefined_message(np.isnan(f), "FPR", "no negatives", group_names, class_names, context),
@@ -519,8 +538,10 @@ def _encode_sensitive(sensitive_features: Any, n: int) -> tuple[np.ndarray, list
     combos, inverse = np.unique(code, return_inverse=True)
     sizes = [len(lv) for lv in level_lists]
     parts = np.unravel_index(combos, sizes)
-    names = [INTERSECTION_SEP.join(level_lists[j][parts[j][i]] for j in range(len(sizes)))
-             for i in range(len(combos))]
+    names = [
+        INTERSECTION_SEP.join(level_lists[j][parts[j][i]] for j in range(len(sizes)))
+        for i in range(len(combos))
+    ]
     return inverse.reshape(-1).astype(np.int64), names
 
 
@@ -533,8 +554,14 @@ def _1d(values: Any, what: str) -> np.ndarray:
     return arr
 
 
-def _binary_inputs(y_true: Any, y_pred: Any, sensitive_features: Any, sample_weight: Any,
-                   method: str, need_binary_labels: bool):
+def _binary_inputs(
+    y_true: Any,
+    y_pred: Any,
+    sensitive_features: Any,
+    sample_weight: Any,
+    method: str,
+    need_binary_labels: bool,
+):
     if method not in ("between_groups", "to_overall"):
         raise _InputError(f"method: expected 'between_groups' or 'to_overall', got {method!r}")
     yt, yp = _1d(y_true, "y_true"), _1d(y_pred, "y_pred")
@@ -549,12 +576,15 @@ def _binary_inputs(y_true: Any, y_pred: Any, sensitive_features: Any, sample_wei
             values = {"<mixed types>"}
         if not (values <= {0, 1} or values <= {-1, 1}):
             shown = sorted(map(str, values))[:5]
-            raise _InputError("y_true/y_pred: equalized odds needs binary labels from {0, 1} or "
-                              f"{{-1, 1}} (positive label 1), found {shown}")
+            raise _InputError(
+                "y_true/y_pred: equalized odds needs binary labels from {0, 1} or "
+                f"{{-1, 1}} (positive label 1), found {shown}"
+            )
     codes, names = _encode_sensitive(sensitive_features, yt.shape[0])
     counts = group_counts(yt, yp, codes, len(names), positive=1, sample_weight=sample_weight)
-    overall = group_counts(yt, yp, np.zeros(yt.shape[0], dtype=np.int64), 1, positive=1,
-                           sample_weight=sample_weight)
+    overall = group_counts(
+        yt, yp, np.zeros(yt.shape[0], dtype=np.int64), 1, positive=1, sample_weight=sample_weight
+    )
     return counts, overall, names
 
 
@@ -592,8 +622,9 @@ def demographic_parity_difference(
     ...                               sensitive_features=["a", "a", "b", "b"])
     0.5
     """
-    counts, overall, names = _binary_inputs(y_true, y_pred, sensitive_features, sample_weight,
-                                            method, need_binary_labels=False)
+    counts, overall, names = _binary_inputs(
+        y_true, y_pred, sensitive_features, sample_weight, method, need_binary_labels=False
+    )
     sr = selection_rate(counts)
     if method == "between_groups":
         value = _spread(sr)
@@ -631,8 +662,9 @@ def equalized_odds_difference(
     """
     if agg not in ("worst_case", "mean"):
         raise _InputError(f"agg: expected 'worst_case' or 'mean', got {agg!r}")
-    counts, overall, names = _binary_inputs(y_true, y_pred, sensitive_features, sample_weight,
-                                            method, need_binary_labels=True)
+    counts, overall, names = _binary_inputs(
+        y_true, y_pred, sensitive_features, sample_weight, method, need_binary_labels=True
+    )
     t, f = tpr(counts), fpr(counts)
     if method == "between_groups":
         ts, fs = _spread(t), _spread(f)
@@ -738,10 +770,16 @@ class AttributeFairness:
         return {
             "mode": self.mode,
             "groups": list(self.groups),
-            "dpd": {"mean": self.dpd_mean, "std": self.dpd_std,
-                    "per_seed": [float(v) for v in self.dpd_per_seed]},
-            "eod": {"mean": self.eod_mean, "std": self.eod_std,
-                    "per_seed": [float(v) for v in self.eod_per_seed]},
+            "dpd": {
+                "mean": self.dpd_mean,
+                "std": self.dpd_std,
+                "per_seed": [float(v) for v in self.dpd_per_seed],
+            },
+            "eod": {
+                "mean": self.eod_mean,
+                "std": self.eod_std,
+                "per_seed": [float(v) for v in self.eod_per_seed],
+            },
         }
 
     def group_rates(self) -> pd.DataFrame:
@@ -751,20 +789,22 @@ class AttributeFairness:
         c = self.counts
         s, k, g = c.shape
         si, ki, gi = (a.reshape(-1) for a in np.indices((s, k, g)))
-        return pd.DataFrame({
-            "attribute": self.attribute,
-            "seed": np.asarray(self.seeds, dtype=np.int64)[si],
-            "class": np.asarray(self.classes, dtype=object)[ki],
-            "group": np.asarray(self.groups, dtype=object)[gi],
-            "n": c.n.reshape(-1),
-            "positives": c.positives.reshape(-1),
-            "negatives": c.negatives.reshape(-1),
-            "predicted_positives": c.predicted_positives.reshape(-1),
-            "true_positives": c.true_positives.reshape(-1),
-            "selection_rate": selection_rate(c).reshape(-1),
-            "tpr": tpr(c).reshape(-1),
-            "fpr": fpr(c).reshape(-1),
-        })
+        return pd.DataFrame(
+            {
+                "attribute": self.attribute,
+                "seed": np.asarray(self.seeds, dtype=np.int64)[si],
+                "class": np.asarray(self.classes, dtype=object)[ki],
+                "group": np.asarray(self.groups, dtype=object)[gi],
+                "n": c.n.reshape(-1),
+                "positives": c.positives.reshape(-1),
+                "negatives": c.negatives.reshape(-1),
+                "predicted_positives": c.predicted_positives.reshape(-1),
+                "true_positives": c.true_positives.reshape(-1),
+                "selection_rate": selection_rate(c).reshape(-1),
+                "tpr": tpr(c).reshape(-1),
+                "fpr": fpr(c).reshape(-1),
+            }
+        )
 
     def per_class(self) -> pd.DataFrame:
         """Per-class DPD and EOD over seeds (one-vs-rest; a single row in binary mode)."""
@@ -773,9 +813,16 @@ class AttributeFairness:
         rows = []
         for j, name in enumerate(self.classes):
             d, e = self.dpd_per_class[:, j], self.eod_per_class[:, j]
-            rows.append({"attribute": self.attribute, "class": name,
-                         "dpd_mean": _mean(d), "dpd_std": _std(d),
-                         "eod_mean": _mean(e), "eod_std": _std(e)})
+            rows.append(
+                {
+                    "attribute": self.attribute,
+                    "class": name,
+                    "dpd_mean": _mean(d),
+                    "dpd_std": _std(d),
+                    "eod_mean": _mean(e),
+                    "eod_std": _std(e),
+                }
+            )
         return pd.DataFrame(rows)
 
 
@@ -803,8 +850,10 @@ def parse_sensitive(
         return [(a, (a,)) for a in available]
     out: list[tuple[str, tuple[str, ...]]] = []
     for entry in sensitive:
-        parts = [p.strip() for p in str(entry).replace(",", INTERSECTION_SEP).split(INTERSECTION_SEP)]
-        parts = [p[len("group."):] if p.startswith("group.") else p for p in parts]
+        parts = [
+            p.strip() for p in str(entry).replace(",", INTERSECTION_SEP).split(INTERSECTION_SEP)
+        ]
+        parts = [p[len("group.") :] if p.startswith("group.") else p for p in parts]
         if not parts or any(not p for p in parts):
             raise KDAuditError(f"--sensitive: empty attribute name in {entry!r}")
         if len(set(parts)) != len(parts):
@@ -832,32 +881,49 @@ def _resolve_positive(runset: Any, positive_class: int | None) -> int:
     if isinstance(positive_class, bool) or not isinstance(positive_class, (int, np.integer)):
         raise KDAuditError(f"{_where(runset)}: {origin} must be an integer, got {positive_class!r}")
     if not 0 <= int(positive_class) < k:
-        raise KDAuditError(f"{_where(runset)}: {origin} {int(positive_class)} is not a class "
-                           f"of this {k}-class task (expected 0..{k - 1})")
+        raise KDAuditError(
+            f"{_where(runset)}: {origin} {int(positive_class)} is not a class "
+            f"of this {k}-class task (expected 0..{k - 1})"
+        )
     return int(positive_class)
 
 
 def _attribute_codes(runset: Any, components: tuple[str, ...]) -> tuple[np.ndarray, list[str]]:
     levels = [tuple(str(v) for v in runset.group_levels(a)) for a in components]
     codes = []
-    for a, lv in zip(components, levels):
-        codes.append(_as_codes(runset.group_codes(a), len(lv), int(runset.n_samples),
-                               f"{_where(runset)}: group.{a}"))
+    for a, lv in zip(components, levels, strict=False):
+        codes.append(
+            _as_codes(
+                runset.group_codes(a),
+                len(lv),
+                int(runset.n_samples),
+                f"{_where(runset)}: group.{a}",
+            )
+        )
     if len(components) == 1:
         return codes[0], list(levels[0])
     code = np.zeros(codes[0].shape[0], dtype=np.int64)
-    for c, lv in zip(codes, levels):
+    for c, lv in zip(codes, levels, strict=False):
         code = code * len(lv) + c
     combos, inverse = np.unique(code, return_inverse=True)
     parts = np.unravel_index(combos, [len(lv) for lv in levels])
-    names = [INTERSECTION_SEP.join(levels[j][parts[j][i]] for j in range(len(levels)))
-             for i in range(len(combos))]
+    names = [
+        INTERSECTION_SEP.join(levels[j][parts[j][i]] for j in range(len(levels)))
+        for i in range(len(combos))
+    ]
     return inverse.reshape(-1).astype(np.int64), names
 
 
-def _audit_attribute(runset: Any, key: str, components: tuple[str, ...], mode: str,
-                     positive: int | None, labels: np.ndarray, preds: np.ndarray,
-                     class_names: list[str]) -> AttributeFairness:
+def _audit_attribute(
+    runset: Any,
+    key: str,
+    components: tuple[str, ...],
+    mode: str,
+    positive: int | None,
+    labels: np.ndarray,
+    preds: np.ndarray,
+    class_names: list[str],
+) -> AttributeFairness:
     codes, groups = _attribute_codes(runset, components)
     n_groups = len(groups)
     if mode == "binary":
@@ -881,26 +947,42 @@ def _audit_attribute(runset: Any, key: str, components: tuple[str, ...], mode: s
         if bad.any():
             if mode == "one-vs-rest" and not bad.all():
                 listed = _listing([f"'{classes[j]}'" for j in np.flatnonzero(bad)])
-                messages.append(f"{context}{name} undefined for class {listed} (fewer than two "
-                                "groups with a defined rate); excluded from the class average")
+                messages.append(
+                    f"{context}{name} undefined for class {listed} (fewer than two "
+                    "groups with a defined rate); excluded from the class average"
+                )
             else:
-                messages.append(f"{context}{name} is NaN: fewer than two groups have a "
-                                "defined rate")
+                messages.append(
+                    f"{context}{name} is NaN: fewer than two groups have a defined rate"
+                )
     _warn(messages, stacklevel=4)
     return AttributeFairness(
-        attribute=key, components=components, mode=mode,  # type: ignore[arg-type]
-        groups=tuple(groups), classes=classes,
+        attribute=key,
+        components=components,
+        mode=mode,  # type: ignore[arg-type]
+        groups=tuple(groups),
+        classes=classes,
         positive_class=positive if mode == "binary" else None,
-        seeds=tuple(int(s) for s in runset.seeds), counts=counts,
-        dpd_per_class=dpd_c, eod_per_class=eod_c,
-        dpd_per_seed=_class_mean(dpd_c), eod_per_seed=_class_mean(eod_c),
+        seeds=tuple(int(s) for s in runset.seeds),
+        counts=counts,
+        dpd_per_class=dpd_c,
+        eod_per_class=eod_c,
+        dpd_per_seed=_class_mean(dpd_c),
+        eod_per_seed=_class_mean(eod_c),
     )
 
 
 def _display_rows(results: Sequence[AttributeFairness]) -> list[dict[str, Any]]:
-    return [{"attribute": r.attribute, "mode": r.mode, "groups": len(r.groups),
-             "DPD (%)": _fmt_pct(r.dpd_mean, r.dpd_std),
-             "EOD (%)": _fmt_pct(r.eod_mean, r.eod_std)} for r in results]
+    return [
+        {
+            "attribute": r.attribute,
+            "mode": r.mode,
+            "groups": len(r.groups),
+            "DPD (%)": _fmt_pct(r.dpd_mean, r.dpd_std),
+            "EOD (%)": _fmt_pct(r.eod_mean, r.eod_std),
+        }
+        for r in results
+    ]
 
 
 @dataclass(frozen=True, eq=False)
@@ -925,8 +1007,10 @@ class FairnessAudit:
         for r in self.results:
             if r.attribute == attribute:
                 return r
-        raise KDAuditError(f"fairness audit of '{self.runset}': no attribute '{attribute}' "
-                           f"(audited: {', '.join(self.attributes) or 'none'})")
+        raise KDAuditError(
+            f"fairness audit of '{self.runset}': no attribute '{attribute}' "
+            f"(audited: {', '.join(self.attributes) or 'none'})"
+        )
 
     def __contains__(self, attribute: object) -> bool:
         return attribute in self.attributes
@@ -939,19 +1023,30 @@ class FairnessAudit:
         """One row per attribute: mode, group count, DPD/EOD mean and std (fractions)."""
         import pandas as pd
 
-        return pd.DataFrame([{"attribute": r.attribute, "mode": r.mode, "groups": len(r.groups),
-                              "dpd_mean": r.dpd_mean, "dpd_std": r.dpd_std,
-                              "eod_mean": r.eod_mean, "eod_std": r.eod_std}
-                             for r in self.results],
-                            columns=["attribute", "mode", "groups", "dpd_mean", "dpd_std",
-                                     "eod_mean", "eod_std"])
+        return pd.DataFrame(
+            [
+                {
+                    "attribute": r.attribute,
+                    "mode": r.mode,
+                    "groups": len(r.groups),
+                    "dpd_mean": r.dpd_mean,
+                    "dpd_std": r.dpd_std,
+                    "eod_mean": r.eod_mean,
+                    "eod_std": r.eod_std,
+                }
+                for r in self.results
+            ],
+            columns=["attribute", "mode", "groups", "dpd_mean", "dpd_std", "eod_mean", "eod_std"],
+        )
 
     def display_frame(self) -> pd.DataFrame:
         """As shown in tables: percent with two decimals, ``mean ± std``."""
         import pandas as pd
 
-        return pd.DataFrame(_display_rows(self.results),
-                            columns=["attribute", "mode", "groups", "DPD (%)", "EOD (%)"])
+        return pd.DataFrame(
+            _display_rows(self.results),
+            columns=["attribute", "mode", "groups", "DPD (%)", "EOD (%)"],
+        )
 
     def group_rates(self, attribute: str) -> pd.DataFrame:
         """Per seed x class x group counts and rates of one attribute (see
@@ -1008,8 +1103,10 @@ def fairness_audit(
         mode, positive = "binary", _resolve_positive(runset, positive_class)
     else:
         if positive_class is not None:
-            raise KDAuditError(f"{where}: positive_class applies to binary tasks only; this task "
-                               f"has {k} classes (audited one-vs-rest)")
+            raise KDAuditError(
+                f"{where}: positive_class applies to binary tasks only; this task "
+                f"has {k} classes (audited one-vs-rest)"
+            )
         mode, positive = "one-vs-rest", None
     names = getattr(runset, "class_names", None)
     if names and len(names) == k:
@@ -1018,12 +1115,18 @@ def fairness_audit(
         class_names = [str(i) for i in range(k)]
     labels = np.asarray(runset.label)
     preds = np.asarray(runset.preds)
-    results = tuple(_audit_attribute(runset, key, comps, mode, positive, labels, preds,
-                                     class_names) for key, comps in specs)
+    results = tuple(
+        _audit_attribute(runset, key, comps, mode, positive, labels, preds, class_names)
+        for key, comps in specs
+    )
     path = getattr(runset, "path", None)
-    return FairnessAudit(runset=str(runset.name), path=None if path is None else str(path),
-                         num_classes=k, seeds=tuple(int(s) for s in runset.seeds),
-                         results=results)
+    return FairnessAudit(
+        runset=str(runset.name),
+        path=None if path is None else str(path),
+        num_classes=k,
+        seeds=tuple(int(s) for s in runset.seeds),
+        results=results,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -1082,8 +1185,12 @@ class AttributeComparison:
     eod_diff: MetricDiff
 
     def to_dict(self) -> dict[str, Any]:
-        return {"a": self.a.to_dict(), "b": self.b.to_dict(),
-                "dpd_diff": self.dpd_diff.to_dict(), "eod_diff": self.eod_diff.to_dict()}
+        return {
+            "a": self.a.to_dict(),
+            "b": self.b.to_dict(),
+            "dpd_diff": self.dpd_diff.to_dict(),
+            "eod_diff": self.eod_diff.to_dict(),
+        }
 
 
 @dataclass(frozen=True, eq=False)
@@ -1106,8 +1213,10 @@ class FairnessComparison:
         for r in self.results:
             if r.attribute == attribute:
                 return r
-        raise KDAuditError(f"fairness comparison: no attribute '{attribute}' "
-                           f"(compared: {', '.join(self.attributes) or 'none'})")
+        raise KDAuditError(
+            f"fairness comparison: no attribute '{attribute}' "
+            f"(compared: {', '.join(self.attributes) or 'none'})"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """``{attr: {"a": {...}, "b": {...}, "dpd_diff": {"delta", "pvalue"}, "eod_diff"}}``."""
@@ -1120,16 +1229,39 @@ class FairnessComparison:
         rows = []
         for r in self.results:
             for metric, diff in (("dpd", r.dpd_diff), ("eod", r.eod_diff)):
-                rows.append({
-                    "attribute": r.attribute, "metric": metric, "mode": r.a.mode,
-                    "a_mean": getattr(r.a, f"{metric}_mean"), "a_std": getattr(r.a, f"{metric}_std"),
-                    "b_mean": getattr(r.b, f"{metric}_mean"), "b_std": getattr(r.b, f"{metric}_std"),
-                    "delta": diff.delta, "statistic": diff.statistic, "df": diff.df,
-                    "pvalue": diff.pvalue, "significant": diff.significant,
-                })
-        return pd.DataFrame(rows, columns=["attribute", "metric", "mode", "a_mean", "a_std",
-                                           "b_mean", "b_std", "delta", "statistic", "df",
-                                           "pvalue", "significant"])
+                rows.append(
+                    {
+                        "attribute": r.attribute,
+                        "metric": metric,
+                        "mode": r.a.mode,
+                        "a_mean": getattr(r.a, f"{metric}_mean"),
+                        "a_std": getattr(r.a, f"{metric}_std"),
+                        "b_mean": getattr(r.b, f"{metric}_mean"),
+                        "b_std": getattr(r.b, f"{metric}_std"),
+                        "delta": diff.delta,
+                        "statistic": diff.statistic,
+                        "df": diff.df,
+                        "pvalue": diff.pvalue,
+                        "significant": diff.significant,
+                    }
+                )
+        return pd.DataFrame(
+            rows,
+            columns=[
+                "attribute",
+                "metric",
+                "mode",
+                "a_mean",
+                "a_std",
+                "b_mean",
+                "b_std",
+                "delta",
+                "statistic",
+                "df",
+                "pvalue",
+                "significant",
+            ],
+        )
 
     def display_frame(self) -> pd.DataFrame:
         """As shown in tables: percent with two decimals; p-values with three significant digits."""
@@ -1139,13 +1271,22 @@ class FairnessComparison:
         for r in self.results:
             for metric, diff in (("DPD", r.dpd_diff), ("EOD", r.eod_diff)):
                 m = metric.lower()
-                rows.append({
-                    "attribute": r.attribute, "metric": metric,
-                    f"{self.a.runset} (%)": _fmt_pct(getattr(r.a, f"{m}_mean"), getattr(r.a, f"{m}_std")),
-                    f"{self.b.runset} (%)": _fmt_pct(getattr(r.b, f"{m}_mean"), getattr(r.b, f"{m}_std")),
-                    "B - A (%)": "nan" if not math.isfinite(diff.delta) else f"{100 * diff.delta:+.2f}",
-                    "p": "" if not math.isfinite(diff.pvalue) else f"{diff.pvalue:.3g}",
-                })
+                rows.append(
+                    {
+                        "attribute": r.attribute,
+                        "metric": metric,
+                        f"{self.a.runset} (%)": _fmt_pct(
+                            getattr(r.a, f"{m}_mean"), getattr(r.a, f"{m}_std")
+                        ),
+                        f"{self.b.runset} (%)": _fmt_pct(
+                            getattr(r.b, f"{m}_mean"), getattr(r.b, f"{m}_std")
+                        ),
+                        "B - A (%)": "nan"
+                        if not math.isfinite(diff.delta)
+                        else f"{100 * diff.delta:+.2f}",
+                        "p": "" if not math.isfinite(diff.pvalue) else f"{diff.pvalue:.3g}",
+                    }
+                )
         return pd.DataFrame(rows)
 
     def _repr_html_(self) -> str:
@@ -1195,18 +1336,24 @@ def compare_fairness(
         parse_sensitive(sensitive, attrs_a, where=_where(a))
         parse_sensitive(sensitive, attrs_b, where=_where(b))
     if int(a.num_classes) != int(b.num_classes):
-        raise KDAuditError(f"{_where(b)}: {b.num_classes} classes, but {_where(a)} has "
-                           f"{a.num_classes}; fairness of different tasks cannot be compared")
+        raise KDAuditError(
+            f"{_where(b)}: {b.num_classes} classes, but {_where(a)} has "
+            f"{a.num_classes}; fairness of different tasks cannot be compared"
+        )
     if positive_class is None and int(a.num_classes) == 2:
         pa, pb = _resolve_positive(a, None), _resolve_positive(b, None)
         if pa != pb:
-            raise KDAuditError(f"{_where(b)}: positive_class {pb} differs from {pa} in "
-                               f"{_where(a)}; pass positive_class explicitly")
+            raise KDAuditError(
+                f"{_where(b)}: positive_class {pb} differs from {pa} in "
+                f"{_where(a)}; pass positive_class explicitly"
+            )
     audit_a = fairness_audit(a, sensitive=sensitive, positive_class=positive_class)
     audit_b = fairness_audit(b, sensitive=sensitive, positive_class=positive_class)
     results = tuple(
         AttributeComparison(
-            attribute=ra.attribute, a=ra, b=audit_b[ra.attribute],
+            attribute=ra.attribute,
+            a=ra,
+            b=audit_b[ra.attribute],
             dpd_diff=_welch(ra.dpd_per_seed, audit_b[ra.attribute].dpd_per_seed, alpha),
             eod_diff=_welch(ra.eod_per_seed, audit_b[ra.attribute].eod_per_seed, alpha),
         )

@@ -126,7 +126,7 @@ class RunSet:
         name: str = "runset",
         path: str | os.PathLike[str] | None = None,
         sample_id: Any = None,
-    ) -> "RunSet":
+    ) -> RunSet:
         """Build a run set from in-memory arrays (tests, notebooks, third-party predictions).
 
         Parameters
@@ -164,10 +164,12 @@ class RunSet:
         meta.setdefault("format_version", FORMAT_VERSION)
         meta["num_classes"] = int(num_classes)
         runs = []
-        for seed, row in zip(seeds, p):
+        for seed, row in zip(seeds, p, strict=False):
             m = dict(meta, seed=int(seed))
             runs.append(
-                SeedRun(root / f"seed{seed}", int(seed), sid, y, row, codes, levels, m, int(num_classes))
+                SeedRun(
+                    root / f"seed{seed}", int(seed), sid, y, row, codes, levels, m, int(num_classes)
+                )
             )
         rs = cls(root, tuple(runs))
         _check_runset_consistency(rs.runs)
@@ -261,7 +263,8 @@ class RunSet:
                 if attr not in r.groups:
                     have = ", ".join(sorted(r.groups)) or "none"
                     raise PredictionFileError(
-                        r.path, f"has no column {GROUP_PREFIX}{attr} (group attributes here: {have})"
+                        r.path,
+                        f"has no column {GROUP_PREFIX}{attr} (group attributes here: {have})",
                     )
 
     def group_codes(self, attr: str) -> np.ndarray:
@@ -301,14 +304,21 @@ class RunSet:
 def _as_int_array(values: Any, path: Path | str, what: str) -> np.ndarray:
     arr = np.asarray(values)
     if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer) or arr.size == 0):
-        if np.issubdtype(arr.dtype, np.floating) and arr.size and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
+        if (
+            np.issubdtype(arr.dtype, np.floating)
+            and arr.size
+            and np.all(np.isfinite(arr))
+            and np.all(arr == np.round(arr))
+        ):
             arr = arr.astype(np.int64)
         else:
             raise PredictionFileError(path, f"{what} must be integers, got dtype {arr.dtype}")
     return arr.astype(np.int64, copy=False)
 
 
-def _check_range(arr: np.ndarray, num_classes: int, path: Path | str, what: str, sample_id: Any = None) -> None:
+def _check_range(
+    arr: np.ndarray, num_classes: int, path: Path | str, what: str, sample_id: Any = None
+) -> None:
     if arr.size == 0:
         return
     bad = (arr < 0) | (arr >= num_classes)
@@ -316,11 +326,14 @@ def _check_range(arr: np.ndarray, num_classes: int, path: Path | str, what: str,
         i = int(np.flatnonzero(bad.ravel())[0])
         where = f" of sample_id {sample_id[i]}" if sample_id is not None else ""
         raise PredictionFileError(
-            path, f"{what}{where} is {int(arr.ravel()[i])}, outside [0, {num_classes}) (num_classes={num_classes})"
+            path,
+            f"{what}{where} is {int(arr.ravel()[i])}, outside [0, {num_classes}) (num_classes={num_classes})",
         )
 
 
-def _encode_groups(values: np.ndarray, path: Path | str, attr: str) -> tuple[np.ndarray, tuple[str, ...]]:
+def _encode_groups(
+    values: np.ndarray, path: Path | str, attr: str
+) -> tuple[np.ndarray, tuple[str, ...]]:
     if values.ndim != 1:
         raise PredictionFileError(path, f"group {attr!r} must be one-dimensional")
     if values.dtype == object:
@@ -328,7 +341,9 @@ def _encode_groups(values: np.ndarray, path: Path | str, attr: str) -> tuple[np.
             raise PredictionFileError(path, f"{GROUP_PREFIX}{attr} has missing values")
         values = values.astype(str)
     elif np.issubdtype(values.dtype, np.floating):
-        raise PredictionFileError(path, f"{GROUP_PREFIX}{attr} must be string, integer or boolean, got {values.dtype}")
+        raise PredictionFileError(
+            path, f"{GROUP_PREFIX}{attr} must be string, integer or boolean, got {values.dtype}"
+        )
     uniq, codes = np.unique(values, return_inverse=True)
     return codes.astype(np.int64).reshape(-1), tuple(str(u) for u in uniq.tolist())
 
@@ -336,35 +351,53 @@ def _encode_groups(values: np.ndarray, path: Path | str, attr: str) -> tuple[np.
 def _check_metadata(meta: Any, path: Path | str) -> dict[str, Any]:
     """Validate the ``kdbias_audit`` metadata object; return it as a dict."""
     if not isinstance(meta, dict):
-        raise PredictionFileError(path, f"metadata '{METADATA_KEY}' must be a JSON object, got {type(meta).__name__}")
+        raise PredictionFileError(
+            path, f"metadata '{METADATA_KEY}' must be a JSON object, got {type(meta).__name__}"
+        )
     version = meta.get("format_version")
     if version != FORMAT_VERSION:
-        raise PredictionFileError(path, f"metadata format_version is {version!r}; this reader supports {FORMAT_VERSION}")
+        raise PredictionFileError(
+            path, f"metadata format_version is {version!r}; this reader supports {FORMAT_VERSION}"
+        )
     nc = meta.get("num_classes")
     if not isinstance(nc, int) or isinstance(nc, bool):
-        raise PredictionFileError(path, f"metadata num_classes must be an integer, got {nc!r}"[:300])
+        raise PredictionFileError(
+            path, f"metadata num_classes must be an integer, got {nc!r}"[:300]
+        )
     if not 2 <= nc <= MAX_NUM_CLASSES:
-        raise PredictionFileError(path, f"metadata num_classes is {nc}; expected 2..{MAX_NUM_CLASSES}")
+        raise PredictionFileError(
+            path, f"metadata num_classes is {nc}; expected 2..{MAX_NUM_CLASSES}"
+        )
     seed = meta.get("seed")
     if not isinstance(seed, int) or isinstance(seed, bool):
         raise PredictionFileError(path, f"metadata seed must be an integer, got {seed!r}"[:300])
     for key in ("temperature", "alpha"):
         v = meta.get(key)
-        if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)):
-            raise PredictionFileError(path, f"metadata {key} must be a finite number or null, got {v!r}"[:300])
+        if v is not None and (
+            isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v)
+        ):
+            raise PredictionFileError(
+                path, f"metadata {key} must be a finite number or null, got {v!r}"[:300]
+            )
     for key in ("model", "dataset", "split", "role", "teacher_model"):
         v = meta.get(key)
         if v is not None and not isinstance(v, str):
-            raise PredictionFileError(path, f"metadata {key} must be a string, got {type(v).__name__}")
+            raise PredictionFileError(
+                path, f"metadata {key} must be a string, got {type(v).__name__}"
+            )
     names = meta.get("class_names")
     if names is not None:
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             raise PredictionFileError(path, "metadata class_names must be a list of strings")
         if len(names) != nc:
-            raise PredictionFileError(path, f"metadata class_names has {len(names)} names but num_classes is {nc}")
+            raise PredictionFileError(
+                path, f"metadata class_names has {len(names)} names but num_classes is {nc}"
+            )
     pc = meta.get("positive_class")
     if pc is not None and (isinstance(pc, bool) or not isinstance(pc, int) or not 0 <= pc < nc):
-        raise PredictionFileError(path, f"metadata positive_class must be a class index in [0, {nc}), got {pc!r}"[:300])
+        raise PredictionFileError(
+            path, f"metadata positive_class must be a class index in [0, {nc}), got {pc!r}"[:300]
+        )
     return meta
 
 
@@ -430,21 +463,29 @@ def write_predictions(
         raise KDAuditError(f"{path}: give logits or y_pred")
     y = _as_int_array(y_true, path, "y_true")
     if y.ndim != 1 or y.size == 0:
-        raise PredictionFileError(path, f"y_true must be a non-empty 1-D array, got shape {y.shape}")
+        raise PredictionFileError(
+            path, f"y_true must be a non-empty 1-D array, got shape {y.shape}"
+        )
     n = y.shape[0]
     cols: dict[str, pa.Array] = {}
 
     z = None
     if logits is not None:
         if logits_dtype not in ("float32", "float16"):
-            raise KDAuditError(f"{path}: logits_dtype must be 'float32' or 'float16', got {logits_dtype!r}")
+            raise KDAuditError(
+                f"{path}: logits_dtype must be 'float32' or 'float16', got {logits_dtype!r}"
+            )
         z = np.ascontiguousarray(np.asarray(logits), dtype=np.dtype(logits_dtype))
         if z.ndim != 2 or z.shape[0] != n:
-            raise PredictionFileError(path, f"logits must have shape ({n}, num_classes), got {z.shape}")
+            raise PredictionFileError(
+                path, f"logits must have shape ({n}, num_classes), got {z.shape}"
+            )
         if num_classes is None:
             num_classes = int(z.shape[1])
         if z.shape[1] != num_classes:
-            raise PredictionFileError(path, f"logits have length {z.shape[1]} but num_classes is {num_classes}")
+            raise PredictionFileError(
+                path, f"logits have length {z.shape[1]} but num_classes is {num_classes}"
+            )
         if not np.isfinite(z).all():
             raise PredictionFileError(path, "logits contain NaN or inf")
     if num_classes is None:
@@ -464,7 +505,9 @@ def write_predictions(
     elif np.issubdtype(sid.dtype, np.integer):
         sid_arr = pa.array(sid.astype(np.int64))
     else:
-        raise PredictionFileError(path, f"sample_id must be integers or strings, got dtype {sid.dtype}")
+        raise PredictionFileError(
+            path, f"sample_id must be integers or strings, got dtype {sid.dtype}"
+        )
     if len(np.unique(sid)) != n:
         raise PredictionFileError(path, "sample_id values are not unique")
     cols["sample_id"] = sid_arr
@@ -516,7 +559,9 @@ def _open(path: Path) -> pq.ParquetFile:
         return pq.ParquetFile(path, memory_map=False)
     except (pa.ArrowInvalid, pa.ArrowIOError, OSError, ValueError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise PredictionFileError(path, f"not a readable Parquet file (truncated or another format): {first}") from None
+        raise PredictionFileError(
+            path, f"not a readable Parquet file (truncated or another format): {first}"
+        ) from None
 
 
 def _file_metadata(pf: pq.ParquetFile, path: Path) -> dict[str, Any]:
@@ -524,11 +569,15 @@ def _file_metadata(pf: pq.ParquetFile, path: Path) -> dict[str, Any]:
     if raw is None:
         raise PredictionFileError(path, f"has no '{METADATA_KEY}' metadata (see docs/format.md)")
     if len(raw) > MAX_METADATA_BYTES:
-        raise PredictionFileError(path, f"metadata is {len(raw)} bytes; at most {MAX_METADATA_BYTES} are accepted")
+        raise PredictionFileError(
+            path, f"metadata is {len(raw)} bytes; at most {MAX_METADATA_BYTES} are accepted"
+        )
     try:
         meta = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise PredictionFileError(path, f"metadata '{METADATA_KEY}' is not valid JSON ({exc})") from None
+        raise PredictionFileError(
+            path, f"metadata '{METADATA_KEY}' is not valid JSON ({exc})"
+        ) from None
     return _check_metadata(meta, path)
 
 
@@ -536,7 +585,9 @@ def _is_int(t: pa.DataType) -> bool:
     return pa.types.is_integer(t)
 
 
-def _check_schema(schema: pa.Schema, meta: dict[str, Any], path: Path) -> tuple[str | None, list[str]]:
+def _check_schema(
+    schema: pa.Schema, meta: dict[str, Any], path: Path
+) -> tuple[str | None, list[str]]:
     """Check column types before any data is read; returns (logits kind, group columns)."""
     names = schema.names
     if len(set(names)) != len(names):
@@ -545,7 +596,9 @@ def _check_schema(schema: pa.Schema, meta: dict[str, Any], path: Path) -> tuple[
     if "label" not in names:
         raise PredictionFileError(path, "has no 'label' column")
     if not _is_int(schema.field("label").type):
-        raise PredictionFileError(path, f"column 'label' must be integer, got {schema.field('label').type}")
+        raise PredictionFileError(
+            path, f"column 'label' must be integer, got {schema.field('label').type}"
+        )
     if "sample_id" not in names:
         raise PredictionFileError(path, "has no 'sample_id' column")
     st = schema.field("sample_id").type
@@ -556,7 +609,9 @@ def _check_schema(schema: pa.Schema, meta: dict[str, Any], path: Path) -> tuple[
         lt = schema.field("logits").type
         if pa.types.is_fixed_size_list(lt):
             if lt.list_size != nc:
-                raise PredictionFileError(path, f"logits have length {lt.list_size} but num_classes is {nc}")
+                raise PredictionFileError(
+                    path, f"logits have length {lt.list_size} but num_classes is {nc}"
+                )
             kind = "fixed"
         elif pa.types.is_list(lt) or pa.types.is_large_list(lt):
             kind = "list"
@@ -566,7 +621,9 @@ def _check_schema(schema: pa.Schema, meta: dict[str, Any], path: Path) -> tuple[
         if not (pa.types.is_float32(vt) or pa.types.is_float16(vt) or pa.types.is_float64(vt)):
             raise PredictionFileError(path, f"logits must be float32 or float16, got {vt}")
     if "pred" in names and not _is_int(schema.field("pred").type):
-        raise PredictionFileError(path, f"column 'pred' must be integer, got {schema.field('pred').type}")
+        raise PredictionFileError(
+            path, f"column 'pred' must be integer, got {schema.field('pred').type}"
+        )
     if kind is None and "pred" not in names:
         raise PredictionFileError(path, "has neither 'logits' nor 'pred'")
     groups = []
@@ -575,9 +632,16 @@ def _check_schema(schema: pa.Schema, meta: dict[str, Any], path: Path) -> tuple[
             gt = schema.field(name).type
             if pa.types.is_dictionary(gt):
                 gt = gt.value_type
-            ok = _is_int(gt) or pa.types.is_boolean(gt) or pa.types.is_string(gt) or pa.types.is_large_string(gt)
+            ok = (
+                _is_int(gt)
+                or pa.types.is_boolean(gt)
+                or pa.types.is_string(gt)
+                or pa.types.is_large_string(gt)
+            )
             if not ok or len(name) == len(GROUP_PREFIX):
-                raise PredictionFileError(path, f"column {name!r} must be string, integer or boolean, got {gt}")
+                raise PredictionFileError(
+                    path, f"column {name!r} must be string, integer or boolean, got {gt}"
+                )
             groups.append(name)
     return kind, groups
 
@@ -626,7 +690,9 @@ def _read_row_groups(
     cols = small_cols + (["logits"] if kind is not None else [])
 
     def one(i: int, handle: pq.ParquetFile | None = None) -> tuple[pa.Table, list[np.ndarray]]:
-        part = (handle or pq.ParquetFile(path, memory_map=False)).read_row_group(i, columns=cols, use_threads=False)
+        part = (handle or pq.ParquetFile(path, memory_map=False)).read_row_group(
+            i, columns=cols, use_threads=False
+        )
         if kind is None:
             return part, []
         preds = [_reduce_logits(chunk, kind, nc, path) for chunk in part.column("logits").chunks]
@@ -654,10 +720,14 @@ def _column_to_numpy(arr: pa.ChunkedArray | pa.Array) -> np.ndarray:
     t = arr.type
     if pa.types.is_integer(t) or pa.types.is_floating(t):
         dtype = np.dtype(t.to_pandas_dtype())
-        return np.frombuffer(arr.buffers()[1], dtype=dtype, count=len(arr), offset=arr.offset * dtype.itemsize)
+        return np.frombuffer(
+            arr.buffers()[1], dtype=dtype, count=len(arr), offset=arr.offset * dtype.itemsize
+        )
     if pa.types.is_boolean(t):
         bits = np.frombuffer(arr.buffers()[1], dtype=np.uint8)
-        return np.unpackbits(bits, bitorder="little", count=arr.offset + len(arr))[arr.offset :].astype(bool)
+        return np.unpackbits(bits, bitorder="little", count=arr.offset + len(arr))[
+            arr.offset :
+        ].astype(bool)
     return np.array(arr.to_pylist(), dtype=object)
 
 
@@ -690,7 +760,9 @@ def read_predictions(path: str | os.PathLike[str]) -> SeedRun:
         small, preds = _read_row_groups(pf, path, small_cols, kind, nc)
     except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise PredictionFileError(path, f"cannot be read (truncated or corrupt?): {first}") from None
+        raise PredictionFileError(
+            path, f"cannot be read (truncated or corrupt?): {first}"
+        ) from None
 
     for name in small_cols:
         if small.column(name).null_count:
@@ -718,7 +790,7 @@ def read_predictions(path: str | os.PathLike[str]) -> SeedRun:
     groups, levels = {}, {}
     for name in group_cols:
         values = _column_to_numpy(small.column(name))[order]
-        attr = name[len(GROUP_PREFIX):]
+        attr = name[len(GROUP_PREFIX) :]
         groups[attr], levels[attr] = _encode_groups(values, path, attr)
     for arr in (sid, label, pred, *groups.values()):
         arr.setflags(write=False)
@@ -736,7 +808,11 @@ def find_prediction_files(path: str | os.PathLike[str]) -> list[Path]:
         raise PredictionFileError(path, "does not exist")
     if path.is_file():
         return [path]
-    files = sorted(p for p in path.iterdir() if p.suffix == ".parquet" and p.is_file() and not p.name.startswith("."))
+    files = sorted(
+        p
+        for p in path.iterdir()
+        if p.suffix == ".parquet" and p.is_file() and not p.name.startswith(".")
+    )
     if not files:
         raise PredictionFileError(path, "contains no prediction files (*.parquet)")
     return files
@@ -757,7 +833,9 @@ def _check_aligned(run: SeedRun, ref: SeedRun) -> None:
             f"sample_id values are {kinds[run.sample_id.dtype == object]} here but "
             f"{kinds[ref.sample_id.dtype == object]} in {ref.path}",
         )
-    if run.sample_id.shape != ref.sample_id.shape or not np.array_equal(run.sample_id, ref.sample_id):
+    if run.sample_id.shape != ref.sample_id.shape or not np.array_equal(
+        run.sample_id, ref.sample_id
+    ):
         here, there = _first_difference(run.sample_id, ref.sample_id)
         detail = []
         if here is not None:
@@ -767,10 +845,13 @@ def _check_aligned(run: SeedRun, ref: SeedRun) -> None:
         raise PredictionFileError(
             run.path,
             f"covers a different test set than {ref.path} ({run.n_samples} vs {ref.n_samples} samples; "
-            + "; ".join(detail) + ")",
+            + "; ".join(detail)
+            + ")",
         )
     if run.num_classes != ref.num_classes:
-        raise PredictionFileError(run.path, f"num_classes is {run.num_classes} here but {ref.num_classes} in {ref.path}")
+        raise PredictionFileError(
+            run.path, f"num_classes is {run.num_classes} here but {ref.num_classes} in {ref.path}"
+        )
     diff = np.flatnonzero(run.label != ref.label)
     if diff.size:
         i = diff[0]
@@ -794,7 +875,10 @@ def _check_runset_consistency(runs: Sequence[SeedRun]) -> None:
     seen: dict[int, Path] = {}
     for r in runs:
         if r.seed in seen:
-            raise PredictionFileError(r.path, f"seed {r.seed} is also the seed of {seen[r.seed]} (seeds must be unique in a run set)")
+            raise PredictionFileError(
+                r.path,
+                f"seed {r.seed} is also the seed of {seen[r.seed]} (seeds must be unique in a run set)",
+            )
         seen[r.seed] = r.path
     for r in runs[1:]:
         _check_aligned(r, runs[0])
@@ -806,12 +890,22 @@ def _read_many(files: Sequence[Path], *, jobs: int, progress: bool) -> list[Seed
         raise KDAuditError(f"--jobs must be at least 1, got {jobs}")
     bar = None
     if progress and len(files) > 1:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
         from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
 
         bar = Progress(
-            TextColumn("reading"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-            console=Console(stderr=True), transient=True,
+            TextColumn("reading"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=True,
         )
         bar.start()
         task = bar.add_task("read", total=len(files))
@@ -865,7 +959,7 @@ def load_runsets(
     runs = _read_many(flat, jobs=jobs, progress=progress)
     out: list[RunSet] = []
     i = 0
-    for p, files in zip(paths, per_set):
+    for p, files in zip(paths, per_set, strict=False):
         chunk = runs[i : i + len(files)]
         i += len(files)
         _check_runset_consistency(chunk)

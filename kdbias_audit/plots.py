@@ -82,7 +82,9 @@ def _temperature_axis(ax: Any, temperatures: np.ndarray) -> np.ndarray:
     return x
 
 
-def _class_ticks(ax: Any, num_classes: int, class_names: Sequence[str] | None, axis: str = "x") -> None:
+def _class_ticks(
+    ax: Any, num_classes: int, class_names: Sequence[str] | None, axis: str = "x"
+) -> None:
     if class_names is not None and num_classes <= 20:
         ticks = np.arange(num_classes)
         labels = [str(c) for c in class_names]
@@ -129,7 +131,9 @@ def plot_classwise_accuracy(
     acc = np.atleast_2d(np.asarray(class_accuracy, dtype=float)) * 100
     k, c = acc.shape
     if len(temperatures) != k:
-        raise ValueError(f"temperatures has {len(temperatures)} entries, class_accuracy has {k} rows")
+        raise ValueError(
+            f"temperatures has {len(temperatures)} entries, class_accuracy has {k} rows"
+        )
     sig = None if significant is None else np.atleast_2d(np.asarray(significant, dtype=bool))
     if sig is not None and sig.shape != acc.shape:
         raise ValueError(f"significant has shape {sig.shape}, expected {acc.shape}")
@@ -139,16 +143,38 @@ def plot_classwise_accuracy(
     x = np.arange(c)
     marker = "o" if c <= 30 else None
     if reference is not None:
-        ax.plot(x, np.asarray(reference, dtype=float) * 100, color=OKABE_ITO["black"], linestyle="--",
-                linewidth=1.2, label=reference_label, zorder=3)
+        ax.plot(
+            x,
+            np.asarray(reference, dtype=float) * 100,
+            color=OKABE_ITO["black"],
+            linestyle="--",
+            linewidth=1.2,
+            label=reference_label,
+            zorder=3,
+        )
     sig_handle = None
     for i, t in enumerate(temperatures):
         color = cmap(0.92 * i / max(1, k - 1))
-        ax.plot(x, acc[i], color=color, linewidth=1.0, marker=marker, markersize=3, label=f"T = {_fmt_t(t)}")
+        ax.plot(
+            x,
+            acc[i],
+            color=color,
+            linewidth=1.0,
+            marker=marker,
+            markersize=3,
+            label=f"T = {_fmt_t(t)}",
+        )
         if sig is not None and sig[i].any():
             idx = np.flatnonzero(sig[i])
-            sig_handle = ax.scatter(idx, acc[i, idx], marker="x", s=40, color=OKABE_ITO["vermillion"],
-                                    linewidths=1.5, zorder=4)
+            sig_handle = ax.scatter(
+                idx,
+                acc[i, idx],
+                marker="x",
+                s=40,
+                color=OKABE_ITO["vermillion"],
+                linewidths=1.5,
+                zorder=4,
+            )
     ax.set_xlabel("Class")
     ax.set_ylabel("Test accuracy (%)")
     _class_ticks(ax, c, class_names)
@@ -159,7 +185,14 @@ def plot_classwise_accuracy(
         handles.append(sig_handle)
         labels.append("significant (NDS vs DS)")
     if k > 6:  # many temperatures: keep the legend off the data
-        ax.legend(handles, labels, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
+        ax.legend(
+            handles,
+            labels,
+            fontsize=8,
+            loc="upper left",
+            bbox_to_anchor=(1.01, 1.0),
+            borderaxespad=0,
+        )
     else:
         ax.legend(handles, labels, fontsize=8, loc="best")
     ax.set_title(title or "Class-wise accuracy of distilled students")
@@ -186,7 +219,9 @@ def plot_disagreement(
     c = mats[0].shape[0]
     for m in mats:
         if m.shape != (c, c):
-            raise ValueError(f"disagreement matrices must both be square of the same size, got {m.shape}")
+            raise ValueError(
+                f"disagreement matrices must both be square of the same size, got {m.shape}"
+            )
     masked = [np.ma.masked_array(m, mask=np.eye(c, dtype=bool)) for m in mats]
     vmax = max(float(m.max()) if m.count() else 0.0 for m in masked)
     vmax = vmax if vmax > 0 else 1.0
@@ -196,7 +231,7 @@ def plot_disagreement(
     fig = _figure(11.5, 6.0)  # tall enough for square heatmaps + titles + rotated ticks
     axes = fig.subplots(1, 2)
     im = None
-    for ax, m, title in zip(axes, masked, titles):
+    for ax, m, title in zip(axes, masked, titles, strict=False):
         im = ax.imshow(m, cmap=cmap, vmin=0.0, vmax=vmax, interpolation="nearest", aspect="equal")
         ax.set_title(title)
         ax.set_xlabel("Student prediction")
@@ -209,8 +244,15 @@ def plot_disagreement(
                     if i == j:
                         continue
                     v = m.data[i, j]
-                    ax.text(j, i, f"{v:.3g}", ha="center", va="center", fontsize=7,
-                            color="white" if v < 0.6 * vmax else "black")
+                    ax.text(
+                        j,
+                        i,
+                        f"{v:.3g}",
+                        ha="center",
+                        va="center",
+                        fontsize=7,
+                        color="white" if v < 0.6 * vmax else "black",
+                    )
     fig.colorbar(im, ax=list(axes), shrink=0.85, label="Disagreements (mean over seed pairs)")
     return fig
 
@@ -232,10 +274,20 @@ def plot_significance_vs_temperature(
     fig = _figure(6.5, 4.2)
     ax = fig.add_subplot()
     t = _temperature_axis(ax, np.asarray(temperatures, dtype=float))
-    ax.plot(t, np.asarray(n_sc, dtype=float), marker="o", color=OKABE_ITO["blue"],
-            label="#SC (NDS vs DS)")
-    ax.plot(t, np.asarray(n_tc, dtype=float), marker="s", color=OKABE_ITO["vermillion"],
-            label="#TC (teacher vs DS)")
+    ax.plot(
+        t,
+        np.asarray(n_sc, dtype=float),
+        marker="o",
+        color=OKABE_ITO["blue"],
+        label="#SC (NDS vs DS)",
+    )
+    ax.plot(
+        t,
+        np.asarray(n_tc, dtype=float),
+        marker="s",
+        color=OKABE_ITO["vermillion"],
+        label="#TC (teacher vs DS)",
+    )
     ylabel = "Significantly affected classes"
     if num_classes is not None:
         ylabel += f" (of {num_classes})"
@@ -244,11 +296,15 @@ def plot_significance_vs_temperature(
     ax.grid(True, alpha=0.3)
     ax2 = ax.twinx()
     acc = np.asarray(accuracy, dtype=float) * 100
-    ax2.plot(t, acc, marker="^", linestyle="--", color=OKABE_ITO["bluish_green"], label="Test accuracy")
+    ax2.plot(
+        t, acc, marker="^", linestyle="--", color=OKABE_ITO["bluish_green"], label="Test accuracy"
+    )
     if accuracy_std is not None:
         sd = np.asarray(accuracy_std, dtype=float) * 100
         sd = np.where(np.isfinite(sd), sd, 0.0)
-        ax2.fill_between(t, acc - sd, acc + sd, color=OKABE_ITO["bluish_green"], alpha=0.15, linewidth=0)
+        ax2.fill_between(
+            t, acc - sd, acc + sd, color=OKABE_ITO["bluish_green"], alpha=0.15, linewidth=0
+        )
     ax2.set_ylabel("Test accuracy (%)")
     h1, l1 = ax.get_legend_handles_labels()
     h2, l2 = ax2.get_legend_handles_labels()
@@ -288,9 +344,15 @@ def plot_fairness_vs_temperature(
     for who, vals, style in refs:
         if vals is None:
             continue
-        for (name, _, _, color, _), v in zip(series, vals):
+        for (name, _, _, color, _), v in zip(series, vals, strict=False):
             if v is not None and np.isfinite(v):
-                ax.axhline(float(v) * 100, color=color, linestyle=style, linewidth=1.3, label=f"{who} ({name})")
+                ax.axhline(
+                    float(v) * 100,
+                    color=color,
+                    linestyle=style,
+                    linewidth=1.3,
+                    label=f"{who} ({name})",
+                )
     ax.set_ylabel("EOD / DPD (%)")
     ax.grid(True, alpha=0.3)
     ax.legend(fontsize=8, loc="best")
@@ -319,7 +381,9 @@ def sweep_figures(result: SweepResult) -> dict[str, Figure]:
     names = result.class_labels() if result.class_names is not None else None
     for kd_alpha, rows in blocks:
         ds = [r for r in rows if r.role == "distilled"]
-        suffix = "" if len(blocks) == 1 else f"_alpha{'none' if kd_alpha is None else _fmt_t(kd_alpha)}"
+        suffix = (
+            "" if len(blocks) == 1 else f"_alpha{'none' if kd_alpha is None else _fmt_t(kd_alpha)}"
+        )
         where = "" if len(blocks) == 1 or kd_alpha is None else f" (alpha = {_fmt_t(kd_alpha)})"
         temps = [float(r.temperature) for r in ds]  # type: ignore[arg-type]
         figs[f"fig1_classwise{suffix}"] = plot_classwise_accuracy(
@@ -336,7 +400,10 @@ def sweep_figures(result: SweepResult) -> dict[str, Figure]:
                 result.baseline.disagreement.matrix,  # type: ignore[union-attr]
                 r.disagreement.matrix,  # type: ignore[union-attr]
                 class_names=names,
-                titles=("Teacher vs NDS", f"Teacher vs DS (T = {_fmt_t(float(r.temperature))}){where}"),  # type: ignore[arg-type]
+                titles=(
+                    "Teacher vs NDS",
+                    f"Teacher vs DS (T = {_fmt_t(float(r.temperature))}){where}",
+                ),  # type: ignore[arg-type]
             )
         acc = [r.accuracy_mean_std() for r in ds]
         figs[f"fig3_significance{suffix}"] = plot_significance_vs_temperature(
@@ -357,8 +424,14 @@ def sweep_figures(result: SweepResult) -> dict[str, Figure]:
                 [d[0] for d in dpd],
                 eod_std=[e[1] for e in eod],
                 dpd_std=[d[1] for d in dpd],
-                teacher=(result.teacher.fairness_mean_std(attr, "eod")[0], result.teacher.fairness_mean_std(attr, "dpd")[0]),
-                baseline=(result.baseline.fairness_mean_std(attr, "eod")[0], result.baseline.fairness_mean_std(attr, "dpd")[0]),
+                teacher=(
+                    result.teacher.fairness_mean_std(attr, "eod")[0],
+                    result.teacher.fairness_mean_std(attr, "dpd")[0],
+                ),
+                baseline=(
+                    result.baseline.fairness_mean_std(attr, "eod")[0],
+                    result.baseline.fairness_mean_std(attr, "dpd")[0],
+                ),
                 attribute=attr,
                 title=f"EOD and DPD vs temperature ({attr}){where}",
             )
@@ -378,7 +451,11 @@ def figure_bytes(fig: Figure, fmt: str = "png", *, dpi: int = 150) -> bytes:
 
 
 def save_figure(
-    fig: Figure, stem: str | os.PathLike[str], *, formats: Sequence[str] = ("png", "pdf"), dpi: int = 150
+    fig: Figure,
+    stem: str | os.PathLike[str],
+    *,
+    formats: Sequence[str] = ("png", "pdf"),
+    dpi: int = 150,
 ) -> list[Path]:
     """Write ``fig`` as ``<stem>.<fmt>`` for each format, atomically; returns the paths."""
     stem = Path(stem)
@@ -391,7 +468,11 @@ def save_figure(
 
 
 def plot_sweep(
-    result: SweepResult, out_dir: str | os.PathLike[str], *, formats: Sequence[str] = ("png", "pdf"), dpi: int = 150
+    result: SweepResult,
+    out_dir: str | os.PathLike[str],
+    *,
+    formats: Sequence[str] = ("png", "pdf"),
+    dpi: int = 150,
 ) -> list[Path]:
     """Write every figure of :func:`sweep_figures` into ``out_dir`` (created); returns the paths."""
     out_dir = Path(out_dir)

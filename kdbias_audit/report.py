@@ -68,14 +68,22 @@ def html_table(df: pd.DataFrame, *, caption: str | None = None, left: tuple[str,
     """``df`` as an HTML table; every header and cell escaped; ``left`` columns left-aligned
     (non-numeric columns are left-aligned too)."""
     left_cols = set(left) | {c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])}
-    cls = ['' if c not in left_cols else ' class="l"' for c in df.columns]
+    cls = ["" if c not in left_cols else ' class="l"' for c in df.columns]
     parts = ["<table>"]
     if caption:
         parts.append(f"<caption>{_e(caption)}</caption>")
-    parts.append("<thead><tr>" + "".join(f"<th{k}>{_e(c)}</th>" for c, k in zip(df.columns, cls)) + "</tr></thead>")
+    parts.append(
+        "<thead><tr>"
+        + "".join(f"<th{k}>{_e(c)}</th>" for c, k in zip(df.columns, cls, strict=False))
+        + "</tr></thead>"
+    )
     parts.append("<tbody>")
     for row in df.itertuples(index=False):
-        parts.append("<tr>" + "".join(f"<td{k}>{_e(_cell(v))}</td>" for v, k in zip(row, cls)) + "</tr>")
+        parts.append(
+            "<tr>"
+            + "".join(f"<td{k}>{_e(_cell(v))}</td>" for v, k in zip(row, cls, strict=False))
+            + "</tr>"
+        )
     parts.append("</tbody></table>")
     return "\n".join(parts)
 
@@ -125,8 +133,11 @@ def _disagreement_frame(result: SweepResult) -> pd.DataFrame:
         d = r.disagreement
         if d is None:
             continue
-        rec: dict[str, Any] = {"Run set": r.name, "Model": r.label,
-                               "T": "-" if r.temperature is None else f"{r.temperature:g}"}
+        rec: dict[str, Any] = {
+            "Run set": r.name,
+            "Model": r.label,
+            "T": "-" if r.temperature is None else f"{r.temperature:g}",
+        }
         if show_alpha:
             rec["α"] = "-" if r.kd_alpha is None else f"{r.kd_alpha:g}"
         rec["Disagreement with teacher (%)"] = pm(d.rate_mean, d.rate_std)
@@ -180,7 +191,9 @@ def build_report(
     if figures is None:
         from .plots import figure_bytes, sweep_figures
 
-        figures = {stem: figure_bytes(fig, "png", dpi=dpi) for stem, fig in sweep_figures(result).items()}
+        figures = {
+            stem: figure_bytes(fig, "png", dpi=dpi) for stem, fig in sweep_figures(result).items()
+        }
 
     version = _package_version()
     dataset = result.dataset or "unnamed dataset"
@@ -206,8 +219,20 @@ def build_report(
         ("Dataset", _e(dataset)),
         ("Classes", _e(result.num_classes)),
         ("Test samples", _e(result.n_samples)),
-        ("Significance level", _e(f"p ≤ {result.alpha:g} (two-sided Welch t-test per class on relative class accuracy)")),
-        ("Count permutations", _e("every split (at most 10,000)" if result.permutations is None else f"at most {result.permutations}")),
+        (
+            "Significance level",
+            _e(
+                f"p ≤ {result.alpha:g} (two-sided Welch t-test per class on relative class accuracy)"
+            ),
+        ),
+        (
+            "Count permutations",
+            _e(
+                "every split (at most 10,000)"
+                if result.permutations is None
+                else f"at most {result.permutations}"
+            ),
+        ),
         ("Sensitive attributes", _e(", ".join(result.attributes) or "none")),
     ]
     out += [f'<tr><th class="l">{_e(k)}</th><td>{v}</td></tr>' for k, v in meta_rows]
@@ -215,8 +240,16 @@ def build_report(
 
     out.append('<h3 id="runsets">Run sets and seeds used</h3>')
     runsets = result.runsets_frame().rename(
-        columns={"name": "Run set", "role": "Role", "temperature": "T", "kd_alpha": "α", "model": "Model",
-                 "dataset": "Dataset", "seeds": "Seeds", "path": "Path"}
+        columns={
+            "name": "Run set",
+            "role": "Role",
+            "temperature": "T",
+            "kd_alpha": "α",
+            "model": "Model",
+            "dataset": "Dataset",
+            "seeds": "Seeds",
+            "path": "Path",
+        }
     )
     out.append(html_table(runsets, left=("Run set", "Role", "Model", "Dataset", "Seeds", "Path")))
     if result.skipped:
@@ -249,8 +282,18 @@ def build_report(
         if sig.empty:
             out.append("<p>None.</p>")
         else:
-            out.append(html_table(sig.rename(columns={"Rel. acc. A": "Rel. acc. NDS" if which == "vs_baseline" else "Rel. acc. teacher"}),
-                                  left=("Run set", "Name")))
+            out.append(
+                html_table(
+                    sig.rename(
+                        columns={
+                            "Rel. acc. A": "Rel. acc. NDS"
+                            if which == "vs_baseline"
+                            else "Rel. acc. teacher"
+                        }
+                    ),
+                    left=("Run set", "Name"),
+                )
+            )
 
     dis = _disagreement_frame(result)
     if not dis.empty:

@@ -28,8 +28,8 @@ from ._errors import KDAuditError, PredictionFileError
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import pandas as pd
 
-    from .classwise import ClasswiseResult
     from ._disagreement import DisagreementResult
+    from .classwise import ClasswiseResult
     from .fairness import FairnessAudit
     from .io import RunSet
 
@@ -142,7 +142,9 @@ def find_runset_dirs(root: str | os.PathLike[str]) -> list[Path]:
 
 def _runset_metadata(path: Path) -> dict[str, Any]:
     """Role-relevant metadata of a run set, checked to agree across its seed files."""
-    files = sorted(p for p in path.iterdir() if p.suffix == ".parquet" and not p.name.startswith("."))
+    files = sorted(
+        p for p in path.iterdir() if p.suffix == ".parquet" and not p.name.startswith(".")
+    )
     first: dict[str, Any] | None = None
     first_file: Path | None = None
     for f in files:
@@ -233,7 +235,11 @@ def discover_sweep(
         if not any(q.suffix == ".parquet" for q in p.iterdir()):
             raise KDAuditError(f"{p}: --{role_name} directory holds no .parquet files")
         overrides[role_name] = p
-    if "teacher" in overrides and "baseline" in overrides and _same_path(overrides["teacher"], overrides["baseline"]):
+    if (
+        "teacher" in overrides
+        and "baseline" in overrides
+        and _same_path(overrides["teacher"], overrides["baseline"])
+    ):
         raise KDAuditError(f"{overrides['teacher']}: given as both --teacher and --baseline")
 
     entries: list[DiscoveredRunSet] = []
@@ -242,8 +248,13 @@ def discover_sweep(
         meta = _runset_metadata(p)
         base = _classify_lenient(p, meta)
         override_entries[role_name] = DiscoveredRunSet(
-            path=p, role=role_name, temperature=base[0], kd_alpha=base[1],  # type: ignore[arg-type]
-            dataset=base[2], model=base[3], role_source="override",
+            path=p,
+            role=role_name,
+            temperature=base[0],
+            kd_alpha=base[1],  # type: ignore[arg-type]
+            dataset=base[2],
+            model=base[3],
+            role_source="override",
         )
     for d in dirs:
         if any(_same_path(d, p) for p in overrides.values()):
@@ -257,7 +268,12 @@ def discover_sweep(
         if role_name in override_entries:
             picked[role_name] = override_entries[role_name]
             for e in claimed:
-                skipped.append((e.path, f"metadata role {role_name!r}, but --{role_name} picked {override_entries[role_name].path}"))
+                skipped.append(
+                    (
+                        e.path,
+                        f"metadata role {role_name!r}, but --{role_name} picked {override_entries[role_name].path}",
+                    )
+                )
             continue
         if not claimed:
             raise KDAuditError(
@@ -265,12 +281,16 @@ def discover_sweep(
             )
         if len(claimed) > 1:
             names = ", ".join(str(e.path) for e in claimed)
-            raise KDAuditError(f"{root}: {len(claimed)} {role_name} run sets ({names}); pick one with --{role_name} DIR")
+            raise KDAuditError(
+                f"{root}: {len(claimed)} {role_name} run sets ({names}); pick one with --{role_name} DIR"
+            )
         picked[role_name] = claimed[0]
 
     distilled = [e for e in entries if e.role == "distilled"]
     if not distilled:
-        raise KDAuditError(f"{root}: no distilled run set found (metadata role='distilled' with a temperature)")
+        raise KDAuditError(
+            f"{root}: no distilled run set found (metadata role='distilled' with a temperature)"
+        )
     seen: dict[tuple[float | None, float], DiscoveredRunSet] = {}
     for e in distilled:
         if e.temperature is None:
@@ -301,11 +321,18 @@ def discover_sweep(
     )
 
 
-def _classify_lenient(path: Path, meta: dict[str, Any]) -> tuple[float | None, float | None, str | None, str | None]:
+def _classify_lenient(
+    path: Path, meta: dict[str, Any]
+) -> tuple[float | None, float | None, str | None, str | None]:
     temperature = _as_float(meta.get("temperature"), path, "temperature")
     kd_alpha = _as_float(meta.get("alpha"), path, "alpha")
     ds, model = meta.get("dataset"), meta.get("model")
-    return temperature, kd_alpha, None if ds is None else str(ds), None if model is None else str(model)
+    return (
+        temperature,
+        kd_alpha,
+        None if ds is None else str(ds),
+        None if model is None else str(model),
+    )
 
 
 def _alpha_key(a: float | None) -> tuple[int, float]:
@@ -394,12 +421,17 @@ class SweepRow:
     def accuracy_mean_std(self) -> tuple[float, float]:
         return _mean_std(self.accuracy)
 
-    def fairness_mean_std(self, attribute: str, metric: Literal["dpd", "eod"]) -> tuple[float, float]:
+    def fairness_mean_std(
+        self, attribute: str, metric: Literal["dpd", "eod"]
+    ) -> tuple[float, float]:
         entry = self.fairness_dict.get(attribute, {}).get(metric)
         if not entry:
             return float("nan"), float("nan")
         mean, std = entry.get("mean"), entry.get("std")
-        return (float("nan") if mean is None else float(mean), float("nan") if std is None else float(std))
+        return (
+            float("nan") if mean is None else float(mean),
+            float("nan") if std is None else float(std),
+        )
 
     def fairness_per_seed(self, attribute: str, metric: Literal["dpd", "eod"]) -> np.ndarray:
         entry = self.fairness_dict.get(attribute, {}).get(metric) or {}
@@ -489,7 +521,9 @@ class SweepResult:
                     rec[f"n_{tag}"] = None if res is None else int(res.n_significant)
                     rec[f"n_{tag}_fdr"] = None if res is None else int(res.n_significant_fdr)
                     rec[f"p_{tag}"] = np.nan if res is None else float(res.count_pvalue)
-                    rec[f"efp_{tag}"] = np.nan if res is None else float(res.expected_false_positives)
+                    rec[f"efp_{tag}"] = (
+                        np.nan if res is None else float(res.expected_false_positives)
+                    )
                     rec[f"untestable_{tag}"] = None if res is None else int(res.n_untestable)
                 records.append(rec)
         df = pd.DataFrame.from_records(records)
@@ -561,8 +595,12 @@ class SweepResult:
                     "accuracy": {"mean": _num(mean), "std": _num(std)},
                     "n_sc": None if r.vs_baseline is None else int(r.vs_baseline.n_significant),
                     "n_tc": None if r.vs_teacher is None else int(r.vs_teacher.n_significant),
-                    "n_sc_fdr": None if r.vs_baseline is None else int(r.vs_baseline.n_significant_fdr),
-                    "n_tc_fdr": None if r.vs_teacher is None else int(r.vs_teacher.n_significant_fdr),
+                    "n_sc_fdr": None
+                    if r.vs_baseline is None
+                    else int(r.vs_baseline.n_significant_fdr),
+                    "n_tc_fdr": None
+                    if r.vs_teacher is None
+                    else int(r.vs_teacher.n_significant_fdr),
                     "fairness": fair,
                 }
             )
@@ -635,18 +673,20 @@ def analyze_sweep(
     if not (0.0 < float(alpha) < 1.0):
         raise KDAuditError(f"alpha must be in (0, 1), got {alpha}")
     if permutations is not None and int(permutations) < 0:
-        raise KDAuditError(f"permutations must be 0 (no calibration) or a positive integer, got {permutations}")
+        raise KDAuditError(
+            f"permutations must be 0 (no calibration) or a positive integer, got {permutations}"
+        )
     if int(jobs) < 1:
         raise KDAuditError(f"jobs must be a positive integer, got {jobs}")
 
-    from .classwise import classwise_test, seed_accuracies
     from ._disagreement import disagreement
+    from .classwise import classwise_test, seed_accuracies
     from .io import load_runsets
 
     plan = discover_sweep(root, teacher=teacher, baseline=baseline)
     found = plan.runsets
     loaded = load_runsets([e.path for e in found], jobs=int(jobs), progress=progress)
-    by_path = dict(zip((e.path for e in found), loaded))
+    by_path = dict(zip((e.path for e in found), loaded, strict=False))
 
     t_rs = by_path[plan.teacher.path]
     b_rs = by_path[plan.baseline.path]
@@ -694,8 +734,12 @@ def analyze_sweep(
             base_row(
                 rs,
                 e,
-                vs_baseline=classwise_test(b_rs, rs, alpha=alpha, permutations=permutations, random_state=0),
-                vs_teacher=classwise_test(t_rs, rs, alpha=alpha, permutations=permutations, random_state=0),
+                vs_baseline=classwise_test(
+                    b_rs, rs, alpha=alpha, permutations=permutations, random_state=0
+                ),
+                vs_teacher=classwise_test(
+                    t_rs, rs, alpha=alpha, permutations=permutations, random_state=0
+                ),
                 disagreement=disagreement(t_rs, rs, pairing=pairing(t_rs, rs)),
             )
         )

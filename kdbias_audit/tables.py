@@ -176,4 +176,3 @@ def render_sweep(result: SweepResult, fmt: TableFormat = "markdown") -> str:
             console.print(t)
         return buf.getvalue()
     raise ValueError(f"unknown format {fmt!r}; expected table, json, csv, markdown or latex")
-

@@ -11,7 +11,15 @@ from typing import Any
 import pandas as pd
 
 from ._errors import KDAuditError
-from .io import RunSet, SeedRun, _check_aligned, _check_runset_consistency, find_prediction_files, find_runsets, read_predictions
+from .io import (
+    RunSet,
+    SeedRun,
+    _check_aligned,
+    _check_runset_consistency,
+    find_prediction_files,
+    find_runsets,
+    read_predictions,
+)
 
 
 def _ranges(values: Sequence[int]) -> str:

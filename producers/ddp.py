@@ -36,7 +36,6 @@ from torch.utils.data import DataLoader, DistributedSampler
 
 from kdbias_audit._errors import KDAuditError
 
-
 # --------------------------------------------------------------------------------------------
 # process group
 
@@ -92,7 +91,9 @@ def init_distributed(backend: str | None = None, *, device: str | None = None) -
         if backend == "nccl":
             kwargs["device_id"] = dev
         dist.init_process_group(**kwargs)
-    return DistContext(rank=rank, world_size=world, local_rank=local_rank, device=dev, backend=backend)
+    return DistContext(
+        rank=rank, world_size=world, local_rank=local_rank, device=dev, backend=backend
+    )
 
 
 def shutdown(ctx: DistContext) -> None:
@@ -105,21 +106,31 @@ def shutdown(ctx: DistContext) -> None:
 # loaders
 
 
-def train_loader(dataset: Any, ctx: DistContext, *, global_batch_size: int, seed: int,
-                 num_workers: int = 8) -> DataLoader:
+def train_loader(
+    dataset: Any, ctx: DistContext, *, global_batch_size: int, seed: int, num_workers: int = 8
+) -> DataLoader:
     """A training loader: each rank draws ``global_batch_size / world_size`` samples per step.
 
     ``DistributedSampler(shuffle=True, seed=seed, drop_last=True)``; call
     ``loader.sampler.set_epoch(epoch)`` every epoch (``train_ddp`` does).
     """
     if global_batch_size % ctx.world_size:
-        raise KDAuditError(f"--batch-size {global_batch_size} is not divisible by the world size {ctx.world_size}")
+        raise KDAuditError(
+            f"--batch-size {global_batch_size} is not divisible by the world size {ctx.world_size}"
+        )
     per_rank = global_batch_size // ctx.world_size
-    sampler = DistributedSampler(dataset, num_replicas=ctx.world_size, rank=ctx.rank,
-                                 shuffle=True, seed=seed, drop_last=True)
-    return DataLoader(dataset, batch_size=per_rank, sampler=sampler, num_workers=num_workers,
-                      pin_memory=ctx.device.type == "cuda", drop_last=True,
-                      persistent_workers=num_workers > 0)
+    sampler = DistributedSampler(
+        dataset, num_replicas=ctx.world_size, rank=ctx.rank, shuffle=True, seed=seed, drop_last=True
+    )
+    return DataLoader(
+        dataset,
+        batch_size=per_rank,
+        sampler=sampler,
+        num_workers=num_workers,
+        pin_memory=ctx.device.type == "cuda",
+        drop_last=True,
+        persistent_workers=num_workers > 0,
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -137,11 +148,12 @@ def _all_gather_rows(t: torch.Tensor, ctx: DistContext) -> list[torch.Tensor]:
     padded[: t.shape[0]] = t.to(ctx.device)
     out = [torch.empty_like(padded) for _ in range(ctx.world_size)]
     dist.all_gather(out, padded)
-    return [o[:s].cpu() for o, s in zip(out, sizes_i)]
+    return [o[:s].cpu() for o, s in zip(out, sizes_i, strict=False)]
 
 
-def gather_predictions(indices: torch.Tensor, logits: torch.Tensor, ctx: DistContext, *,
-                       num_samples: int) -> np.ndarray | None:
+def gather_predictions(
+    indices: torch.Tensor, logits: torch.Tensor, ctx: DistContext, *, num_samples: int
+) -> np.ndarray | None:
     """Collect every rank's ``(dataset index, logits)``; on rank 0 return logits ordered by index.
 
     Parameters
@@ -166,24 +178,40 @@ def gather_predictions(indices: torch.Tensor, logits: torch.Tensor, ctx: DistCon
     else:
         idx, z = indices.cpu().numpy(), logits.float().cpu().numpy()
     unique, first = np.unique(idx, return_index=True)  # first occurrence of each index, sorted
-    if unique.size != num_samples or (num_samples and (unique[0] != 0 or unique[-1] != num_samples - 1)):
-        raise KDAuditError(f"gathered predictions cover {unique.size} distinct samples, expected {num_samples}")
+    if unique.size != num_samples or (
+        num_samples and (unique[0] != 0 or unique[-1] != num_samples - 1)
+    ):
+        raise KDAuditError(
+            f"gathered predictions cover {unique.size} distinct samples, expected {num_samples}"
+        )
     return np.ascontiguousarray(z[first])
 
 
 @torch.no_grad()
-def predict_logits(model: torch.nn.Module, dataset: Any, ctx: DistContext, *, batch_size: int = 256,
-                   num_workers: int = 8) -> np.ndarray | None:
+def predict_logits(
+    model: torch.nn.Module,
+    dataset: Any,
+    ctx: DistContext,
+    *,
+    batch_size: int = 256,
+    num_workers: int = 8,
+) -> np.ndarray | None:
     """Logits of ``model`` for every item of ``dataset``, sharded over ranks, gathered on rank 0.
 
     Items are ``(input, label)``; the model runs in eval mode (bf16 autocast on CUDA). Returns
     the (N, C) float32 array on rank 0, None elsewhere.
     """
-    sampler = DistributedSampler(dataset, num_replicas=ctx.world_size, rank=ctx.rank,
-                                 shuffle=False, drop_last=False)
+    sampler = DistributedSampler(
+        dataset, num_replicas=ctx.world_size, rank=ctx.rank, shuffle=False, drop_last=False
+    )
     order = torch.tensor(list(iter(sampler)), dtype=torch.int64)
-    loader = DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=num_workers,
-                        pin_memory=ctx.device.type == "cuda")
+    loader = DataLoader(
+        dataset,
+        batch_size=batch_size,
+        sampler=sampler,
+        num_workers=num_workers,
+        pin_memory=ctx.device.type == "cuda",
+    )
     was_training = model.training
     model.eval()
     chunks: list[torch.Tensor] = []
@@ -197,12 +225,22 @@ def predict_logits(model: torch.nn.Module, dataset: Any, ctx: DistContext, *, ba
     model.train(was_training)
     logits = torch.cat(chunks) if chunks else torch.zeros((0, 0))
     if logits.shape[0] != order.shape[0]:
-        raise KDAuditError(f"rank {ctx.rank}: {logits.shape[0]} predictions for {order.shape[0]} indices")
+        raise KDAuditError(
+            f"rank {ctx.rank}: {logits.shape[0]} predictions for {order.shape[0]} indices"
+        )
     return gather_predictions(order, logits, ctx, num_samples=len(dataset))
 
 
-def export_predictions(path: str | Path, logits: np.ndarray | None, split: Any, ctx: DistContext, *,
-                       seed: int, metadata: dict[str, Any], overwrite: bool = False) -> Path | None:
+def export_predictions(
+    path: str | Path,
+    logits: np.ndarray | None,
+    split: Any,
+    ctx: DistContext,
+    *,
+    seed: int,
+    metadata: dict[str, Any],
+    overwrite: bool = False,
+) -> Path | None:
     """Write the gathered logits of ``split`` (rank 0 only) as one prediction file; all ranks wait.
 
     ``split`` provides ``labels``, ``sample_ids``, ``groups``, ``class_names``, ``positive_class``,
@@ -214,14 +252,25 @@ def export_predictions(path: str | Path, logits: np.ndarray | None, split: Any, 
     error: BaseException | None = None
     if ctx.is_main:
         assert logits is not None
-        meta = {"dataset": split.dataset, "split": split.split, "class_names": list(split.class_names)}
+        meta = {
+            "dataset": split.dataset,
+            "split": split.split,
+            "class_names": list(split.class_names),
+        }
         if split.positive_class is not None:
             meta["positive_class"] = int(split.positive_class)
         meta.update(metadata)
         try:
-            written = write_predictions(path, y_true=split.labels, logits=logits, sample_id=split.sample_ids,
-                                        groups=split.groups or None, seed=seed, metadata=meta,
-                                        overwrite=overwrite)
+            written = write_predictions(
+                path,
+                y_true=split.labels,
+                logits=logits,
+                sample_id=split.sample_ids,
+                groups=split.groups or None,
+                seed=seed,
+                metadata=meta,
+                overwrite=overwrite,
+            )
         except BaseException as exc:  # let the other ranks leave the barrier before raising
             error = exc
     ctx.barrier()
@@ -252,7 +301,9 @@ class DDPRun:
     teacher_checkpoint: str | None = None
     save_checkpoint: str | None = None
     image_size: int | None = None
-    optimizer: str | None = None  # sgd (lr 0.1, momentum 0.9, wd 1e-3, x0.1 at 30/60/90%) | adamw (cosine);
+    optimizer: str | None = (
+        None  # sgd (lr 0.1, momentum 0.9, wd 1e-3, x0.1 at 30/60/90%) | adamw (cosine);
+    )
     # default: the setting's (adamw for imagenet_vit)
     lr: float | None = None
     weight_decay: float | None = None
@@ -269,13 +320,20 @@ class DDPRun:
 
 def _optimizer(model: torch.nn.Module, run: DDPRun, total_steps: int, kind: str):
     if kind == "sgd":
-        opt = torch.optim.SGD(model.parameters(), lr=run.lr or 0.1, momentum=0.9,
-                              weight_decay=1e-3 if run.weight_decay is None else run.weight_decay)
+        opt = torch.optim.SGD(
+            model.parameters(),
+            lr=run.lr or 0.1,
+            momentum=0.9,
+            weight_decay=1e-3 if run.weight_decay is None else run.weight_decay,
+        )
         milestones = sorted({max(1, int(total_steps * f)) for f in (0.3, 0.6, 0.9)})
         sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=milestones, gamma=0.1)
     elif kind == "adamw":  # ViT / TinyViT: DeiT-style AdamW + cosine (Dosovitskiy 2020; Wu 2022)
-        opt = torch.optim.AdamW(model.parameters(), lr=run.lr or 1e-3 * run.batch_size / 1024,
-                                weight_decay=0.05 if run.weight_decay is None else run.weight_decay)
+        opt = torch.optim.AdamW(
+            model.parameters(),
+            lr=run.lr or 1e-3 * run.batch_size / 1024,
+            weight_decay=0.05 if run.weight_decay is None else run.weight_decay,
+        )
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, total_steps))
     else:
         raise KDAuditError(f"--optimizer must be sgd or adamw, got {kind!r}")
@@ -302,7 +360,9 @@ def _save_state(model: torch.nn.Module, path: str | Path) -> None:
     atomic_write(Path(path), lambda tmp: torch.save(model.state_dict(), tmp))
 
 
-def train_ddp(run: DDPRun, ctx: DistContext | None = None, *, log: Callable[[str], None] | None = None) -> Path | None:
+def train_ddp(
+    run: DDPRun, ctx: DistContext | None = None, *, log: Callable[[str], None] | None = None
+) -> Path | None:
     """Train one model of an image setting (teacher, baseline or distilled) and export its predictions.
 
     Loss: :func:`producers.kd.kd_loss` (Hinton), which is plain cross-entropy for the teacher
@@ -335,27 +395,44 @@ def train_ddp(run: DDPRun, ctx: DistContext | None = None, *, log: Callable[[str
         if cuda:
             model = model.to(memory_format=torch.channels_last)
             torch.backends.cudnn.benchmark = True
-        net = DDP(model, device_ids=[ctx.local_rank] if cuda else None) if ctx.distributed else model
+        net = (
+            DDP(model, device_ids=[ctx.local_rank] if cuda else None) if ctx.distributed else model
+        )
         teacher = None
         if run.role == "distilled":
             if not run.teacher_checkpoint or run.temperature is None:
                 raise KDAuditError("a distilled run needs --teacher-checkpoint and --temperature")
-            teacher = build_model(run.teacher_arch or "resnet50", num_classes=num_classes, image_size=size)
+            teacher = build_model(
+                run.teacher_arch or "resnet50", num_classes=num_classes, image_size=size
+            )
             load_checkpoint(teacher, run.teacher_checkpoint)
             teacher = teacher.to(ctx.device).eval()
             if cuda:
                 teacher = teacher.to(memory_format=torch.channels_last)
             for p in teacher.parameters():
                 p.requires_grad_(False)
-        loader = train_loader(train_split.dataset_view(spec.transform(size, train=True)), ctx,
-                              global_batch_size=run.batch_size, seed=run.seed, num_workers=run.num_workers)
+        loader = train_loader(
+            train_split.dataset_view(spec.transform(size, train=True)),
+            ctx,
+            global_batch_size=run.batch_size,
+            seed=run.seed,
+            num_workers=run.num_workers,
+        )
         steps_per_epoch = len(loader)
         if steps_per_epoch == 0:
-            raise KDAuditError(f"training split has {len(train_split)} samples, fewer than one batch of {run.batch_size}")
-        total = steps_per_epoch * run.epochs if run.max_steps is None else min(run.max_steps, steps_per_epoch * run.epochs)
+            raise KDAuditError(
+                f"training split has {len(train_split)} samples, fewer than one batch of {run.batch_size}"
+            )
+        total = (
+            steps_per_epoch * run.epochs
+            if run.max_steps is None
+            else min(run.max_steps, steps_per_epoch * run.epochs)
+        )
         opt, sched = _optimizer(net, run, total, run.optimizer or spec.optimizer)
-        say(f"{run.setting} {run.role} {run.arch} seed {run.seed}: {len(train_split)} train / "
-            f"{len(test_split)} test images, {ctx.world_size} process(es), {total} steps")
+        say(
+            f"{run.setting} {run.role} {run.arch} seed {run.seed}: {len(train_split)} train / "
+            f"{len(test_split)} test images, {ctx.world_size} process(es), {total} steps"
+        )
         step = 0
         net.train()
         for epoch in range(math.ceil(total / steps_per_epoch)):
@@ -373,8 +450,13 @@ def train_ddp(run: DDPRun, ctx: DistContext | None = None, *, log: Callable[[str
                     if teacher is not None:
                         with torch.no_grad():
                             t = teacher(x)
-                loss = kd_loss(s, t, y, temperature=run.temperature or 1.0,
-                               alpha=run.alpha if teacher is not None else 0.0)
+                loss = kd_loss(
+                    s,
+                    t,
+                    y,
+                    temperature=run.temperature or 1.0,
+                    alpha=run.alpha if teacher is not None else 0.0,
+                )
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
@@ -387,18 +469,36 @@ def train_ddp(run: DDPRun, ctx: DistContext | None = None, *, log: Callable[[str
         if run.save_checkpoint and ctx.is_main:
             _save_state(model, run.save_checkpoint)
         ctx.barrier()
-        logits = predict_logits(model, test_split.dataset_view(spec.transform(size, train=False)), ctx,
-                                batch_size=run.eval_batch_size, num_workers=run.num_workers)
-        meta = {"dataset": run.setting, "model": run.arch, "role": run.role, "epochs": run.epochs,
-                "batch_size": run.batch_size, "world_size": ctx.world_size, "image_size": size,
-                "train_size": len(train_split), "test_size": len(test_split),
-                "optimizer": run.optimizer or spec.optimizer, "data_seed": run.data_seed,
-                "producer": "kdbias-audit producers.ddp"}
+        logits = predict_logits(
+            model,
+            test_split.dataset_view(spec.transform(size, train=False)),
+            ctx,
+            batch_size=run.eval_batch_size,
+            num_workers=run.num_workers,
+        )
+        meta = {
+            "dataset": run.setting,
+            "model": run.arch,
+            "role": run.role,
+            "epochs": run.epochs,
+            "batch_size": run.batch_size,
+            "world_size": ctx.world_size,
+            "image_size": size,
+            "train_size": len(train_split),
+            "test_size": len(test_split),
+            "optimizer": run.optimizer or spec.optimizer,
+            "data_seed": run.data_seed,
+            "producer": "kdbias-audit producers.ddp",
+        }
         if teacher is not None:
-            meta.update(temperature=float(run.temperature), alpha=float(run.alpha),
-                        teacher_model=run.teacher_arch or "resnet50")
-        out = export_predictions(run.out, logits, test_split, ctx, seed=run.seed, metadata=meta,
-                                 overwrite=run.overwrite)
+            meta.update(
+                temperature=float(run.temperature),
+                alpha=float(run.alpha),
+                teacher_model=run.teacher_arch or "resnet50",
+            )
+        out = export_predictions(
+            run.out, logits, test_split, ctx, seed=run.seed, metadata=meta, overwrite=run.overwrite
+        )
         if out is not None:
             say(f"wrote {out}")
         return out
@@ -412,11 +512,15 @@ def train_ddp(run: DDPRun, ctx: DistContext | None = None, *, log: Callable[[str
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m producers.ddp", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(
+        prog="python -m producers.ddp", description=__doc__.split("\n\n")[0]
+    )
     d = DDPRun(setting="", data_root="", out="")
     p.add_argument("--setting", required=True, help="imagenet | tinyimagenet | celeba")
     p.add_argument("--data-root", required=True)
-    p.add_argument("--out", required=True, help="prediction file to write (e.g. runs/x/teacher/seed0.parquet)")
+    p.add_argument(
+        "--out", required=True, help="prediction file to write (e.g. runs/x/teacher/seed0.parquet)"
+    )
     p.add_argument("--role", default=d.role, choices=("teacher", "baseline", "distilled"))
     p.add_argument("--arch", default=d.arch, help="model name (producers.models.build_model)")
     p.add_argument("--seed", type=int, default=d.seed)
@@ -428,7 +532,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--teacher-checkpoint", default=None)
     p.add_argument("--save-checkpoint", default=None)
     p.add_argument("--image-size", type=int, default=None)
-    p.add_argument("--optimizer", default=None, choices=("sgd", "adamw"), help="default: the setting's")
+    p.add_argument(
+        "--optimizer", default=None, choices=("sgd", "adamw"), help="default: the setting's"
+    )
     p.add_argument("--lr", type=float, default=None)
     p.add_argument("--weight-decay", type=float, default=None)
     p.add_argument("--num-workers", type=int, default=d.num_workers)
@@ -437,8 +543,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--train-size", type=int, default=None, help="first N training images")
     p.add_argument("--test-size", type=int, default=None, help="first N test images")
     p.add_argument("--device", default=None, choices=("cpu", "cuda"))
-    p.add_argument("--label", default=d.label, help="CelebA label attribute (Smiling or Eyeglasses)")
-    p.add_argument("--data-seed", type=int, default=0, help="CelebA: seed of the training-set undersampling")
+    p.add_argument(
+        "--label", default=d.label, help="CelebA label attribute (Smiling or Eyeglasses)"
+    )
+    p.add_argument(
+        "--data-seed", type=int, default=0, help="CelebA: seed of the training-set undersampling"
+    )
     p.add_argument("--overwrite", action="store_true")
     return p
 
@@ -454,8 +564,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-__all__ = ["DDPRun", "DistContext", "broadcast_buffers", "export_predictions", "gather_predictions", "init_distributed",
-           "predict_logits", "shutdown", "train_ddp", "train_loader"]
+__all__ = [
+    "DDPRun",
+    "DistContext",
+    "broadcast_buffers",
+    "export_predictions",
+    "gather_predictions",
+    "init_distributed",
+    "predict_logits",
+    "shutdown",
+    "train_ddp",
+    "train_loader",
+]
 
 if __name__ == "__main__":
     raise SystemExit(main())

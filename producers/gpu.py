@@ -83,7 +83,9 @@ class DeviceData:
         # NHWC uint8 on the host -> NCHW view on the device (channels_last storage = no copy).
         x = torch.from_numpy(np.ascontiguousarray(images)).to(device, non_blocking=True)
         self.images = x.permute(0, 3, 1, 2)
-        self.labels = torch.from_numpy(np.asarray(labels, dtype=np.int64)).to(device, non_blocking=True)
+        self.labels = torch.from_numpy(np.asarray(labels, dtype=np.int64)).to(
+            device, non_blocking=True
+        )
         self.n = int(self.labels.shape[0])
         self.height, self.width = int(x.shape[1]), int(x.shape[2])
         m = torch.tensor(mean, dtype=torch.float32, device=device).view(1, 3, 1, 1)
@@ -141,11 +143,14 @@ class DeviceData:
         perm = torch.randperm(self.n, device=self.device, generator=generator)
         bs = min(batch_size, self.n)
         for k in range(self.steps_per_epoch(batch_size)):
-            idx = perm[k * bs:(k + 1) * bs]
+            idx = perm[k * bs : (k + 1) * bs]
             x = self.augment(idx, padding=padding, hflip=hflip, generator=generator)
             yield self._finish(x), self.labels[idx]
 
     def eval_batches(self, batch_size: int) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """The split in order, normalised, no augmentation (last batch may be smaller)."""
         for start in range(0, self.n, batch_size):
-            yield self._finish(self.images[start:start + batch_size]), self.labels[start:start + batch_size]
+            yield (
+                self._finish(self.images[start : start + batch_size]),
+                self.labels[start : start + batch_size],
+            )

@@ -92,7 +92,11 @@ class Setting:
 
     def padding_for(self, image_size: int) -> int:
         """Crop padding scaled to ``image_size`` (4 px at 32 px, 28 px at 224 px)."""
-        return max(1, round(self.crop_padding * image_size / self.image_size)) if self.crop_padding else 0
+        return (
+            max(1, round(self.crop_padding * image_size / self.image_size))
+            if self.crop_padding
+            else 0
+        )
 
 
 SETTINGS: dict[str, Setting] = {}
@@ -127,7 +131,9 @@ def _subset(d: DatasetSplits, opts: DataOptions) -> DatasetSplits:
             f"{d.name} images are {d.train.image_size[0]}x{d.train.image_size[1]}; "
             f"--image-size {opts.image_size} is only for generated datasets"
         )
-    return DatasetSplits(d.name, d.train.subset(opts.train_size), d.test.subset(opts.test_size), d.class_names)
+    return DatasetSplits(
+        d.name, d.train.subset(opts.train_size), d.test.subset(opts.test_size), d.class_names
+    )
 
 
 def _load_trifeature(opts: DataOptions) -> DatasetSplits:
@@ -150,7 +156,9 @@ def _load_cifar10(opts: DataOptions) -> DatasetSplits:
 def _load_cifar100(opts: DataOptions) -> DatasetSplits:
     from .data.cifar import load_cifar100
 
-    return _subset(load_cifar100(_need_root(opts, "cifar100"), allow_pickle=opts.allow_pickle), opts)
+    return _subset(
+        load_cifar100(_need_root(opts, "cifar100"), allow_pickle=opts.allow_pickle), opts
+    )
 
 
 def _load_svhn(opts: DataOptions) -> DatasetSplits:
@@ -163,39 +171,89 @@ def _load_digits(opts: DataOptions) -> DatasetSplits:
     from .data.digits import load_digits_splits
 
     d = load_digits_splits(image_size=opts.image_size or 16, seed=opts.data_seed)
-    return DatasetSplits(d.name, d.train.subset(opts.train_size), d.test.subset(opts.test_size), d.class_names)
+    return DatasetSplits(
+        d.name, d.train.subset(opts.train_size), d.test.subset(opts.test_size), d.class_names
+    )
 
 
 def _register_builtin() -> None:
     from .data.cifar import CIFAR10_CLASSES, CIFAR100_CLASSES, SVHN_CLASSES
     from .data.trifeature import SHAPES
 
-    register_setting(Setting(
-        "trifeature", _load_trifeature, "resnet20", "lenet5", 224, 64, 10, SHAPES,
-        ("color", "texture"), crop_padding=28,
-        description="Trifeature shapes (label) with colour and texture groups; generated",
-        extra={"generated": True},
-    ))
-    register_setting(Setting(
-        "cifar10", _load_cifar10, "resnet56", "resnet20", 32, 128, 10, CIFAR10_CLASSES,
-        description="CIFAR-10 from cifar-10-batches-bin/",
-    ))
-    register_setting(Setting(
-        "cifar100", _load_cifar100, "resnet56", "resnet20", 32, 128, 100, CIFAR100_CLASSES,
-        description="CIFAR-100 (fine labels) from cifar-100-binary/",
-    ))
-    register_setting(Setting(
-        "digits", _load_digits, "resnet20", "lenet5", 16, 64, 10, tuple(str(d) for d in range(10)),
-        crop_padding=2, hflip=False, epochs=30,
-        description="scikit-learn's bundled 8x8 handwritten digits, enlarged to 16 px; real images, no download",
-        extra={"generated": True},
-    ))
+    register_setting(
+        Setting(
+            "trifeature",
+            _load_trifeature,
+            "resnet20",
+            "lenet5",
+            224,
+            64,
+            10,
+            SHAPES,
+            ("color", "texture"),
+            crop_padding=28,
+            description="Trifeature shapes (label) with colour and texture groups; generated",
+            extra={"generated": True},
+        )
+    )
+    register_setting(
+        Setting(
+            "cifar10",
+            _load_cifar10,
+            "resnet56",
+            "resnet20",
+            32,
+            128,
+            10,
+            CIFAR10_CLASSES,
+            description="CIFAR-10 from cifar-10-batches-bin/",
+        )
+    )
+    register_setting(
+        Setting(
+            "cifar100",
+            _load_cifar100,
+            "resnet56",
+            "resnet20",
+            32,
+            128,
+            100,
+            CIFAR100_CLASSES,
+            description="CIFAR-100 (fine labels) from cifar-100-binary/",
+        )
+    )
+    register_setting(
+        Setting(
+            "digits",
+            _load_digits,
+            "resnet20",
+            "lenet5",
+            16,
+            64,
+            10,
+            tuple(str(d) for d in range(10)),
+            crop_padding=2,
+            hflip=False,
+            epochs=30,
+            description="scikit-learn's bundled 8x8 handwritten digits, enlarged to 16 px; real images, no download",
+            extra={"generated": True},
+        )
+    )
     # The study uses crop + flip everywhere; flips are questionable for digits but kept for
     # fidelity (pass --no-hflip to the sweep to turn them off).
-    register_setting(Setting(
-        "svhn", _load_svhn, "resnet56", "resnet20", 32, 128, 10, SVHN_CLASSES,
-        description="SVHN cropped digits from svhn/{train,test}_32x32.mat",
-    ))
+    register_setting(
+        Setting(
+            "svhn",
+            _load_svhn,
+            "resnet56",
+            "resnet20",
+            32,
+            128,
+            10,
+            SVHN_CLASSES,
+            description="SVHN cropped digits from svhn/{train,test}_32x32.mat",
+        )
+    )
 
 
 _register_builtin()

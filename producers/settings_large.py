@@ -39,8 +39,15 @@ from typing import Any
 
 from kdbias_audit._errors import KDAuditError
 
-__all__ = ["IMAGE_SETTINGS", "ImageSetting", "image_setting", "image_transform",
-           "HATEXPLAIN_BATCH_SIZE", "IMAGENET_MEAN", "IMAGENET_STD"]
+__all__ = [
+    "IMAGE_SETTINGS",
+    "ImageSetting",
+    "image_setting",
+    "image_transform",
+    "HATEXPLAIN_BATCH_SIZE",
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+]
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -64,7 +71,9 @@ def image_transform(size: int, *, train: bool, style: str) -> Any:
         return T.Compose([T.Resize(round(size / 0.875)), T.CenterCrop(size), *norm])
     base = [T.Resize(size), T.CenterCrop(size)]
     if train:
-        return T.Compose([*base, T.RandomCrop(size, padding=max(1, size // 8)), T.RandomHorizontalFlip(), *norm])
+        return T.Compose(
+            [*base, T.RandomCrop(size, padding=max(1, size // 8)), T.RandomHorizontalFlip(), *norm]
+        )
     return T.Compose([*base, *norm])
 
 
@@ -77,11 +86,15 @@ class ImageSetting:
     batch_size: int
     teacher_arch: str
     student_arch: str
-    loader: Callable[..., tuple[Any, Any]]  # loader(root, label=...) -> (train FileSplit, test FileSplit)
+    loader: Callable[
+        ..., tuple[Any, Any]
+    ]  # loader(root, label=...) -> (train FileSplit, test FileSplit)
     style: str = "crop"
     optimizer: str = "sgd"
 
-    def load(self, root: str | Path, *, label: str = "Smiling", data_seed: int = 0) -> tuple[Any, Any]:
+    def load(
+        self, root: str | Path, *, label: str = "Smiling", data_seed: int = 0
+    ) -> tuple[Any, Any]:
         return self.loader(Path(root), label=label, data_seed=data_seed)
 
     def transform(self, size: int, *, train: bool) -> Any:
@@ -92,8 +105,10 @@ def _celeba_files(root: Path, *, label: str = "Smiling", data_seed: int = 0, **_
     """Balanced train (undersampling seeded by ``data_seed``) and test split of CelebA."""
     from .data.celeba import load_celeba
 
-    return (load_celeba(root, split="train", label=label, balance_seed=data_seed),
-            load_celeba(root, split="test", label=label))
+    return (
+        load_celeba(root, split="train", label=label, balance_seed=data_seed),
+        load_celeba(root, split="test", label=label),
+    )
 
 
 def _tiny_files(root: Path, **_: Any):
@@ -109,14 +124,33 @@ def _imagenet_files(root: Path, **_: Any):
 
 
 IMAGE_SETTINGS: dict[str, ImageSetting] = {
-    s.name: s for s in (
+    s.name: s
+    for s in (
         ImageSetting("celeba", 128, 256, "resnet50", "resnet18", _celeba_files),
-        ImageSetting("celeba_eyeglasses", 128, 256, "resnet50", "resnet18",
-                     lambda root, data_seed=0, **_: _celeba_files(root, label="Eyeglasses", data_seed=data_seed)),
+        ImageSetting(
+            "celeba_eyeglasses",
+            128,
+            256,
+            "resnet50",
+            "resnet18",
+            lambda root, data_seed=0, **_: _celeba_files(
+                root, label="Eyeglasses", data_seed=data_seed
+            ),
+        ),
         ImageSetting("tinyimagenet", 64, 512, "resnet50", "resnet18", _tiny_files),
-        ImageSetting("imagenet", 224, 512, "resnet50", "resnet18", _imagenet_files, style="imagenet"),
-        ImageSetting("imagenet_vit", 224, 512, "vit_base_patch16_224", "tiny_vit_5m_224", _imagenet_files,
-                     style="imagenet", optimizer="adamw"),
+        ImageSetting(
+            "imagenet", 224, 512, "resnet50", "resnet18", _imagenet_files, style="imagenet"
+        ),
+        ImageSetting(
+            "imagenet_vit",
+            224,
+            512,
+            "vit_base_patch16_224",
+            "tiny_vit_5m_224",
+            _imagenet_files,
+            style="imagenet",
+            optimizer="adamw",
+        ),
     )
 }
 
@@ -126,7 +160,9 @@ def image_setting(name: str) -> ImageSetting:
     try:
         return IMAGE_SETTINGS[name]
     except KeyError:
-        raise KDAuditError(f"unknown image setting {name!r}; known: {', '.join(sorted(IMAGE_SETTINGS))}") from None
+        raise KDAuditError(
+            f"unknown image setting {name!r}; known: {', '.join(sorted(IMAGE_SETTINGS))}"
+        ) from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -143,7 +179,9 @@ def _head(split: Any, n: int | None) -> Any:
     return split if n is None or n >= len(split) else split.subset(range(n))
 
 
-def _in_memory(name: str, files: Callable[..., tuple[Any, Any]], default_size: int) -> Callable[[Any], Any]:
+def _in_memory(
+    name: str, files: Callable[..., tuple[Any, Any]], default_size: int
+) -> Callable[[Any], Any]:
     """A core ``Setting.load``: the file splits decoded into uint8 arrays at ``--image-size``."""
 
     def load(opts: Any) -> Any:
@@ -159,8 +197,10 @@ def _in_memory(name: str, files: Callable[..., tuple[Any, Any]], default_size: i
 
 def _not_in_memory(name: str, why: str) -> Callable[[Any], Any]:
     def load(opts: Any) -> Any:
-        raise KDAuditError(f"setting {name!r} {why}; run it through python -m producers.sweep "
-                           "(or producers.sweep_large; under torchrun for several GPUs)")
+        raise KDAuditError(
+            f"setting {name!r} {why}; run it through python -m producers.sweep "
+            "(or producers.sweep_large; under torchrun for several GPUs)"
+        )
 
     return load
 
@@ -175,32 +215,94 @@ def _celeba_balanced(label: str) -> Callable[..., tuple[Any, Any]]:
 def _register() -> None:
     from .settings import SETTINGS, Setting, register_setting
 
-    celeba_doc = ("CelebA {label} (binary), groups young/male; train balanced by undersampling; "
-                  "needs list_attr_celeba.txt, list_eval_partition.txt, img_align_celeba/")
+    celeba_doc = (
+        "CelebA {label} (binary), groups young/male; train balanced by undersampling; "
+        "needs list_attr_celeba.txt, list_eval_partition.txt, img_align_celeba/"
+    )
     entries = [
-        Setting("celeba", _in_memory("celeba", _celeba_balanced("Smiling"), 128), "resnet50", "resnet18",
-                128, 256, 2, ("Not Smiling", "Smiling"), ("young", "male"), crop_padding=16,
-                description=celeba_doc.format(label="Smiling"), extra={"label": "Smiling"}),
-        Setting("celeba_eyeglasses", _in_memory("celeba_eyeglasses", _celeba_balanced("Eyeglasses"), 128),
-                "resnet50", "resnet18", 128, 256, 2, ("No Eyeglasses", "Eyeglasses"), ("young", "male"),
-                crop_padding=16, description=celeba_doc.format(label="Eyeglasses"), extra={"label": "Eyeglasses"}),
+        Setting(
+            "celeba",
+            _in_memory("celeba", _celeba_balanced("Smiling"), 128),
+            "resnet50",
+            "resnet18",
+            128,
+            256,
+            2,
+            ("Not Smiling", "Smiling"),
+            ("young", "male"),
+            crop_padding=16,
+            description=celeba_doc.format(label="Smiling"),
+            extra={"label": "Smiling"},
+        ),
+        Setting(
+            "celeba_eyeglasses",
+            _in_memory("celeba_eyeglasses", _celeba_balanced("Eyeglasses"), 128),
+            "resnet50",
+            "resnet18",
+            128,
+            256,
+            2,
+            ("No Eyeglasses", "Eyeglasses"),
+            ("young", "male"),
+            crop_padding=16,
+            description=celeba_doc.format(label="Eyeglasses"),
+            extra={"label": "Eyeglasses"},
+        ),
         # class names come from the local words.txt at load time (written into every file)
-        Setting("tinyimagenet", _in_memory("tinyimagenet", _tiny_files, 64), "resnet50", "resnet18",
-                64, 512, 200, (), crop_padding=8,
-                description="Tiny ImageNet (tiny-imagenet-200/): train, val as the test split"),
-        Setting("imagenet", _not_in_memory("imagenet", "reads 1.28M JPEGs and does not fit the in-memory trainer"),
-                "resnet50", "resnet18", 224, 512, 1000, (),
-                description="ImageNet train/ and val/ class folders; DDP via producers.sweep_large",
-                extra={"runner": "ddp"}),
-        Setting("imagenet_vit", _not_in_memory("imagenet_vit", "reads 1.28M JPEGs and does not fit the in-memory trainer"),
-                "vit_base_patch16_224", "tiny_vit_5m_224", 224, 512, 1000, (),
-                description="ImageNet, ViT-Base -> TinyViT; DDP via producers.sweep_large",
-                extra={"runner": "ddp", "optimizer": "adamw"}),
-        Setting("hatexplain", _not_in_memory("hatexplain", "is a text setting (transformers)"),
-                "bert-base-uncased", "distilbert-base-uncased", 0, HATEXPLAIN_BATCH_SIZE, 2, ("normal", "toxic"),
-                ("race", "gender"), crop_padding=0, hflip=False, epochs=3,
-                description="HateXplain toxic vs normal, groups race/gender; BERT -> DistilBERT from local model dirs",
-                extra={"runner": "text"}),
+        Setting(
+            "tinyimagenet",
+            _in_memory("tinyimagenet", _tiny_files, 64),
+            "resnet50",
+            "resnet18",
+            64,
+            512,
+            200,
+            (),
+            crop_padding=8,
+            description="Tiny ImageNet (tiny-imagenet-200/): train, val as the test split",
+        ),
+        Setting(
+            "imagenet",
+            _not_in_memory("imagenet", "reads 1.28M JPEGs and does not fit the in-memory trainer"),
+            "resnet50",
+            "resnet18",
+            224,
+            512,
+            1000,
+            (),
+            description="ImageNet train/ and val/ class folders; DDP via producers.sweep_large",
+            extra={"runner": "ddp"},
+        ),
+        Setting(
+            "imagenet_vit",
+            _not_in_memory(
+                "imagenet_vit", "reads 1.28M JPEGs and does not fit the in-memory trainer"
+            ),
+            "vit_base_patch16_224",
+            "tiny_vit_5m_224",
+            224,
+            512,
+            1000,
+            (),
+            description="ImageNet, ViT-Base -> TinyViT; DDP via producers.sweep_large",
+            extra={"runner": "ddp", "optimizer": "adamw"},
+        ),
+        Setting(
+            "hatexplain",
+            _not_in_memory("hatexplain", "is a text setting (transformers)"),
+            "bert-base-uncased",
+            "distilbert-base-uncased",
+            0,
+            HATEXPLAIN_BATCH_SIZE,
+            2,
+            ("normal", "toxic"),
+            ("race", "gender"),
+            crop_padding=0,
+            hflip=False,
+            epochs=3,
+            description="HateXplain toxic vs normal, groups race/gender; BERT -> DistilBERT from local model dirs",
+            extra={"runner": "text"},
+        ),
     ]
     for s in entries:
         if s.name not in SETTINGS:

@@ -29,7 +29,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -38,12 +38,21 @@ from kdbias_audit._errors import KDAuditError
 from .settings import get_setting
 from .train import RunSpec
 
-__all__ = ["SweepPlan", "SweepRun", "SweepSummary", "parse_int_list", "parse_float_list", "plan_sweep", "run_sweep"]
+__all__ = [
+    "SweepPlan",
+    "SweepRun",
+    "SweepSummary",
+    "parse_int_list",
+    "parse_float_list",
+    "plan_sweep",
+    "run_sweep",
+]
 
 WORK_DIR = ".producers"
 
 
 # --- parsing ---------------------------------------------------------------------------------
+
 
 def _parse_items(text: str, what: str) -> list[str]:
     items = [t.strip() for t in str(text).split(",") if t.strip()]
@@ -111,6 +120,7 @@ def temperature_label(t: float) -> str:
 
 # --- plan ------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class SweepRun:
     """One run of the plan: its spec, its output file, its log, and its teacher's files."""
@@ -132,8 +142,10 @@ class SweepPlan:
     runs: tuple[SweepRun, ...]
     data_cache: Path | None
 
-    def shard(self, i: int, n: int) -> "SweepPlan":
-        return SweepPlan(self.root, tuple(r for j, r in enumerate(self.runs) if j % n == i), self.data_cache)
+    def shard(self, i: int, n: int) -> SweepPlan:
+        return SweepPlan(
+            self.root, tuple(r for j, r in enumerate(self.runs) if j % n == i), self.data_cache
+        )
 
 
 def checkpoint_path(root: Path, seed: int) -> Path:
@@ -173,7 +185,8 @@ def plan_sweep(
     cache = None
     if s.extra.get("generated"):
         key = "_".join(
-            f"{k}{spec_options.get(k)}" for k in ("image_size", "train_size", "test_size", "data_seed")
+            f"{k}{spec_options.get(k)}"
+            for k in ("image_size", "train_size", "test_size", "data_seed")
         )
         cache = root / WORK_DIR / "data" / f"{s.name}_{key}.npz"
     spec_options = dict(spec_options)
@@ -182,37 +195,88 @@ def plan_sweep(
     logs = root / WORK_DIR / "logs"
     runs: list[SweepRun] = []
     for seed in seeds:
-        runs.append(SweepRun(
-            RunSpec(setting=setting, role="teacher", seed=seed, arch=t_arch,
-                    epochs=teacher_epochs or epochs, batch_size=bs, lr=lr,
-                    save_checkpoint=str(checkpoint_path(root, seed)), **spec_options),
-            "teacher", root / "teacher" / f"seed{seed}.parquet", logs / f"teacher_seed{seed}.log",
-        ))
+        runs.append(
+            SweepRun(
+                RunSpec(
+                    setting=setting,
+                    role="teacher",
+                    seed=seed,
+                    arch=t_arch,
+                    epochs=teacher_epochs or epochs,
+                    batch_size=bs,
+                    lr=lr,
+                    save_checkpoint=str(checkpoint_path(root, seed)),
+                    **spec_options,
+                ),
+                "teacher",
+                root / "teacher" / f"seed{seed}.parquet",
+                logs / f"teacher_seed{seed}.log",
+            )
+        )
     if include_nds:
         for seed in seeds:
-            runs.append(SweepRun(
-                RunSpec(setting=setting, role="baseline", seed=seed, arch=s_arch, epochs=epochs,
-                        batch_size=bs, lr=s_lr, **spec_options),
-                "nds", root / "nds" / f"seed{seed}.parquet", logs / f"nds_seed{seed}.log",
-            ))
+            runs.append(
+                SweepRun(
+                    RunSpec(
+                        setting=setting,
+                        role="baseline",
+                        seed=seed,
+                        arch=s_arch,
+                        epochs=epochs,
+                        batch_size=bs,
+                        lr=s_lr,
+                        **spec_options,
+                    ),
+                    "nds",
+                    root / "nds" / f"seed{seed}.parquet",
+                    logs / f"nds_seed{seed}.log",
+                )
+            )
     for t in temperatures:
         label = f"ds_T{temperature_label(t)}"
         for seed in seeds:
-            runs.append(SweepRun(
-                RunSpec(setting=setting, role="distilled", seed=seed, arch=s_arch, epochs=epochs,
-                        batch_size=bs, lr=s_lr, temperature=float(t), alpha=alpha, teacher_arch=t_arch,
-                        teacher_checkpoint=str(checkpoint_path(root, seed)), **spec_options),
-                label, root / label / f"seed{seed}.parquet", logs / f"{label}_seed{seed}.log",
-                teacher_out=root / "teacher" / f"seed{seed}.parquet",
-            ))
+            runs.append(
+                SweepRun(
+                    RunSpec(
+                        setting=setting,
+                        role="distilled",
+                        seed=seed,
+                        arch=s_arch,
+                        epochs=epochs,
+                        batch_size=bs,
+                        lr=s_lr,
+                        temperature=float(t),
+                        alpha=alpha,
+                        teacher_arch=t_arch,
+                        teacher_checkpoint=str(checkpoint_path(root, seed)),
+                        **spec_options,
+                    ),
+                    label,
+                    root / label / f"seed{seed}.parquet",
+                    logs / f"{label}_seed{seed}.log",
+                    teacher_out=root / "teacher" / f"seed{seed}.parquet",
+                )
+            )
     return SweepPlan(root, tuple(runs), cache)
 
 
 # --- state of a run on disk ------------------------------------------------------------------
 
 _CHECKED_KEYS = (
-    "role", "model", "dataset", "seed", "temperature", "alpha", "teacher_model", "epochs",
-    "batch_size", "lr", "data_seed", "image_size", "train_size", "test_size",
+    "role",
+    "model",
+    "dataset",
+    "seed",
+    "temperature",
+    "alpha",
+    "teacher_model",
+    "epochs",
+    "batch_size",
+    "lr",
+    "data_seed",
+    "image_size",
+    "train_size",
+    "test_size",
 )
 
 
@@ -244,6 +308,7 @@ def run_state(run: SweepRun, expected: dict | None = None) -> str:
 
 # --- execution -------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class SweepSummary:
     """What a sweep invocation did: run names trained, skipped and failed (with the reason)."""
@@ -254,8 +319,12 @@ class SweepSummary:
     failed: tuple[tuple[str, str], ...]
 
     def to_dict(self) -> dict:
-        return {"root": str(self.root), "trained": list(self.trained), "skipped": list(self.skipped),
-                "failed": [{"run": n, "error": e} for n, e in self.failed]}
+        return {
+            "root": str(self.root),
+            "trained": list(self.trained),
+            "skipped": list(self.skipped),
+            "failed": [{"run": n, "error": e} for n, e in self.failed],
+        }
 
 
 _QUEUE = None  # progress queue of a worker process
@@ -293,11 +362,21 @@ class _Display:
         self.tasks: dict[str, int] = {}
         if enabled:
             from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+            )
 
             self.progress = Progress(
-                TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                console=Console(stderr=True), transient=False,
+                TextColumn("{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=False,
             )
             self.overall = self.progress.add_task("sweep", total=total)
             self.progress.start()
@@ -369,8 +448,11 @@ def run_sweep(
                 todo.append(run)
         if dry_run:
             for run in todo:
-                print(f"would train {run.name} ({run.spec.role} {run.spec.arch}"
-                      + (f", T={run.spec.temperature:g}" if run.spec.temperature else "") + ")")
+                print(
+                    f"would train {run.name} ({run.spec.role} {run.spec.arch}"
+                    + (f", T={run.spec.temperature:g}" if run.spec.temperature else "")
+                    + ")"
+                )
             return SweepSummary(plan.root, (), tuple(skipped), ())
         if todo and data is None:
             data = _prepare_data(plan, todo)
@@ -384,8 +466,11 @@ def run_sweep(
 
 
 def _teacher_ready(run: SweepRun) -> bool:
-    return (run.teacher_out is not None and run.teacher_out.is_file()
-            and Path(run.spec.teacher_checkpoint).is_file())
+    return (
+        run.teacher_out is not None
+        and run.teacher_out.is_file()
+        and Path(run.spec.teacher_checkpoint).is_file()
+    )
 
 
 def _describe(result: dict) -> str:
@@ -403,13 +488,20 @@ def _run_inline(todo, data, display, trained, failed, plan, teacher_wait, poll_s
                 display.run_finished(run.name)
                 continue
             if not _wait_for_teacher(run, display, teacher_wait, poll_seconds):
-                failed.append((run.name, f"teacher {run.teacher_out} not ready after {teacher_wait:.0f}s"))
+                failed.append(
+                    (run.name, f"teacher {run.teacher_out} not ready after {teacher_wait:.0f}s")
+                )
                 display.run_finished(run.name)
                 continue
         display.run_started(run.name)
         try:
-            res = train_run(run.spec, run.out, data=data, log_path=run.log,
-                            progress=lambda d, t, n=run.name: display.run_progress(n, d, t))
+            res = train_run(
+                run.spec,
+                run.out,
+                data=data,
+                log_path=run.log,
+                progress=lambda d, t, n=run.name: display.run_progress(n, d, t),
+            )
         except (KDAuditError, OSError, RuntimeError, ValueError) as exc:
             _record_failure(run, exc, failed, failed_teachers, display)
         else:
@@ -471,22 +563,46 @@ def _run_pool(todo, concurrent, display, trained, failed, plan, teacher_wait, po
     running: dict = {}
     waiting_since: float | None = None
     try:
-        with ProcessPoolExecutor(max_workers=concurrent, mp_context=ctx,
-                                 initializer=_init_worker, initargs=(queue, threads)) as pool:
+        with ProcessPoolExecutor(
+            max_workers=concurrent,
+            mp_context=ctx,
+            initializer=_init_worker,
+            initargs=(queue, threads),
+        ) as pool:
             while pending or running:
                 # drop students whose teacher failed
-                for run in [r for r in pending if r.spec.role == "distilled" and r.spec.seed in failed_teachers]:
+                for run in [
+                    r
+                    for r in pending
+                    if r.spec.role == "distilled" and r.spec.seed in failed_teachers
+                ]:
                     pending.remove(run)
                     failed.append((run.name, "its teacher failed"))
                     display.run_finished(run.name)
                 while len(running) < concurrent:
-                    ready = next((r for r in pending if r.spec.role != "distilled" or (
-                        r.spec.seed not in {x.spec.seed for x in own_teachers.values() if x in pending or x in running.values()}
-                        and _teacher_ready(r))), None)
+                    ready = next(
+                        (
+                            r
+                            for r in pending
+                            if r.spec.role != "distilled"
+                            or (
+                                r.spec.seed
+                                not in {
+                                    x.spec.seed
+                                    for x in own_teachers.values()
+                                    if x in pending or x in running.values()
+                                }
+                                and _teacher_ready(r)
+                            )
+                        ),
+                        None,
+                    )
                     if ready is None:
                         break
                     pending.remove(ready)
-                    fut = pool.submit(_worker, ready.spec.to_json(), str(ready.out), str(ready.log), ready.name)
+                    fut = pool.submit(
+                        _worker, ready.spec.to_json(), str(ready.out), str(ready.log), ready.name
+                    )
                     running[fut] = ready
                     display.run_started(ready.name)
                 if running:
@@ -506,10 +622,17 @@ def _run_pool(todo, concurrent, display, trained, failed, plan, teacher_wait, po
                     # only distilled runs whose teachers another shard is training
                     if waiting_since is None:
                         waiting_since = time.monotonic()
-                        display.print(f"waiting for teachers trained by other shards ({len(pending)} runs)")
+                        display.print(
+                            f"waiting for teachers trained by other shards ({len(pending)} runs)"
+                        )
                     if time.monotonic() - waiting_since > teacher_wait:
                         for run in pending:
-                            failed.append((run.name, f"teacher {run.teacher_out} not ready after {teacher_wait:.0f}s"))
+                            failed.append(
+                                (
+                                    run.name,
+                                    f"teacher {run.teacher_out} not ready after {teacher_wait:.0f}s",
+                                )
+                            )
                             display.run_finished(run.name)
                         pending.clear()
                     time.sleep(poll_seconds)
@@ -526,47 +649,98 @@ app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 
 @app.command()
 def main(
-    setting: Annotated[str, typer.Option(help="A registered setting: trifeature, cifar10, cifar100, svhn, ...")],
+    setting: Annotated[
+        str, typer.Option(help="A registered setting: trifeature, cifar10, cifar100, svhn, ...")
+    ],
     out: Annotated[Path, typer.Option(help="Sweep root directory.")],
     epochs: Annotated[int, typer.Option(help="Epochs per run (the study: 100).")],
     seeds: Annotated[str, typer.Option(help="Seeds, e.g. 0-4 or 0,1,2.")] = "0-4",
-    temperatures: Annotated[str, typer.Option(help="Temperatures, e.g. 1-10,20,30,40.")] = "1-10,20,30,40",
+    temperatures: Annotated[
+        str, typer.Option(help="Temperatures, e.g. 1-10,20,30,40.")
+    ] = "1-10,20,30,40",
     alpha: Annotated[float, typer.Option(help="Weight of the soft-target term.")] = 0.8,
-    teacher_epochs: Annotated[Optional[int], typer.Option(help="Teacher epochs (default: --epochs).")] = None,
+    teacher_epochs: Annotated[
+        int | None, typer.Option(help="Teacher epochs (default: --epochs).")
+    ] = None,
     lr: Annotated[float, typer.Option(help="Initial learning rate (the study: 0.1).")] = 0.1,
-    student_lr: Annotated[Optional[float], typer.Option(help="Students' initial learning rate (default: --lr).")] = None,
-    image_size: Annotated[Optional[int], typer.Option(help="Image size (generated datasets).")] = None,
-    train_size: Annotated[Optional[int], typer.Option(help="Training samples (first N).")] = None,
-    test_size: Annotated[Optional[int], typer.Option(help="Test samples (first N).")] = None,
-    batch_size: Annotated[Optional[int], typer.Option(help="Batch size (default: the setting's).")] = None,
-    teacher_arch: Annotated[Optional[str], typer.Option(help="Override the setting's teacher.")] = None,
-    student_arch: Annotated[Optional[str], typer.Option(help="Override the setting's student.")] = None,
-    data_root: Annotated[Optional[Path], typer.Option(help="Directory with the dataset files.")] = None,
-    data_seed: Annotated[int, typer.Option(help="Seed of generated datasets (fixed across a sweep).")] = 0,
-    allow_pickle: Annotated[bool, typer.Option("--allow-pickle", help="Read the pickled python version of CIFAR.")] = False,
-    hflip: Annotated[Optional[bool], typer.Option("--hflip/--no-hflip", help="Random flips (default: the setting's).")] = None,
-    shard: Annotated[Optional[str], typer.Option(help="i/n: this task's share of the runs.")] = None,
+    student_lr: Annotated[
+        float | None, typer.Option(help="Students' initial learning rate (default: --lr).")
+    ] = None,
+    image_size: Annotated[int | None, typer.Option(help="Image size (generated datasets).")] = None,
+    train_size: Annotated[int | None, typer.Option(help="Training samples (first N).")] = None,
+    test_size: Annotated[int | None, typer.Option(help="Test samples (first N).")] = None,
+    batch_size: Annotated[
+        int | None, typer.Option(help="Batch size (default: the setting's).")
+    ] = None,
+    teacher_arch: Annotated[
+        str | None, typer.Option(help="Override the setting's teacher.")
+    ] = None,
+    student_arch: Annotated[
+        str | None, typer.Option(help="Override the setting's student.")
+    ] = None,
+    data_root: Annotated[
+        Path | None, typer.Option(help="Directory with the dataset files.")
+    ] = None,
+    data_seed: Annotated[
+        int, typer.Option(help="Seed of generated datasets (fixed across a sweep).")
+    ] = 0,
+    allow_pickle: Annotated[
+        bool, typer.Option("--allow-pickle", help="Read the pickled python version of CIFAR.")
+    ] = False,
+    hflip: Annotated[
+        bool | None,
+        typer.Option("--hflip/--no-hflip", help="Random flips (default: the setting's)."),
+    ] = None,
+    shard: Annotated[str | None, typer.Option(help="i/n: this task's share of the runs.")] = None,
     concurrent: Annotated[int, typer.Option(help="Runs trained at once (separate processes).")] = 1,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
-    compile: Annotated[bool, typer.Option("--compile/--no-compile", help="torch.compile (CUDA graphs on CUDA).")] = False,
+    compile: Annotated[
+        bool, typer.Option("--compile/--no-compile", help="torch.compile (CUDA graphs on CUDA).")
+    ] = False,
     compile_mode: Annotated[str, typer.Option(help="torch.compile mode.")] = "reduce-overhead",
-    logits_dtype: Annotated[str, typer.Option(help="float32 or float16 logits in the files.")] = "float32",
-    teacher_wait: Annotated[float, typer.Option(help="Seconds to wait for a teacher of another shard.")] = 6 * 3600,
-    models_root: Annotated[Optional[Path], typer.Option(help="Local transformers model directories (text settings).")] = None,
-    num_workers: Annotated[int, typer.Option(help="DataLoader workers per process (file-streamed settings: ImageNet).")] = 8,
+    logits_dtype: Annotated[
+        str, typer.Option(help="float32 or float16 logits in the files.")
+    ] = "float32",
+    teacher_wait: Annotated[
+        float, typer.Option(help="Seconds to wait for a teacher of another shard.")
+    ] = 6 * 3600,
+    models_root: Annotated[
+        Path | None, typer.Option(help="Local transformers model directories (text settings).")
+    ] = None,
+    num_workers: Annotated[
+        int, typer.Option(help="DataLoader workers per process (file-streamed settings: ImageNet).")
+    ] = 8,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="List the runs that would be trained.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List the runs that would be trained.")
+    ] = False,
 ) -> None:
     """Train teacher, NDS and DS(T) over seeds into OUT/{teacher,nds,ds_T<T>}/seed<k>.parquet."""
     try:
         plan = plan_sweep(
-            setting=setting, out=out, seeds=parse_int_list(seeds, "seeds"),
-            temperatures=parse_float_list(temperatures), epochs=epochs, alpha=alpha,
-            batch_size=batch_size, teacher_arch=teacher_arch, student_arch=student_arch,
-            teacher_epochs=teacher_epochs, lr=lr, student_lr=student_lr, image_size=image_size, train_size=train_size,
-            test_size=test_size, data_root=str(data_root) if data_root else None,
-            data_seed=data_seed, allow_pickle=allow_pickle, hflip=hflip, device=device,
-            compile=compile, compile_mode=compile_mode, logits_dtype=logits_dtype,
+            setting=setting,
+            out=out,
+            seeds=parse_int_list(seeds, "seeds"),
+            temperatures=parse_float_list(temperatures),
+            epochs=epochs,
+            alpha=alpha,
+            batch_size=batch_size,
+            teacher_arch=teacher_arch,
+            student_arch=student_arch,
+            teacher_epochs=teacher_epochs,
+            lr=lr,
+            student_lr=student_lr,
+            image_size=image_size,
+            train_size=train_size,
+            test_size=test_size,
+            data_root=str(data_root) if data_root else None,
+            data_seed=data_seed,
+            allow_pickle=allow_pickle,
+            hflip=hflip,
+            device=device,
+            compile=compile,
+            compile_mode=compile_mode,
+            logits_dtype=logits_dtype,
         )
         if concurrent < 1:
             raise KDAuditError("--concurrent must be >= 1")
@@ -579,13 +753,24 @@ def main(
             from .sweep_large import run_large_sweep
 
             if concurrent != 1:
-                raise KDAuditError(f"--concurrent is for in-memory settings; {setting} runs one run at a time "
-                                   "(use torchrun for several GPUs)")
-            summary = run_large_sweep(plan, teacher_wait=teacher_wait, num_workers=num_workers,
-                                      models_root=str(models_root) if models_root else None)
+                raise KDAuditError(
+                    f"--concurrent is for in-memory settings; {setting} runs one run at a time "
+                    "(use torchrun for several GPUs)"
+                )
+            summary = run_large_sweep(
+                plan,
+                teacher_wait=teacher_wait,
+                num_workers=num_workers,
+                models_root=str(models_root) if models_root else None,
+            )
         else:
-            summary = run_sweep(plan, concurrent=concurrent, show_progress=not quiet,
-                                teacher_wait=teacher_wait, dry_run=dry_run)
+            summary = run_sweep(
+                plan,
+                concurrent=concurrent,
+                show_progress=not quiet,
+                teacher_wait=teacher_wait,
+                dry_run=dry_run,
+            )
     except (KDAuditError, OSError, ValueError, RuntimeError) as exc:
         typer.echo(f"error: {' '.join(str(exc).split())}", err=True)
         raise typer.Exit(1) from None

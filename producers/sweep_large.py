@@ -27,7 +27,7 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -35,11 +35,29 @@ from kdbias_audit._errors import KDAuditError
 
 from . import settings_large  # noqa: F401  (registers the settings)
 from .settings import get_setting
-from .sweep import SweepPlan, SweepRun, SweepSummary, parse_float_list, parse_int_list, parse_shard, plan_sweep
+from .sweep import (
+    SweepPlan,
+    SweepRun,
+    SweepSummary,
+    parse_float_list,
+    parse_int_list,
+    parse_shard,
+    plan_sweep,
+)
 
 __all__ = ["run_large_sweep", "main"]
 
-_CHECKED = ("role", "model", "dataset", "seed", "temperature", "alpha", "teacher_model", "epochs", "batch_size")
+_CHECKED = (
+    "role",
+    "model",
+    "dataset",
+    "seed",
+    "temperature",
+    "alpha",
+    "teacher_model",
+    "epochs",
+    "batch_size",
+)
 
 
 def _is_text(setting: str) -> bool:
@@ -54,8 +72,10 @@ def _model_dir(arch: str, models_root: str | None) -> str:
     if Path(arch).is_dir():
         return arch
     if models_root is None:
-        raise KDAuditError(f"model {arch!r}: pass --models-root DIR holding {arch}/ (config.json, weights, "
-                           "vocab.txt or tokenizer.json, tokenizer_config.json) or give a directory path")
+        raise KDAuditError(
+            f"model {arch!r}: pass --models-root DIR holding {arch}/ (config.json, weights, "
+            "vocab.txt or tokenizer.json, tokenizer_config.json) or give a directory path"
+        )
     return str(Path(models_root) / arch)
 
 
@@ -70,15 +90,24 @@ def _checkpoint_ready(run: SweepRun) -> bool:
 
 def _teacher_ready(run: SweepRun) -> bool:
     ckpt = run.spec.teacher_checkpoint
-    saved = ((_text_ckpt(ckpt) / "config.json").is_file() if _is_text(run.spec.setting)
-             else Path(ckpt).is_file())
+    saved = (
+        (_text_ckpt(ckpt) / "config.json").is_file()
+        if _is_text(run.spec.setting)
+        else Path(ckpt).is_file()
+    )
     return run.teacher_out is not None and run.teacher_out.is_file() and saved
 
 
 def _expected(run: SweepRun) -> dict[str, Any]:
     s = run.spec
-    meta: dict[str, Any] = {"role": s.role, "model": Path(s.arch).name if _is_text(s.setting) else s.arch,
-                            "dataset": s.setting, "seed": s.seed, "epochs": s.epochs, "batch_size": s.batch_size}
+    meta: dict[str, Any] = {
+        "role": s.role,
+        "model": Path(s.arch).name if _is_text(s.setting) else s.arch,
+        "dataset": s.setting,
+        "seed": s.seed,
+        "epochs": s.epochs,
+        "batch_size": s.batch_size,
+    }
     if s.role == "distilled":
         meta.update(temperature=float(s.temperature), alpha=float(s.alpha))
     return meta
@@ -99,8 +128,10 @@ def run_state(run: SweepRun) -> str:
         return "invalid"
     for key, value in _expected(run).items():
         if meta.get(key) != value:
-            raise KDAuditError(f"{run.out}: exists but was made with {key}={meta.get(key)!r} (this sweep: "
-                               f"{value!r}); use another --out or remove the file")
+            raise KDAuditError(
+                f"{run.out}: exists but was made with {key}={meta.get(key)!r} (this sweep: "
+                f"{value!r}); use another --out or remove the file"
+            )
     return "done"
 
 
@@ -123,34 +154,66 @@ def _train_one(run: SweepRun, ctx: Any, opts: dict[str, Any]) -> None:
     if _is_text(s.setting):
         from .text import TextRun, train_text
 
-        train_text(TextRun(
-            data_root=s.data_root or "", out=str(run.out), model_dir=_model_dir(s.arch, opts.get("models_root")),
-            role=s.role, seed=s.seed, epochs=s.epochs, batch_size=s.batch_size, temperature=s.temperature,
-            alpha=s.alpha if s.alpha is not None else 0.8,
-            teacher_dir=str(_text_ckpt(s.teacher_checkpoint)) if s.teacher_checkpoint else None,
-            save_model=str(_text_ckpt(s.save_checkpoint)) if s.save_checkpoint else None,
-            model_name=Path(s.arch).name, teacher_name=Path(s.teacher_arch).name if s.teacher_arch else None,
-            device=None if s.device == "auto" else s.device, max_steps=opts.get("max_steps"),
-            train_size=s.train_size, test_size=s.test_size, overwrite=opts.get("overwrite", False),
-        ), log=_logger(run.log, True))
+        train_text(
+            TextRun(
+                data_root=s.data_root or "",
+                out=str(run.out),
+                model_dir=_model_dir(s.arch, opts.get("models_root")),
+                role=s.role,
+                seed=s.seed,
+                epochs=s.epochs,
+                batch_size=s.batch_size,
+                temperature=s.temperature,
+                alpha=s.alpha if s.alpha is not None else 0.8,
+                teacher_dir=str(_text_ckpt(s.teacher_checkpoint)) if s.teacher_checkpoint else None,
+                save_model=str(_text_ckpt(s.save_checkpoint)) if s.save_checkpoint else None,
+                model_name=Path(s.arch).name,
+                teacher_name=Path(s.teacher_arch).name if s.teacher_arch else None,
+                device=None if s.device == "auto" else s.device,
+                max_steps=opts.get("max_steps"),
+                train_size=s.train_size,
+                test_size=s.test_size,
+                overwrite=opts.get("overwrite", False),
+            ),
+            log=_logger(run.log, True),
+        )
         return
     from .ddp import DDPRun, train_ddp
 
-    train_ddp(DDPRun(
-        setting=s.setting, data_root=s.data_root or "", out=str(run.out), role=s.role, arch=s.arch, seed=s.seed,
-        epochs=s.epochs, batch_size=s.batch_size, temperature=s.temperature,
-        alpha=s.alpha if s.alpha is not None else 0.8, teacher_arch=s.teacher_arch,
-        teacher_checkpoint=s.teacher_checkpoint, save_checkpoint=s.save_checkpoint, image_size=s.image_size,
-        num_workers=opts.get("num_workers", 8), eval_batch_size=s.eval_batch_size,
-        max_steps=opts.get("max_steps"), train_size=s.train_size, test_size=s.test_size,
-        device=None if s.device == "auto" else s.device, label=get_setting(s.setting).extra.get("label", "Smiling"),
-        data_seed=s.data_seed,
-        overwrite=opts.get("overwrite", False),
-    ), ctx, log=_logger(run.log, ctx.is_main))
+    train_ddp(
+        DDPRun(
+            setting=s.setting,
+            data_root=s.data_root or "",
+            out=str(run.out),
+            role=s.role,
+            arch=s.arch,
+            seed=s.seed,
+            epochs=s.epochs,
+            batch_size=s.batch_size,
+            temperature=s.temperature,
+            alpha=s.alpha if s.alpha is not None else 0.8,
+            teacher_arch=s.teacher_arch,
+            teacher_checkpoint=s.teacher_checkpoint,
+            save_checkpoint=s.save_checkpoint,
+            image_size=s.image_size,
+            num_workers=opts.get("num_workers", 8),
+            eval_batch_size=s.eval_batch_size,
+            max_steps=opts.get("max_steps"),
+            train_size=s.train_size,
+            test_size=s.test_size,
+            device=None if s.device == "auto" else s.device,
+            label=get_setting(s.setting).extra.get("label", "Smiling"),
+            data_seed=s.data_seed,
+            overwrite=opts.get("overwrite", False),
+        ),
+        ctx,
+        log=_logger(run.log, ctx.is_main),
+    )
 
 
-def run_large_sweep(plan: SweepPlan, *, teacher_wait: float = 6 * 3600, poll_seconds: float = 5.0,
-                    **opts: Any) -> SweepSummary:
+def run_large_sweep(
+    plan: SweepPlan, *, teacher_wait: float = 6 * 3600, poll_seconds: float = 5.0, **opts: Any
+) -> SweepSummary:
     """Execute ``plan`` run by run (teachers first); skip finished runs; report like `producers.sweep`.
 
     ``opts``: ``models_root`` (text), ``num_workers`` (image loaders), ``max_steps`` (smoke runs).
@@ -180,7 +243,9 @@ def run_large_sweep(plan: SweepPlan, *, teacher_wait: float = 6 * 3600, poll_sec
                 while not _teacher_ready(run) and time.monotonic() - start <= teacher_wait:
                     time.sleep(poll_seconds)
                 if not _teacher_ready(run):
-                    failed.append((run.name, f"teacher {run.teacher_out} not ready after {teacher_wait:.0f}s"))
+                    failed.append(
+                        (run.name, f"teacher {run.teacher_out} not ready after {teacher_wait:.0f}s")
+                    )
                     continue
             try:
                 _train_one(run, ctx, opts)
@@ -207,47 +272,94 @@ app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 
 @app.command()
 def main(
-    setting: Annotated[str, typer.Option(help="imagenet, imagenet_vit, hatexplain (or celeba, tinyimagenet on several GPUs).")],
+    setting: Annotated[
+        str,
+        typer.Option(
+            help="imagenet, imagenet_vit, hatexplain (or celeba, tinyimagenet on several GPUs)."
+        ),
+    ],
     out: Annotated[Path, typer.Option(help="Sweep root directory.")],
-    epochs: Annotated[Optional[int], typer.Option(help="Epochs per run (default: the setting's).")] = None,
+    epochs: Annotated[
+        int | None, typer.Option(help="Epochs per run (default: the setting's).")
+    ] = None,
     seeds: Annotated[str, typer.Option(help="Seeds, e.g. 0-4.")] = "0-4",
-    temperatures: Annotated[str, typer.Option(help="Temperatures, e.g. 1-10,20,30,40.")] = "1-10,20,30,40",
+    temperatures: Annotated[
+        str, typer.Option(help="Temperatures, e.g. 1-10,20,30,40.")
+    ] = "1-10,20,30,40",
     alpha: Annotated[float, typer.Option(help="Weight of the soft-target term.")] = 0.8,
-    teacher_epochs: Annotated[Optional[int], typer.Option(help="Teacher epochs (default: --epochs).")] = None,
-    image_size: Annotated[Optional[int], typer.Option(help="Input size (default: the setting's).")] = None,
-    train_size: Annotated[Optional[int], typer.Option(help="Training samples (first N).")] = None,
-    test_size: Annotated[Optional[int], typer.Option(help="Test samples (first N).")] = None,
-    batch_size: Annotated[Optional[int], typer.Option(help="Global batch size (default: the setting's).")] = None,
-    teacher_arch: Annotated[Optional[str], typer.Option(help="Override the teacher (a model dir for text).")] = None,
-    student_arch: Annotated[Optional[str], typer.Option(help="Override the student (a model dir for text).")] = None,
-    data_root: Annotated[Optional[Path], typer.Option(help="Directory with the dataset files.")] = None,
-    data_seed: Annotated[int, typer.Option(help="CelebA: seed of the training-set undersampling.")] = 0,
-    models_root: Annotated[Optional[Path], typer.Option(help="Directory of local transformers models (text).")] = None,
+    teacher_epochs: Annotated[
+        int | None, typer.Option(help="Teacher epochs (default: --epochs).")
+    ] = None,
+    image_size: Annotated[
+        int | None, typer.Option(help="Input size (default: the setting's).")
+    ] = None,
+    train_size: Annotated[int | None, typer.Option(help="Training samples (first N).")] = None,
+    test_size: Annotated[int | None, typer.Option(help="Test samples (first N).")] = None,
+    batch_size: Annotated[
+        int | None, typer.Option(help="Global batch size (default: the setting's).")
+    ] = None,
+    teacher_arch: Annotated[
+        str | None, typer.Option(help="Override the teacher (a model dir for text).")
+    ] = None,
+    student_arch: Annotated[
+        str | None, typer.Option(help="Override the student (a model dir for text).")
+    ] = None,
+    data_root: Annotated[
+        Path | None, typer.Option(help="Directory with the dataset files.")
+    ] = None,
+    data_seed: Annotated[
+        int, typer.Option(help="CelebA: seed of the training-set undersampling.")
+    ] = 0,
+    models_root: Annotated[
+        Path | None, typer.Option(help="Directory of local transformers models (text).")
+    ] = None,
     num_workers: Annotated[int, typer.Option(help="DataLoader workers per process (images).")] = 8,
-    max_steps: Annotated[Optional[int], typer.Option(help="Stop each run after N steps (smoke tests).")] = None,
-    shard: Annotated[Optional[str], typer.Option(help="i/n: this task's share of the runs.")] = None,
+    max_steps: Annotated[
+        int | None, typer.Option(help="Stop each run after N steps (smoke tests).")
+    ] = None,
+    shard: Annotated[str | None, typer.Option(help="i/n: this task's share of the runs.")] = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
-    teacher_wait: Annotated[float, typer.Option(help="Seconds to wait for a teacher of another shard.")] = 6 * 3600,
+    teacher_wait: Annotated[
+        float, typer.Option(help="Seconds to wait for a teacher of another shard.")
+    ] = 6 * 3600,
 ) -> None:
     """Train teacher, NDS and DS(T) over seeds into OUT/{teacher,nds,ds_T<T>}/seed<k>.parquet."""
     try:
         s = get_setting(setting)
         plan = plan_sweep(
-            setting=setting, out=out, seeds=parse_int_list(seeds, "seeds"),
-            temperatures=parse_float_list(temperatures), epochs=epochs or s.epochs, alpha=alpha,
-            batch_size=batch_size, teacher_arch=teacher_arch, student_arch=student_arch,
-            teacher_epochs=teacher_epochs, image_size=image_size, train_size=train_size, test_size=test_size,
-            data_root=str(data_root) if data_root else None, data_seed=data_seed, device=device,
+            setting=setting,
+            out=out,
+            seeds=parse_int_list(seeds, "seeds"),
+            temperatures=parse_float_list(temperatures),
+            epochs=epochs or s.epochs,
+            alpha=alpha,
+            batch_size=batch_size,
+            teacher_arch=teacher_arch,
+            student_arch=student_arch,
+            teacher_epochs=teacher_epochs,
+            image_size=image_size,
+            train_size=train_size,
+            test_size=test_size,
+            data_root=str(data_root) if data_root else None,
+            data_seed=data_seed,
+            device=device,
         )
         plan = plan.shard(*parse_shard(shard))
-        summary = run_large_sweep(plan, teacher_wait=teacher_wait, num_workers=num_workers, max_steps=max_steps,
-                                  models_root=str(models_root) if models_root else None)
+        summary = run_large_sweep(
+            plan,
+            teacher_wait=teacher_wait,
+            num_workers=num_workers,
+            max_steps=max_steps,
+            models_root=str(models_root) if models_root else None,
+        )
     except (KDAuditError, OSError, ValueError, RuntimeError) as exc:
         typer.echo(f"error: {' '.join(str(exc).split())}", err=True)
         raise typer.Exit(1) from None
     if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 reports
         raise typer.Exit(1 if summary.failed else 0)
-    typer.echo(f"{out}: {len(summary.trained)} trained, {len(summary.skipped)} skipped, {len(summary.failed)} failed")
+    typer.echo(
+        f"{out}: {len(summary.trained)} trained, {len(summary.skipped)} skipped, {len(summary.failed)} failed"
+    )
     if summary.failed:
         for name, err in summary.failed:
             typer.echo(f"error: {name}: {err}", err=True)

@@ -49,7 +49,12 @@ from kdbias_audit._errors import KDAuditError
 from .data import DataNotFoundError
 from .kd import kd_loss
 
-WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin", "model.safetensors.index.json", "pytorch_model.bin.index.json")
+WEIGHT_FILES = (
+    "model.safetensors",
+    "pytorch_model.bin",
+    "model.safetensors.index.json",
+    "pytorch_model.bin.index.json",
+)
 TOKENIZER_FILES = ("tokenizer.json", "vocab.txt")
 DEFAULT_BATCH_SIZE = 32
 DEFAULT_MAX_LENGTH = 128
@@ -61,7 +66,8 @@ def check_model_dir(path: str | Path, *, need_tokenizer: bool = True) -> Path:
     if not path.is_dir():
         raise DataNotFoundError(
             f"model directory {path} does not exist; put config.json, model.safetensors (or pytorch_model.bin), "
-            "vocab.txt or tokenizer.json and tokenizer_config.json there (save_pretrained output)")
+            "vocab.txt or tokenizer.json and tokenizer_config.json there (save_pretrained output)"
+        )
     missing = []
     if not (path / "config.json").is_file():
         missing.append("config.json")
@@ -70,7 +76,9 @@ def check_model_dir(path: str | Path, *, need_tokenizer: bool = True) -> Path:
     if need_tokenizer and not any((path / f).is_file() for f in TOKENIZER_FILES):
         missing.append("vocab.txt or tokenizer.json")
     if missing:
-        raise DataNotFoundError(f"model directory {path} lacks {', '.join(missing)}; put them there (save_pretrained output)")
+        raise DataNotFoundError(
+            f"model directory {path} lacks {', '.join(missing)}; put them there (save_pretrained output)"
+        )
     return path
 
 
@@ -81,7 +89,9 @@ def load_tokenizer(path: str | Path) -> Any:
     return AutoTokenizer.from_pretrained(str(check_model_dir(path)), local_files_only=True)
 
 
-def load_classifier(path: str | Path, *, num_labels: int = 2, class_names: Sequence[str] | None = None) -> torch.nn.Module:
+def load_classifier(
+    path: str | Path, *, num_labels: int = 2, class_names: Sequence[str] | None = None
+) -> torch.nn.Module:
     """A sequence classifier (``AutoModelForSequenceClassification``) from a local directory.
 
     An encoder checkpoint without a head (``bert-base-uncased``) gets a new ``num_labels``-way
@@ -90,25 +100,37 @@ def load_classifier(path: str | Path, *, num_labels: int = 2, class_names: Seque
     from transformers import AutoModelForSequenceClassification
     from transformers.utils import logging as hf_logging
 
-    kwargs: dict[str, Any] = {"num_labels": num_labels, "local_files_only": True, "ignore_mismatched_sizes": True}
+    kwargs: dict[str, Any] = {
+        "num_labels": num_labels,
+        "local_files_only": True,
+        "ignore_mismatched_sizes": True,
+    }
     if class_names is not None:
         kwargs["id2label"] = dict(enumerate(class_names))
         kwargs["label2id"] = {n: i for i, n in enumerate(class_names)}
     verbosity = hf_logging.get_verbosity()
     hf_logging.set_verbosity_error()  # "newly initialized classifier" notices are expected here
     try:
-        return AutoModelForSequenceClassification.from_pretrained(str(check_model_dir(path, need_tokenizer=False)), **kwargs)
+        return AutoModelForSequenceClassification.from_pretrained(
+            str(check_model_dir(path, need_tokenizer=False)), **kwargs
+        )
     finally:
         hf_logging.set_verbosity(verbosity)
 
 
-def encode(tokenizer: Any, texts: Sequence[str], *, max_length: int = DEFAULT_MAX_LENGTH) -> dict[str, torch.Tensor]:
+def encode(
+    tokenizer: Any, texts: Sequence[str], *, max_length: int = DEFAULT_MAX_LENGTH
+) -> dict[str, torch.Tensor]:
     """Tokenise ``texts`` once: ``input_ids`` and ``attention_mask`` (N, L), padded to the longest."""
-    enc = tokenizer(list(texts), padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+    enc = tokenizer(
+        list(texts), padding=True, truncation=True, max_length=max_length, return_tensors="pt"
+    )
     return {"input_ids": enc["input_ids"], "attention_mask": enc["attention_mask"]}
 
 
-def _batch(enc: dict[str, torch.Tensor], idx: torch.Tensor, device: torch.device) -> dict[str, torch.Tensor]:
+def _batch(
+    enc: dict[str, torch.Tensor], idx: torch.Tensor, device: torch.device
+) -> dict[str, torch.Tensor]:
     mask = enc["attention_mask"][idx]
     width = max(1, int(mask.sum(dim=1).max()))  # trim the batch to its longest post
     return {k: v[idx, :width].to(device, non_blocking=True) for k, v in enc.items()}
@@ -138,8 +160,12 @@ def kd_step(
         t = None
         if teacher is not None:
             with torch.no_grad():
-                t = teacher(**(teacher_batch if teacher_batch is not None else student_batch)).logits
-    loss = kd_loss(s, t, labels, temperature=temperature, alpha=alpha if teacher is not None else 0.0)
+                t = teacher(
+                    **(teacher_batch if teacher_batch is not None else student_batch)
+                ).logits
+    loss = kd_loss(
+        s, t, labels, temperature=temperature, alpha=alpha if teacher is not None else 0.0
+    )
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
@@ -149,8 +175,13 @@ def kd_step(
 
 
 @torch.no_grad()
-def predict_text(model: torch.nn.Module, enc: dict[str, torch.Tensor], *, batch_size: int = 128,
-                 device: torch.device | str = "cpu") -> np.ndarray:
+def predict_text(
+    model: torch.nn.Module,
+    enc: dict[str, torch.Tensor],
+    *,
+    batch_size: int = 128,
+    device: torch.device | str = "cpu",
+) -> np.ndarray:
     """Logits (N, C) float32 of ``model`` on pre-tokenised posts, in input order."""
     device = torch.device(device)
     was_training = model.training
@@ -165,8 +196,15 @@ def predict_text(model: torch.nn.Module, enc: dict[str, torch.Tensor], *, batch_
     return torch.cat(out).numpy() if out else np.zeros((0, 2), dtype=np.float32)
 
 
-def export_text_predictions(path: str | Path, split: Any, logits: np.ndarray, *, seed: int,
-                            metadata: dict[str, Any], overwrite: bool = False) -> Path:
+def export_text_predictions(
+    path: str | Path,
+    split: Any,
+    logits: np.ndarray,
+    *,
+    seed: int,
+    metadata: dict[str, Any],
+    overwrite: bool = False,
+) -> Path:
     """Write a HateXplain split's logits through :func:`kdbias_audit.io.write_predictions`.
 
     Sample ids are the ``post_id``s; groups ``race`` and ``gender``; class names
@@ -174,11 +212,23 @@ def export_text_predictions(path: str | Path, split: Any, logits: np.ndarray, *,
     """
     from kdbias_audit.io import write_predictions
 
-    meta = {"dataset": split.dataset, "split": split.split, "class_names": list(split.class_names),
-            "positive_class": int(split.positive_class)}
+    meta = {
+        "dataset": split.dataset,
+        "split": split.split,
+        "class_names": list(split.class_names),
+        "positive_class": int(split.positive_class),
+    }
     meta.update(metadata)
-    return write_predictions(path, y_true=split.labels, logits=logits, sample_id=split.sample_ids,
-                             groups=split.groups, seed=seed, metadata=meta, overwrite=overwrite)
+    return write_predictions(
+        path,
+        y_true=split.labels,
+        logits=logits,
+        sample_id=split.sample_ids,
+        groups=split.groups,
+        seed=seed,
+        metadata=meta,
+        overwrite=overwrite,
+    )
 
 
 @dataclass(frozen=True)
@@ -234,28 +284,44 @@ def train_text(run: TextRun, *, log: Callable[[str], None] | None = None) -> Pat
         test = _head(test, run.test_size)
 
     tokenizer = load_tokenizer(run.model_dir)
-    model = load_classifier(run.model_dir, num_labels=train.num_classes, class_names=train.class_names).to(device)
+    model = load_classifier(
+        run.model_dir, num_labels=train.num_classes, class_names=train.class_names
+    ).to(device)
     enc_train = encode(tokenizer, train.texts[:n_train], max_length=run.max_length)
     teacher = enc_teacher = None
     if run.role == "distilled":
         teacher = load_classifier(run.teacher_dir, num_labels=train.num_classes).to(device).eval()
         for p in teacher.parameters():
             p.requires_grad_(False)
-        enc_teacher = encode(load_tokenizer(run.teacher_dir), train.texts[:n_train], max_length=run.max_length)
+        enc_teacher = encode(
+            load_tokenizer(run.teacher_dir), train.texts[:n_train], max_length=run.max_length
+        )
     y = torch.as_tensor(train.labels[:n_train], dtype=torch.int64)
 
     steps_per_epoch = math.ceil(n_train / run.batch_size)
-    total = steps_per_epoch * run.epochs if run.max_steps is None else min(run.max_steps, steps_per_epoch * run.epochs)
+    total = (
+        steps_per_epoch * run.epochs
+        if run.max_steps is None
+        else min(run.max_steps, steps_per_epoch * run.epochs)
+    )
     no_decay = ("bias", "LayerNorm.weight", "layer_norm.weight")
     params = [
-        {"params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)], "weight_decay": run.weight_decay},
-        {"params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)], "weight_decay": 0.0},
+        {
+            "params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)],
+            "weight_decay": run.weight_decay,
+        },
+        {
+            "params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)],
+            "weight_decay": 0.0,
+        },
     ]
     opt = torch.optim.AdamW(params, lr=run.lr)
     sched = get_linear_schedule_with_warmup(opt, int(run.warmup * total), max(1, total))
     gen = torch.Generator().manual_seed(run.seed)
-    say(f"hatexplain {run.role} {_name(run.model_dir, run.model_name)} seed {run.seed}: "
-        f"{n_train} train / {len(test)} test posts, {total} steps on {device}")
+    say(
+        f"hatexplain {run.role} {_name(run.model_dir, run.model_name)} seed {run.seed}: "
+        f"{n_train} train / {len(test)} test posts, {total} steps on {device}"
+    )
     model.train()
     step = 0
     for epoch in range(math.ceil(total / steps_per_epoch)):
@@ -264,22 +330,42 @@ def train_text(run: TextRun, *, log: Callable[[str], None] | None = None) -> Pat
         for start in range(0, n_train, run.batch_size):
             if step >= total:
                 break
-            idx = perm[start:start + run.batch_size]
-            loss = kd_step(model, opt, _batch(enc_train, idx, device), y[idx].to(device),
-                           teacher=teacher, teacher_batch=None if enc_teacher is None else _batch(enc_teacher, idx, device),
-                           temperature=run.temperature or 1.0, alpha=run.alpha, scheduler=sched)
+            idx = perm[start : start + run.batch_size]
+            loss = kd_step(
+                model,
+                opt,
+                _batch(enc_train, idx, device),
+                y[idx].to(device),
+                teacher=teacher,
+                teacher_batch=None if enc_teacher is None else _batch(enc_teacher, idx, device),
+                temperature=run.temperature or 1.0,
+                alpha=run.alpha,
+                scheduler=sched,
+            )
             step += 1
         say(f"  epoch {epoch + 1}: step {step}/{total}, loss {loss:.4f}")
     if run.save_model:
         model.save_pretrained(run.save_model)
         tokenizer.save_pretrained(run.save_model)
-    logits = predict_text(model, encode(tokenizer, test.texts, max_length=run.max_length), device=device)
-    meta: dict[str, Any] = {"model": _name(run.model_dir, run.model_name), "role": run.role,
-                            "epochs": run.epochs, "batch_size": run.batch_size, "max_length": run.max_length}
+    logits = predict_text(
+        model, encode(tokenizer, test.texts, max_length=run.max_length), device=device
+    )
+    meta: dict[str, Any] = {
+        "model": _name(run.model_dir, run.model_name),
+        "role": run.role,
+        "epochs": run.epochs,
+        "batch_size": run.batch_size,
+        "max_length": run.max_length,
+    }
     if run.role == "distilled":
-        meta.update(temperature=float(run.temperature), alpha=float(run.alpha),
-                    teacher_model=run.teacher_name or _teacher_type(run.teacher_dir))
-    out = export_text_predictions(run.out, test, logits, seed=run.seed, metadata=meta, overwrite=run.overwrite)
+        meta.update(
+            temperature=float(run.temperature),
+            alpha=float(run.alpha),
+            teacher_model=run.teacher_name or _teacher_type(run.teacher_dir),
+        )
+    out = export_text_predictions(
+        run.out, test, logits, seed=run.seed, metadata=meta, overwrite=run.overwrite
+    )
     say(f"wrote {out}")
     return out
 
@@ -296,16 +382,28 @@ def _teacher_type(teacher_dir: str | None) -> str:
 def _head(split: Any, n: int) -> Any:
     from dataclasses import replace
 
-    return replace(split, sample_ids=split.sample_ids[:n], texts=split.texts[:n], labels=split.labels[:n],
-                   groups={k: v[:n] for k, v in split.groups.items()}, targets=split.targets[:n])
+    return replace(
+        split,
+        sample_ids=split.sample_ids[:n],
+        texts=split.texts[:n],
+        labels=split.labels[:n],
+        groups={k: v[:n] for k, v in split.groups.items()},
+        targets=split.targets[:n],
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
     d = TextRun(data_root="", out="", model_dir="")
-    p = argparse.ArgumentParser(prog="python -m producers.text", description="HateXplain: BERT -> DistilBERT runs")
-    p.add_argument("--data-root", required=True, help="folder with dataset.json and post_id_divisions.json")
+    p = argparse.ArgumentParser(
+        prog="python -m producers.text", description="HateXplain: BERT -> DistilBERT runs"
+    )
+    p.add_argument(
+        "--data-root", required=True, help="folder with dataset.json and post_id_divisions.json"
+    )
     p.add_argument("--out", required=True, help="prediction file to write")
-    p.add_argument("--model-dir", required=True, help="local model directory (see module docstring)")
+    p.add_argument(
+        "--model-dir", required=True, help="local model directory (see module docstring)"
+    )
     p.add_argument("--role", default=d.role, choices=("teacher", "baseline", "distilled"))
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--epochs", type=int, default=d.epochs)
@@ -314,9 +412,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--max-length", type=int, default=d.max_length)
     p.add_argument("--temperature", type=float, default=None)
     p.add_argument("--alpha", type=float, default=d.alpha)
-    p.add_argument("--teacher-dir", default=None, help="the fine-tuned teacher (a --save-model directory)")
-    p.add_argument("--save-model", default=None, help="save the fine-tuned model and tokenizer here")
-    p.add_argument("--model-name", default=None, help="name written as metadata 'model' (default: the folder name)")
+    p.add_argument(
+        "--teacher-dir", default=None, help="the fine-tuned teacher (a --save-model directory)"
+    )
+    p.add_argument(
+        "--save-model", default=None, help="save the fine-tuned model and tokenizer here"
+    )
+    p.add_argument(
+        "--model-name",
+        default=None,
+        help="name written as metadata 'model' (default: the folder name)",
+    )
     p.add_argument("--device", default=None, choices=("cpu", "cuda"))
     p.add_argument("--max-steps", type=int, default=None)
     p.add_argument("--overwrite", action="store_true")
@@ -333,8 +439,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-__all__ = ["TextRun", "check_model_dir", "encode", "export_text_predictions", "kd_step", "load_classifier",
-           "load_tokenizer", "predict_text", "train_text"]
+__all__ = [
+    "TextRun",
+    "check_model_dir",
+    "encode",
+    "export_text_predictions",
+    "kd_step",
+    "load_classifier",
+    "load_tokenizer",
+    "predict_text",
+    "train_text",
+]
 
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -89,13 +89,15 @@ class RunSpec:
         if self.epochs < 1 or self.batch_size < 1:
             raise KDAuditError("epochs and batch_size must be >= 1")
         if self.logits_dtype not in ("float32", "float16"):
-            raise KDAuditError(f"logits_dtype must be float32 or float16, got {self.logits_dtype!r}")
+            raise KDAuditError(
+                f"logits_dtype must be float32 or float16, got {self.logits_dtype!r}"
+            )
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), sort_keys=True)
 
     @classmethod
-    def from_json(cls, text: str) -> "RunSpec":
+    def from_json(cls, text: str) -> RunSpec:
         return cls(**json.loads(text))
 
     def data_options(self) -> DataOptions:
@@ -125,8 +127,11 @@ class RunSpec:
             "producer": "kdbias-audit producers",
         }
         if self.role == "distilled":
-            meta.update(temperature=float(self.temperature), alpha=float(self.alpha),
-                        teacher_model=self.teacher_arch)
+            meta.update(
+                temperature=float(self.temperature),
+                alpha=float(self.alpha),
+                teacher_model=self.teacher_arch,
+            )
         else:  # explicit nulls: a teacher or NDS has no temperature, alpha or teacher
             meta.update(temperature=None, alpha=None, teacher_model=None)
         if data is not None:
@@ -158,6 +163,7 @@ class RunResult:
 
 # --- data ----------------------------------------------------------------------------------
 
+
 def _save_npz(path: Path, data: DatasetSplits) -> None:
     from kdbias_audit._atomic import atomic_write
 
@@ -182,7 +188,8 @@ def _load_npz(path: Path, name: str) -> DatasetSplits:
         for s in ("train", "test"):
             groups = {
                 k.split(".", 2)[2]: z[k].astype(object)
-                for k in z.files if k.startswith(f"{s}.group.")
+                for k in z.files
+                if k.startswith(f"{s}.group.")
             }
             splits[s] = ImageSplit(z[f"{s}.images"], z[f"{s}.labels"], z[f"{s}.sample_id"], groups)
         names = tuple(str(c) for c in z["class_names"])
@@ -201,6 +208,7 @@ def load_data(spec: RunSpec) -> DatasetSplits:
 
 
 # --- training --------------------------------------------------------------------------------
+
 
 class Trainer:
     """The training loop of one model, shared by `train_run` and ``benchmarks/train_speed.py``.
@@ -254,7 +262,10 @@ class Trainer:
         self.generator.manual_seed(seed)
         fused = device.type == "cuda"
         self.optimizer = torch.optim.SGD(
-            self.model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay,
+            self.model.parameters(),
+            lr=lr,
+            momentum=momentum,
+            weight_decay=weight_decay,
             **({"fused": True} if fused else {}),
         )
         self.base_lr = lr
@@ -289,8 +300,13 @@ class Trainer:
                 with torch.no_grad():
                     t_logits = self._tfwd(x)
             out = self._fwd(x)
-        loss = kd_loss(out, t_logits, y, temperature=self.temperature or 1.0,
-                       alpha=self.alpha if t_logits is not None else 0.0)
+        loss = kd_loss(
+            out,
+            t_logits,
+            y,
+            temperature=self.temperature or 1.0,
+            alpha=self.alpha if t_logits is not None else 0.0,
+        )
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
@@ -305,9 +321,11 @@ class Trainer:
         loss_sum = torch.zeros((), device=self.device)
         correct = torch.zeros((), dtype=torch.long, device=self.device)
         seen = 0
-        for i, (x, y) in enumerate(self.data.train_batches(
-            self.batch_size, padding=self.padding, hflip=self.hflip, generator=self.generator
-        )):
+        for i, (x, y) in enumerate(
+            self.data.train_batches(
+                self.batch_size, padding=self.padding, hflip=self.hflip, generator=self.generator
+            )
+        ):
             loss, c = self.train_step(x, y)
             loss_sum += loss * y.shape[0]
             correct += c
@@ -399,7 +417,9 @@ def train_run(
     model = build_model(spec.arch, num_classes=data.num_classes, image_size=image_size)
     teacher = None
     if spec.role == "distilled":
-        teacher = build_model(spec.teacher_arch, num_classes=data.num_classes, image_size=image_size)
+        teacher = build_model(
+            spec.teacher_arch, num_classes=data.num_classes, image_size=image_size
+        )
         load_checkpoint(teacher, spec.teacher_checkpoint)
 
     mean, std = data.channel_stats()
@@ -408,12 +428,22 @@ def train_run(
     steps_per_epoch = train_data.steps_per_epoch(spec.batch_size)
     total = steps_per_epoch * spec.epochs
     trainer = Trainer(
-        model, train_data, device=device, total_steps=total, batch_size=spec.batch_size,
+        model,
+        train_data,
+        device=device,
+        total_steps=total,
+        batch_size=spec.batch_size,
         padding=setting.padding_for(image_size),
         hflip=setting.hflip if spec.hflip is None else spec.hflip,
-        seed=spec.seed, teacher=teacher, temperature=spec.temperature, alpha=spec.alpha,
-        lr=spec.lr, momentum=spec.momentum, weight_decay=spec.weight_decay,
-        compile=spec.compile, compile_mode=spec.compile_mode,
+        seed=spec.seed,
+        teacher=teacher,
+        temperature=spec.temperature,
+        alpha=spec.alpha,
+        lr=spec.lr,
+        momentum=spec.momentum,
+        weight_decay=spec.weight_decay,
+        compile=spec.compile,
+        compile_mode=spec.compile_mode,
     )
     t0 = time.perf_counter()
     seen_total = 0
@@ -429,8 +459,10 @@ def train_run(
         loss, train_acc, seen = trainer.run_epoch(on_step)
         seen_total += seen
         dt = time.perf_counter() - te
-        log(f"epoch {epoch + 1}/{spec.epochs} loss={loss:.4f} train_acc={train_acc:.4f} "
-            f"lr={trainer.lr_at(trainer.step_count - 1):.4g} {dt:.1f}s {seen / max(dt, 1e-9):.0f} img/s")
+        log(
+            f"epoch {epoch + 1}/{spec.epochs} loss={loss:.4f} train_acc={train_acc:.4f} "
+            f"lr={trainer.lr_at(trainer.step_count - 1):.4g} {dt:.1f}s {seen / max(dt, 1e-9):.0f} img/s"
+        )
         if not math.isfinite(loss):
             raise KDAuditError(f"{out}: training diverged (loss {loss}) at epoch {epoch + 1}")
     seconds = time.perf_counter() - t0
@@ -483,11 +515,23 @@ def main(argv: list[str] | None = None) -> int:
     try:
         setting = get_setting(a.setting)
         spec = RunSpec(
-            setting=a.setting, role=a.role, seed=a.seed, arch=a.arch, epochs=a.epochs,
-            batch_size=a.batch_size or setting.batch_size, temperature=a.temperature,
-            alpha=a.alpha, teacher_arch=a.teacher_arch, teacher_checkpoint=a.teacher_checkpoint,
-            save_checkpoint=a.save_checkpoint, image_size=a.image_size, train_size=a.train_size,
-            test_size=a.test_size, data_root=a.data_root, device=a.device, compile=a.compile,
+            setting=a.setting,
+            role=a.role,
+            seed=a.seed,
+            arch=a.arch,
+            epochs=a.epochs,
+            batch_size=a.batch_size or setting.batch_size,
+            temperature=a.temperature,
+            alpha=a.alpha,
+            teacher_arch=a.teacher_arch,
+            teacher_checkpoint=a.teacher_checkpoint,
+            save_checkpoint=a.save_checkpoint,
+            image_size=a.image_size,
+            train_size=a.train_size,
+            test_size=a.test_size,
+            data_root=a.data_root,
+            device=a.device,
+            compile=a.compile,
             logits_dtype=a.logits_dtype,
         )
         r = train_run(spec, a.out)

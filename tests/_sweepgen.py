@@ -89,12 +89,26 @@ def make_sweep(
     common: dict[str, Any] = {"dataset": dataset}
     if class_names is not None:
         common["class_names"] = list(class_names)
-    write_runset(root / "teacher", y, np.clip(base + 0.15, 0, 0.97), seeds=seeds, groups=groups,
-                 metadata={**common, "role": "teacher", "model": "resnet56"}, rng_seed=1,
-                 num_classes=num_classes)
-    write_runset(root / "nds", y, base, seeds=seeds, groups=groups,
-                 metadata={**common, "role": "baseline", "model": "resnet20"}, rng_seed=2,
-                 num_classes=num_classes)
+    write_runset(
+        root / "teacher",
+        y,
+        np.clip(base + 0.15, 0, 0.97),
+        seeds=seeds,
+        groups=groups,
+        metadata={**common, "role": "teacher", "model": "resnet56"},
+        rng_seed=1,
+        num_classes=num_classes,
+    )
+    write_runset(
+        root / "nds",
+        y,
+        base,
+        seeds=seeds,
+        groups=groups,
+        metadata={**common, "role": "baseline", "model": "resnet20"},
+        rng_seed=2,
+        num_classes=num_classes,
+    )
     for ai, a in enumerate(kd_alphas):
         for ti, t in enumerate(temperatures):
             acc = base + 0.01 * ti
@@ -102,12 +116,25 @@ def make_sweep(
             for c in PLANTED:
                 if c < num_classes:
                     acc[c] += 0.12 + 0.03 * ti
-            meta = {**common, "role": "distilled", "model": "resnet20", "temperature": float(t),
-                    "teacher_model": "resnet56"}
+            meta = {
+                **common,
+                "role": "distilled",
+                "model": "resnet20",
+                "temperature": float(t),
+                "teacher_model": "resnet56",
+            }
             name = f"ds_T{t:g}"
             if a is not None:
                 meta["alpha"] = float(a)
                 name += f"_a{a:g}"
-            write_runset(root / name, y, acc, seeds=seeds, groups=groups, metadata=meta,
-                         rng_seed=10 + 10 * ai + ti, num_classes=num_classes)
+            write_runset(
+                root / name,
+                y,
+                acc,
+                seeds=seeds,
+                groups=groups,
+                metadata=meta,
+                rng_seed=10 + 10 * ai + ti,
+                num_classes=num_classes,
+            )
     return root

@@ -46,7 +46,9 @@ def planted_pair(rng, *, n_classes=30, per_class=200, n_seeds=5, shifted=(), shi
     shifted_acc = base.copy()
     shifted_acc[list(shifted)] += shift
     a = RunSet.from_arrays(y, make_preds(rng, y, base, n_seeds), num_classes=n_classes, name="A")
-    b = RunSet.from_arrays(y, make_preds(rng, y, shifted_acc, n_seeds), num_classes=n_classes, name="B")
+    b = RunSet.from_arrays(
+        y, make_preds(rng, y, shifted_acc, n_seeds), num_classes=n_classes, name="B"
+    )
     return a, b
 
 
@@ -124,7 +126,9 @@ def test_welch_matches_scipy_per_class():
         assert res.ci_low[c] == pytest.approx(ci.low, rel=TOL, abs=TOL)
         assert res.ci_high[c] == pytest.approx(ci.high, rel=TOL, abs=TOL)
         # scipy's own orientation is mean(first) - mean(second)
-        assert -res.statistic[c] == pytest.approx(scipy_welch(rel_a[:, c], rel_b[:, c]).statistic, rel=TOL)
+        assert -res.statistic[c] == pytest.approx(
+            scipy_welch(rel_a[:, c], rel_b[:, c]).statistic, rel=TOL
+        )
     np.testing.assert_allclose(res.delta, rel_b.mean(0) - rel_a.mean(0), rtol=1e-13, atol=1e-15)
     np.testing.assert_array_equal(res.significant, res.pvalue <= 0.05)
     assert not res.untestable.any()
@@ -321,8 +325,20 @@ def test_classwise_test_matches_parts():
     d = res.to_dict()
     assert d["n_classes"] == 12 and len(d["classes"]) == 12
     assert set(d["classes"][0]) == {
-        "class", "name", "acc_a", "acc_b", "rel_a", "rel_b", "delta", "ci_low", "ci_high",
-        "statistic", "df", "pvalue", "qvalue", "significant",
+        "class",
+        "name",
+        "acc_a",
+        "acc_b",
+        "rel_a",
+        "rel_b",
+        "delta",
+        "ci_low",
+        "ci_high",
+        "statistic",
+        "df",
+        "pvalue",
+        "qvalue",
+        "significant",
     }
     assert "Class-wise Welch tests" in res._repr_html_()
 
@@ -361,7 +377,9 @@ def test_classwise_errors_name_the_run_set():
     y = np.array([0, 1, 0, 1])
     one = RunSet.from_arrays(y, [[0, 1, 1, 1]], path="runs/teacher")
     two = RunSet.from_arrays(y, [[0, 1, 1, 1], [0, 0, 0, 1]], path="runs/ds")
-    with pytest.raises(KDAuditError, match=r"runs/teacher: has 1 seed; a Welch test needs at least 2 per side"):
+    with pytest.raises(
+        KDAuditError, match=r"runs/teacher: has 1 seed; a Welch test needs at least 2 per side"
+    ):
         classwise_test(one, two)
     three = RunSet.from_arrays(y, [[0, 1, 1, 1], [0, 0, 2, 1]], num_classes=3, path="runs/other")
     with pytest.raises(KDAuditError, match=r"runs/other: has 3 classes but runs/ds has 2"):
@@ -378,13 +396,28 @@ def test_relabelling_classes_permutes_results(seed, n_classes):
     pa[:, :60] = y[:60]
     pb[:, :50] = y[:50]
     perm = rng.permutation(n_classes)  # class c becomes perm[c]
-    base = classwise_test(RunSet.from_arrays(y, pa, num_classes=n_classes), RunSet.from_arrays(y, pb, num_classes=n_classes))
+    base = classwise_test(
+        RunSet.from_arrays(y, pa, num_classes=n_classes),
+        RunSet.from_arrays(y, pb, num_classes=n_classes),
+    )
     moved = classwise_test(
         RunSet.from_arrays(perm[y], perm[pa], num_classes=n_classes),
         RunSet.from_arrays(perm[y], perm[pb], num_classes=n_classes),
     )
-    for field in ("delta", "statistic", "df", "pvalue", "qvalue", "ci_low", "ci_high", "rel_a", "acc_b"):
-        np.testing.assert_allclose(getattr(moved, field)[perm], getattr(base, field), rtol=1e-12, atol=1e-14)
+    for field in (
+        "delta",
+        "statistic",
+        "df",
+        "pvalue",
+        "qvalue",
+        "ci_low",
+        "ci_high",
+        "rel_a",
+        "acc_b",
+    ):
+        np.testing.assert_allclose(
+            getattr(moved, field)[perm], getattr(base, field), rtol=1e-12, atol=1e-14
+        )
     np.testing.assert_array_equal(moved.significant[perm], base.significant)
     assert moved.n_significant == base.n_significant and moved.n_untestable == base.n_untestable
     assert moved.count_pvalue == base.count_pvalue

@@ -20,9 +20,10 @@ NAMES = ["apple", "bee", "cow", "dune", "elm"]
 
 def write_runset(root, y, preds, *, seeds=None, metadata=None):
     seeds = list(range(len(preds))) if seeds is None else seeds
-    for s, p in zip(seeds, preds):
-        write_predictions(root / f"seed{s}.parquet", y_true=y, y_pred=p, seed=s, num_classes=C,
-                          metadata=metadata)
+    for s, p in zip(seeds, preds, strict=False):
+        write_predictions(
+            root / f"seed{s}.parquet", y_true=y, y_pred=p, seed=s, num_classes=C, metadata=metadata
+        )
     return root
 
 
@@ -32,10 +33,14 @@ def runs(tmp_path):
     y = np.repeat(np.arange(C), 60)
 
     def preds(n_seeds, acc):
-        return np.where(rng.random((n_seeds, y.size)) < acc, y, rng.integers(0, C, (n_seeds, y.size)))
+        return np.where(
+            rng.random((n_seeds, y.size)) < acc, y, rng.integers(0, C, (n_seeds, y.size))
+        )
 
     pa, pb = preds(5, 0.85), preds(5, 0.85)
-    pb[:, y == 1] = np.where(rng.random((5, 60)) < 0.45, 1, 4)  # "bee" hurt in B, confused with "elm"
+    pb[:, y == 1] = np.where(
+        rng.random((5, 60)) < 0.45, 1, 4
+    )  # "bee" hurt in B, confused with "elm"
     a = write_runset(tmp_path / "teacher", y, pa, metadata={"class_names": NAMES})
     b = write_runset(tmp_path / "ds_T6", y, pb, metadata={"class_names": NAMES})
     one = write_runset(tmp_path / "single", y, pa[:1])
@@ -61,9 +66,19 @@ def test_table(runs):
     result = invoke(runs["a"], runs["b"], "--top", "3")
     assert result.exit_code == 0, result.output
     out = result.stdout
-    for text in ("accuracy A", "accuracy B", "significant classes", "count p-value",
-                 "expected false positives", "disagreement rate", "Most affected classes",
-                 "Top disagreeing class pairs", "bee", "elm", "252 splits, exact"):
+    for text in (
+        "accuracy A",
+        "accuracy B",
+        "significant classes",
+        "count p-value",
+        "expected false positives",
+        "disagreement rate",
+        "Most affected classes",
+        "Top disagreeing class pairs",
+        "bee",
+        "elm",
+        "252 splits, exact",
+    ):
         assert text in out, text
     # percent with mean ± std
     assert " ± " in out and "%" in out
@@ -77,13 +92,35 @@ def test_json_contract(runs):
     assert doc["alpha"] == 0.1 and doc["a"]["seeds"] == [0, 1, 2, 3, 4]
     assert doc["a"]["path"] == str(runs["a"])
     cw = doc["classwise"]
-    assert set(cw) == {"n_classes", "n_significant", "n_significant_fdr", "n_untestable",
-                       "count_pvalue", "expected_false_positives", "n_permutations", "classes"}
+    assert set(cw) == {
+        "n_classes",
+        "n_significant",
+        "n_significant_fdr",
+        "n_untestable",
+        "count_pvalue",
+        "expected_false_positives",
+        "n_permutations",
+        "classes",
+    }
     assert cw["n_permutations"] == 252 and cw["n_classes"] == C
     bee = cw["classes"][1]
     assert bee["name"] == "bee" and bee["significant"] is True and bee["delta"] < 0
-    assert set(bee) == {"class", "name", "acc_a", "acc_b", "rel_a", "rel_b", "delta", "ci_low",
-                        "ci_high", "statistic", "df", "pvalue", "qvalue", "significant"}
+    assert set(bee) == {
+        "class",
+        "name",
+        "acc_a",
+        "acc_b",
+        "rel_a",
+        "rel_b",
+        "delta",
+        "ci_low",
+        "ci_high",
+        "statistic",
+        "df",
+        "pvalue",
+        "qvalue",
+        "significant",
+    }
     dis = doc["disagreement"]
     assert dis["pairing"] == "seed" and dis["n_pairs"] == 5
     matrix = np.array(dis["matrix"])
@@ -120,17 +157,24 @@ def test_options(runs):
     doc = json.loads(result.stdout)
     assert doc["classwise"]["count_pvalue"] is None and doc["classwise"]["n_permutations"] == 0
     assert doc["disagreement"]["n_pairs"] == 25 and doc["disagreement"]["pairing"] == "all"
-    r1 = json.loads(invoke(runs["a"], runs["b"], "-f", "json", "--permutations", "100",
-                           "--seed-random", "3").stdout)
-    r2 = json.loads(invoke(runs["a"], runs["b"], "-f", "json", "--permutations", "100",
-                           "--seed-random", "3").stdout)
+    r1 = json.loads(
+        invoke(
+            runs["a"], runs["b"], "-f", "json", "--permutations", "100", "--seed-random", "3"
+        ).stdout
+    )
+    r2 = json.loads(
+        invoke(
+            runs["a"], runs["b"], "-f", "json", "--permutations", "100", "--seed-random", "3"
+        ).stdout
+    )
     assert r1["classwise"]["n_permutations"] == 100
     assert r1["classwise"]["count_pvalue"] == r2["classwise"]["count_pvalue"]
 
 
 def test_errors(runs):
-    assert_one_line_error(invoke(runs["one"], runs["b"]), "single", "has 1 seed",
-                          "needs at least 2 per side")
+    assert_one_line_error(
+        invoke(runs["one"], runs["b"]), "single", "has 1 seed", "needs at least 2 per side"
+    )
     assert_one_line_error(invoke(runs["a"], runs["other"]), "no seed in common", "--pairing all")
     assert invoke(runs["a"], runs["other"], "--pairing", "all").exit_code == 0
     assert_one_line_error(invoke(runs["a"], runs["tmp"] / "missing"), "missing")

@@ -5,19 +5,21 @@ from __future__ import annotations
 import io
 import json
 
+import fairlearn.metrics as flm
 import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-import fairlearn.metrics as flm
 from kdbias_audit.cli import app
 from kdbias_audit.io import write_predictions
 
 runner = CliRunner()
 
 
-def _write_runset(root, *, n=400, seeds=(0, 1, 2), num_classes=2, seed=0, groups=True, metadata=None):
+def _write_runset(
+    root, *, n=400, seeds=(0, 1, 2), num_classes=2, seed=0, groups=True, metadata=None
+):
     rng = np.random.default_rng(seed)
     y = rng.integers(0, num_classes, n)
     young = rng.random(n) < 0.7
@@ -27,8 +29,13 @@ def _write_runset(root, *, n=400, seeds=(0, 1, 2), num_classes=2, seed=0, groups
         p = np.where(rng.random(n) < 0.8, y, rng.integers(0, num_classes, n))
         preds[s] = p
         write_predictions(
-            root / f"seed{s}.parquet", y_true=y, y_pred=p, seed=s, num_classes=num_classes,
-            groups={"young": young, "male": male} if groups else None, metadata=metadata,
+            root / f"seed{s}.parquet",
+            y_true=y,
+            y_pred=p,
+            seed=s,
+            num_classes=num_classes,
+            groups={"young": young, "male": male} if groups else None,
+            metadata=metadata,
         )
     return y, preds, young, male
 
@@ -82,7 +89,9 @@ def test_table_shows_percent_two_decimals(tmp_path):
     csv = _run(rs, "--format", "csv").stdout
     assert csv.splitlines()[0] == "attribute,mode,groups,dpd_mean,dpd_std,eod_mean,eod_std"
     frame = pd.read_csv(io.StringIO(csv))
-    assert frame.loc[frame.attribute == "male", "dpd_mean"].iloc[0] == pytest.approx(d["mean"], rel=1e-12)
+    assert frame.loc[frame.attribute == "male", "dpd_mean"].iloc[0] == pytest.approx(
+        d["mean"], rel=1e-12
+    )
 
 
 def test_out_file(tmp_path):
@@ -139,11 +148,19 @@ def test_degenerate_group_warns_on_stderr_and_json_null(tmp_path):
     y = np.array([1, 0, 0, 0, 1, 0])
     g = np.array(["a", "a", "b", "b", "a", "a"])  # group b has no positives, a has both
     for s in (0, 1):
-        write_predictions(rs / f"seed{s}.parquet", y_true=y, y_pred=np.roll(y, s), seed=s,
-                          num_classes=2, groups={"grp": g})
+        write_predictions(
+            rs / f"seed{s}.parquet",
+            y_true=y,
+            y_pred=np.roll(y, s),
+            seed=s,
+            num_classes=2,
+            groups={"grp": g},
+        )
     res = _run(rs, "--format", "json")
     assert res.exit_code == 0, res.output
-    assert "warning: tiny, attribute 'grp': TPR undefined for group 'b' (no positives)" in res.stderr
+    assert (
+        "warning: tiny, attribute 'grp': TPR undefined for group 'b' (no positives)" in res.stderr
+    )
     data = json.loads(res.stdout)
     assert data["grp"]["eod"]["mean"] is None
     assert data["grp"]["eod"]["per_seed"] == [None, None]

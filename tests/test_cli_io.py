@@ -22,8 +22,14 @@ N, C = 40, 3
 def _runset(root, seeds=(0, 1), y=None, **meta):
     y = RNG.integers(0, C, N) if y is None else y
     for s in seeds:
-        write_predictions(root / f"seed{s}.parquet", y_true=y, logits=RNG.normal(size=(N, C)), seed=s,
-                          groups={"young": RNG.integers(0, 2, N) > 0} if False else None, metadata=meta)
+        write_predictions(
+            root / f"seed{s}.parquet",
+            y_true=y,
+            logits=RNG.normal(size=(N, C)),
+            seed=s,
+            groups={"young": RNG.integers(0, 2, N) > 0} if False else None,
+            metadata=meta,
+        )
     return root
 
 
@@ -64,7 +70,9 @@ def test_validate_reports_every_problem_one_line_each(tmp_path):
     y2 = y.copy()
     y2[0] = (y2[0] + 1) % C
     other = _runset(tmp_path / "other", y=y2)
-    result = runner.invoke(app, ["validate", str(good), str(bad), str(other), str(tmp_path / "missing")])
+    result = runner.invoke(
+        app, ["validate", str(good), str(bad), str(other), str(tmp_path / "missing")]
+    )
     assert result.exit_code == 1
     lines = _err_line(result)
     assert any(str(bad / "seed0.parquet") in l and "Parquet" in l for l in lines)
@@ -89,10 +97,25 @@ def test_convert_csv_and_npz(tmp_path):
     g = RNG.choice(["a", "b"], N)
     csv = tmp_path / "p.csv"
     lines = ["sample_id,label," + ",".join(f"logit_{k}" for k in range(C)) + ",group.site"]
-    lines += [f"{i},{y[i]}," + ",".join(repr(float(v)) for v in z[i]) + f",{g[i]}" for i in range(N)]
+    lines += [
+        f"{i},{y[i]}," + ",".join(repr(float(v)) for v in z[i]) + f",{g[i]}" for i in range(N)
+    ]
     csv.write_text("\n".join(lines) + "\n")
     out = tmp_path / "out" / "seed0.parquet"
-    result = runner.invoke(app, ["convert", str(csv), str(out), "--seed", "0", "--role", "baseline", "--class-names", "x,y,z"])
+    result = runner.invoke(
+        app,
+        [
+            "convert",
+            str(csv),
+            str(out),
+            "--seed",
+            "0",
+            "--role",
+            "baseline",
+            "--class-names",
+            "x,y,z",
+        ],
+    )
     assert result.exit_code == 0, result.output
     run = read_predictions(out)
     np.testing.assert_array_equal(run.pred, z.argmax(1))
@@ -105,7 +128,9 @@ def test_convert_csv_and_npz(tmp_path):
     npz = tmp_path / "p.npz"
     np.savez(npz, label=y, pred=z.argmax(1), **{"group.site": g})
     out2 = tmp_path / "out" / "seed1.parquet"
-    result = runner.invoke(app, ["convert", str(npz), str(out2), "--seed", "1", "--num-classes", str(C)])
+    result = runner.invoke(
+        app, ["convert", str(npz), str(out2), "--seed", "1", "--num-classes", str(C)]
+    )
     assert result.exit_code == 0, result.output
     assert pq.read_schema(out2).names == ["sample_id", "label", "pred", "group.site"]
 
@@ -113,19 +138,32 @@ def test_convert_csv_and_npz(tmp_path):
 @pytest.mark.parametrize(
     "make, message",
     [
-        (lambda p: np.savez(p, label=np.array([0, 1], dtype=object), pred=np.array([0, 1])), "never unpickled"),
+        (
+            lambda p: np.savez(p, label=np.array([0, 1], dtype=object), pred=np.array([0, 1])),
+            "never unpickled",
+        ),
         (lambda p: np.savez(p, pred=np.array([0, 1])), "has no 'label'"),
         (lambda p: np.savez(p, label=np.array([0, 1])), "neither 'pred' nor 'logits'"),
-        (lambda p: np.savez(p, label=np.array([0, 1]), pred=np.array([0, 1]), weird=np.array([1, 2])), "unexpected column 'weird'"),
+        (
+            lambda p: np.savez(
+                p, label=np.array([0, 1]), pred=np.array([0, 1]), weird=np.array([1, 2])
+            ),
+            "unexpected column 'weird'",
+        ),
         (lambda p: p.write_bytes(b"garbage"), "cannot be read as .npz"),
-        (lambda p: np.savez(p, label=np.array([0, 5]), pred=np.array([0, 1])), "label is 5, outside"),
+        (
+            lambda p: np.savez(p, label=np.array([0, 5]), pred=np.array([0, 1])),
+            "label is 5, outside",
+        ),
     ],
 )
 def test_convert_bad_input(tmp_path, make, message):
     src = tmp_path / "in.npz"
     make(src)
     out = tmp_path / "o.parquet"
-    result = runner.invoke(app, ["convert", str(src), str(out), "--seed", "0", "--num-classes", "2"])
+    result = runner.invoke(
+        app, ["convert", str(src), str(out), "--seed", "0", "--num-classes", "2"]
+    )
     assert result.exit_code == 1
     lines = _err_line(result)
     assert len(lines) == 1 and lines[0].startswith(f"error: {src}: ") and message in lines[0], lines
@@ -136,6 +174,8 @@ def test_console_script_installed_runs():
     """`kdaudit --help` works as an installed console script (what the README promises)."""
     import shutil
 
-    exe = shutil.which("kdaudit") or str(__import__("pathlib").Path(sys.executable).parent / "kdaudit")
+    exe = shutil.which("kdaudit") or str(
+        __import__("pathlib").Path(sys.executable).parent / "kdaudit"
+    )
     out = subprocess.run([exe, "--help"], capture_output=True, text=True)
     assert out.returncode == 0 and "validate" in out.stdout

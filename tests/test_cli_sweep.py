@@ -8,9 +8,9 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from _sweepgen import make_sweep
 from typer.testing import CliRunner
 
-from _sweepgen import make_sweep
 from kdbias_audit.cli import app
 from kdbias_audit.io import write_predictions
 from kdbias_audit.sweep import analyze_sweep
@@ -43,7 +43,12 @@ def test_sweep_formats(root, fmt):
     assert res.exit_code == 0, res.output
     assert res.stdout == render_sweep(analyze_sweep(root), fmt)
     if fmt == "json":
-        assert [r["name"] for r in json.loads(res.stdout)["rows"]] == ["teacher", "nds", "ds_T2", "ds_T4"]
+        assert [r["name"] for r in json.loads(res.stdout)["rows"]] == [
+            "teacher",
+            "nds",
+            "ds_T2",
+            "ds_T4",
+        ]
     elif fmt == "csv":
         assert len(pd.read_csv(io.StringIO(res.stdout))) == 4
     elif fmt == "latex":
@@ -52,7 +57,20 @@ def test_sweep_formats(root, fmt):
 
 def test_sweep_out_file_and_options(root, tmp_path):
     out = tmp_path / "res.json"
-    res = invoke("sweep", root, "-f", "json", "--out", out, "--alpha", "0.1", "--permutations", "3", "--jobs", "2")
+    res = invoke(
+        "sweep",
+        root,
+        "-f",
+        "json",
+        "--out",
+        out,
+        "--alpha",
+        "0.1",
+        "--permutations",
+        "3",
+        "--jobs",
+        "2",
+    )
     assert res.exit_code == 0, res.output
     assert res.stdout == ""
     doc = json.loads(out.read_text())
@@ -69,11 +87,19 @@ def test_teacher_and_baseline_overrides(tmp_path):
     root = make_sweep(tmp_path / "sw", temperatures=(2.0, 3.0), with_groups=False)
     y = np.repeat(np.arange(6), 300)
     for s in (0, 1, 2):  # a second teacher makes the roles ambiguous
-        write_predictions(root / "teacher2" / f"seed{s}.parquet", y_true=y, y_pred=y, seed=s,
-                          num_classes=6, metadata={"role": "teacher", "dataset": "synthetic"})
+        write_predictions(
+            root / "teacher2" / f"seed{s}.parquet",
+            y_true=y,
+            y_pred=y,
+            seed=s,
+            num_classes=6,
+            metadata={"role": "teacher", "dataset": "synthetic"},
+        )
     res = invoke("sweep", root, "-f", "json")
     assert_one_line_error(res, "2 teacher run sets", "--teacher")
-    res = invoke("sweep", root, "-f", "json", "--teacher", root / "teacher2", "--baseline", root / "nds")
+    res = invoke(
+        "sweep", root, "-f", "json", "--teacher", root / "teacher2", "--baseline", root / "nds"
+    )
     assert res.exit_code == 0, res.output
     assert json.loads(res.stdout)["rows"][0]["name"] == "teacher2"
 
@@ -83,12 +109,30 @@ def test_errors_exit_1_with_one_line(root, tmp_path):
     assert_one_line_error(invoke("sweep", root, "--alpha", "2"), "alpha must be in (0, 1)")
     assert_one_line_error(invoke("sweep", root, "--jobs", "0"), "jobs")
     bad = tmp_path / "bad"
-    write_predictions(bad / "t" / "seed0.parquet", y_true=[0, 1], y_pred=[0, 1], seed=0, num_classes=2,
-                      metadata={"role": "teacher"})
-    write_predictions(bad / "n" / "seed0.parquet", y_true=[0, 1], y_pred=[0, 1], seed=0, num_classes=2,
-                      metadata={"role": "baseline"})
-    write_predictions(bad / "d" / "seed0.parquet", y_true=[0, 1], y_pred=[0, 1], seed=0, num_classes=2,
-                      metadata={"role": "distilled"})
+    write_predictions(
+        bad / "t" / "seed0.parquet",
+        y_true=[0, 1],
+        y_pred=[0, 1],
+        seed=0,
+        num_classes=2,
+        metadata={"role": "teacher"},
+    )
+    write_predictions(
+        bad / "n" / "seed0.parquet",
+        y_true=[0, 1],
+        y_pred=[0, 1],
+        seed=0,
+        num_classes=2,
+        metadata={"role": "baseline"},
+    )
+    write_predictions(
+        bad / "d" / "seed0.parquet",
+        y_true=[0, 1],
+        y_pred=[0, 1],
+        seed=0,
+        num_classes=2,
+        metadata={"role": "distilled"},
+    )
     assert_one_line_error(invoke("sweep", bad), "distilled run set has no temperature")
 
 
@@ -111,7 +155,9 @@ def test_plot_command(root, tmp_path):
 
 
 def test_plot_refuses_a_runset_dir_and_a_file(root, tmp_path):
-    assert_one_line_error(invoke("plot", root, "-o", root / "teacher"), "refusing to write outputs into a run set")
+    assert_one_line_error(
+        invoke("plot", root, "-o", root / "teacher"), "refusing to write outputs into a run set"
+    )
     f = tmp_path / "f"
     f.write_text("x")
     assert_one_line_error(invoke("report", root, "-o", f), "is not a directory")

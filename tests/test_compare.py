@@ -7,31 +7,56 @@ import json
 import numpy as np
 import pytest
 
+from kdbias_audit._compare import Comparison, compare
+from kdbias_audit._disagreement import disagreement
 from kdbias_audit._errors import KDAuditError
 from kdbias_audit._render import jsonable, to_json
 from kdbias_audit.classwise import classwise_test
-from kdbias_audit._compare import Comparison, compare
-from kdbias_audit._disagreement import disagreement
 from kdbias_audit.io import RunSet, load_runsets, write_predictions
 
 TOP_KEYS = {"format_version", "a", "b", "alpha", "classwise", "disagreement"}
 SIDE_KEYS = {"path", "seeds", "accuracy"}
 CLASSWISE_KEYS = {
-    "n_classes", "n_significant", "n_significant_fdr", "n_untestable", "count_pvalue",
-    "expected_false_positives", "n_permutations", "classes",
+    "n_classes",
+    "n_significant",
+    "n_significant_fdr",
+    "n_untestable",
+    "count_pvalue",
+    "expected_false_positives",
+    "n_permutations",
+    "classes",
 }
 CLASS_KEYS = {
-    "class", "name", "acc_a", "acc_b", "rel_a", "rel_b", "delta", "ci_low", "ci_high",
-    "statistic", "df", "pvalue", "qvalue", "significant",
+    "class",
+    "name",
+    "acc_a",
+    "acc_b",
+    "rel_a",
+    "rel_b",
+    "delta",
+    "ci_low",
+    "ci_high",
+    "statistic",
+    "df",
+    "pvalue",
+    "qvalue",
+    "significant",
 }
 DISAGREEMENT_KEYS = {"pairing", "n_pairs", "rate", "matrix", "per_class_rate"}
 
 
 def write_runset(root, y, preds, *, seeds=None, groups=None, metadata=None, num_classes=None):
     seeds = list(range(len(preds))) if seeds is None else seeds
-    for s, p in zip(seeds, preds):
-        write_predictions(root / f"seed{s}.parquet", y_true=y, y_pred=p, seed=s, groups=groups,
-                          num_classes=num_classes, metadata=metadata)
+    for s, p in zip(seeds, preds, strict=False):
+        write_predictions(
+            root / f"seed{s}.parquet",
+            y_true=y,
+            y_pred=p,
+            seed=s,
+            groups=groups,
+            num_classes=num_classes,
+            metadata=metadata,
+        )
     return root
 
 
@@ -111,7 +136,9 @@ def test_errors():
     y = np.array([0, 1, 0, 1])
     one = RunSet.from_arrays(y, [[0, 1, 1, 1]], path="runs/teacher")
     two = RunSet.from_arrays(y, [[0, 1, 1, 1], [0, 0, 0, 1]], path="runs/nds")
-    with pytest.raises(KDAuditError, match="runs/teacher: has 1 seed; a Welch test needs at least 2 per side"):
+    with pytest.raises(
+        KDAuditError, match="runs/teacher: has 1 seed; a Welch test needs at least 2 per side"
+    ):
         compare(one, two)
     other = RunSet.from_arrays(y, [[0, 1, 1, 1], [0, 0, 0, 1]], seeds=[8, 9], path="runs/ds")
     with pytest.raises(KDAuditError, match="--pairing all"):
@@ -130,7 +157,9 @@ def test_fairness_section(tmp_path):
     young = np.where(rng.random(n) < 0.5, "yes", "no")
     pa = noisy_preds(rng, y, 0.85, 3, 2)
     pb = noisy_preds(rng, y, 0.85, 3, 2)
-    pb[:, young == "no"] = np.where(rng.random((3, int((young == "no").sum()))) < 0.4, 1, pb[:, young == "no"])
+    pb[:, young == "no"] = np.where(
+        rng.random((3, int((young == "no").sum()))) < 0.4, 1, pb[:, young == "no"]
+    )
     write_runset(tmp_path / "A", y, pa, groups={"young": young}, num_classes=2)
     write_runset(tmp_path / "B", y, pb, groups={"young": young}, num_classes=2)
     a, b = load_runsets([tmp_path / "A", tmp_path / "B"])

@@ -9,14 +9,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kdbias_audit._errors import DegenerateDataWarning, KDAuditError
 from kdbias_audit._disagreement import disagreement
+from kdbias_audit._errors import DegenerateDataWarning, KDAuditError
 from kdbias_audit.io import RunSet, load_runsets, write_predictions
 
 
 def brute_force_matrix(pa, pb, c):
     m = np.zeros((c, c))
-    for i, j in zip(pa, pb):
+    for i, j in zip(pa, pb, strict=False):
         if i != j:
             m[i, j] += 1
     return m
@@ -60,7 +60,11 @@ def test_seed_pairing_and_all_pairing_average_over_pairs():
     ref = sum(brute_force_matrix(pa[i], pb[j], c) for i in range(3) for j in range(3)) / 9
     np.testing.assert_allclose(every.matrix, ref)
     per_class = np.mean(
-        [[np.mean(pa[i][y == k] != pb[j][y == k]) for k in range(c)] for i in range(3) for j in range(3)],
+        [
+            [np.mean(pa[i][y == k] != pb[j][y == k]) for k in range(c)]
+            for i in range(3)
+            for j in range(3)
+        ],
         axis=0,
     )
     np.testing.assert_allclose(every.per_class_rate, per_class, rtol=1e-12)
@@ -100,8 +104,12 @@ def test_empty_class_per_class_rate_is_nan():
 
 def test_frames_and_dict():
     y = [0, 1, 2, 0, 1]
-    a = RunSet.from_arrays(y, [[0, 1, 2, 1, 1], [0, 1, 2, 0, 1]], num_classes=3,
-                           metadata={"class_names": ["cat", "dog", "fox"]})
+    a = RunSet.from_arrays(
+        y,
+        [[0, 1, 2, 1, 1], [0, 1, 2, 0, 1]],
+        num_classes=3,
+        metadata={"class_names": ["cat", "dog", "fox"]},
+    )
     b = RunSet.from_arrays(y, [[0, 2, 2, 0, 0], [0, 1, 2, 0, 0]], num_classes=3)
     res = disagreement(a, b)
     frame = res.to_frame()
@@ -128,14 +136,23 @@ def test_from_files_equals_from_arrays(tmp_path):
             if side == "a":
                 logits = rng.normal(size=(n, c)).astype(np.float32)
                 logits[np.arange(n), preds[side][s]] += 10
-                write_predictions(tmp_path / side / f"seed{s}.parquet", y_true=y, logits=logits, seed=s)
+                write_predictions(
+                    tmp_path / side / f"seed{s}.parquet", y_true=y, logits=logits, seed=s
+                )
             else:
-                write_predictions(tmp_path / side / f"seed{s}.parquet", y_true=y, y_pred=preds[side][s],
-                                  seed=s, num_classes=c)
+                write_predictions(
+                    tmp_path / side / f"seed{s}.parquet",
+                    y_true=y,
+                    y_pred=preds[side][s],
+                    seed=s,
+                    num_classes=c,
+                )
     a, b = load_runsets([tmp_path / "a", tmp_path / "b"])
     from_files = disagreement(a, b)
-    from_arrays = disagreement(RunSet.from_arrays(y, preds["a"], num_classes=c),
-                               RunSet.from_arrays(y, preds["b"], num_classes=c))
+    from_arrays = disagreement(
+        RunSet.from_arrays(y, preds["a"], num_classes=c),
+        RunSet.from_arrays(y, preds["b"], num_classes=c),
+    )
     np.testing.assert_array_equal(from_files.matrix, from_arrays.matrix)
     assert from_files.rate_mean == from_arrays.rate_mean
 
@@ -144,7 +161,9 @@ def test_teacher_vs_nds_next_to_teacher_vs_ds():
     """Figure 2 of the paper: two plain results over the same classes, side by side."""
     rng = np.random.default_rng(2)
     y = rng.integers(0, 4, 200)
-    teacher = RunSet.from_arrays(y, np.where(rng.random((3, 200)) < 0.9, y, (y + 1) % 4), num_classes=4)
+    teacher = RunSet.from_arrays(
+        y, np.where(rng.random((3, 200)) < 0.9, y, (y + 1) % 4), num_classes=4
+    )
     nds = RunSet.from_arrays(y, np.where(rng.random((3, 200)) < 0.7, y, (y + 2) % 4), num_classes=4)
     ds = RunSet.from_arrays(y, np.where(rng.random((3, 200)) < 0.85, y, (y + 1) % 4), num_classes=4)
     t_nds, t_ds = disagreement(teacher, nds), disagreement(teacher, ds)
@@ -153,8 +172,12 @@ def test_teacher_vs_nds_next_to_teacher_vs_ds():
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 2**32 - 1), c=st.integers(2, 6), n=st.integers(1, 50),
-       pairing=st.sampled_from(["seed", "all"]))
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    c=st.integers(2, 6),
+    n=st.integers(1, 50),
+    pairing=st.sampled_from(["seed", "all"]),
+)
 def test_matrix_invariants(seed, c, n, pairing):
     rng = np.random.default_rng(seed)
     y = rng.integers(0, c, n)

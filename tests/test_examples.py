@@ -32,20 +32,34 @@ def _tree(root: Path) -> set[str]:
     return {str(p.relative_to(root)) for p in root.rglob("*") if "__pycache__" not in p.parts}
 
 
-def run_example(script: str, *args: str, out: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run_example(
+    script: str, *args: str, out: Path, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     """Run ``examples/<script>`` like a user, and check it wrote nothing into ``examples/``."""
-    env = {**os.environ, "MPLBACKEND": "Agg", "KDAUDIT_EXAMPLE_OUT": str(out), "PYTHONHASHSEED": "0"}
+    env = {
+        **os.environ,
+        "MPLBACKEND": "Agg",
+        "KDAUDIT_EXAMPLE_OUT": str(out),
+        "PYTHONHASHSEED": "0",
+    }
     before = _tree(EXAMPLES)
     proc = subprocess.run(
         [sys.executable, "-W", "error", str(EXAMPLES / script), *args],
-        check=False, cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout,
+        check=False,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
     assert proc.returncode == 0, f"{script} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     assert _tree(EXAMPLES) == before, f"{script} wrote into the repository"
     return proc
 
 
-needs_trifeature = pytest.mark.skipif(not (TRIFEATURE / "teacher").is_dir(), reason="no shipped Trifeature sweep")
+needs_trifeature = pytest.mark.skipif(
+    not (TRIFEATURE / "teacher").is_dir(), reason="no shipped Trifeature sweep"
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -54,7 +68,11 @@ needs_trifeature = pytest.mark.skipif(not (TRIFEATURE / "teacher").is_dir(), rea
 
 
 def _sweep_roots() -> list[Path]:
-    return sorted(p for p in DATA.iterdir() if p.is_dir() and not p.name.startswith(".")) if DATA.is_dir() else []
+    return (
+        sorted(p for p in DATA.iterdir() if p.is_dir() and not p.name.startswith("."))
+        if DATA.is_dir()
+        else []
+    )
 
 
 @pytest.mark.parametrize("root", _sweep_roots(), ids=lambda p: p.name)
@@ -95,7 +113,9 @@ def test_quickstart_runs(tmp_path):
     proc = run_example("quickstart.py", out=tmp_path)
     out = proc.stdout
 
-    teacher, nds, ds = ka.load_runsets([TRIFEATURE / "teacher", TRIFEATURE / "nds", TRIFEATURE / "ds_T4"])
+    teacher, nds, ds = ka.load_runsets(
+        [TRIFEATURE / "teacher", TRIFEATURE / "nds", TRIFEATURE / "ds_T4"]
+    )
     cw = ka.classwise_test(nds, ds)
     m = re.search(r"NDS vs DS \(T=4\): (\d+) of (\d+) classes significant", out)
     assert m, out
@@ -106,11 +126,15 @@ def test_quickstart_runs(tmp_path):
 
     # disagreement rates, checked against a brute-force count over seed pairs
     for who, rs in (("teacher vs NDS", nds), ("teacher vs DS (T=4)", ds)):
-        rate = np.mean([(teacher.preds[i] != rs.preds[i]).mean() for i in range(len(teacher.seeds))])
+        rate = np.mean(
+            [(teacher.preds[i] != rs.preds[i]).mean() for i in range(len(teacher.seeds))]
+        )
         m = re.search(re.escape(who) + r": ([0-9.]+) ± ([0-9.]+) % of test samples", out)
         assert m, who
         assert float(m.group(1)) == pytest.approx(100 * rate, abs=0.006)
-        assert float(m.group(1)) == pytest.approx(100 * disagreement(teacher, rs).rate_mean, abs=0.006)
+        assert float(m.group(1)) == pytest.approx(
+            100 * disagreement(teacher, rs).rate_mean, abs=0.006
+        )
 
     assert "dpd_mean" in out and "color" in out and "texture" in out  # fairness audit
     assert "| ds_T40 | DS | 40 |" in out  # the sweep table
@@ -127,13 +151,26 @@ def test_third_party_audit(tmp_path):
     out = tmp_path / "tp"
     proc = run_example("third_party_audit.py", "--out", str(out), "--seeds", "3", out=tmp_path)
     a_dir, b_dir = out / "teacher_rf", out / "student_mlp"
-    assert sorted(p.name for p in a_dir.iterdir()) == ["seed0.parquet", "seed1.parquet", "seed2.parquet"]
-    assert sorted(p.name for p in b_dir.iterdir()) == ["seed0.parquet", "seed1.parquet", "seed2.parquet"]
+    assert sorted(p.name for p in a_dir.iterdir()) == [
+        "seed0.parquet",
+        "seed1.parquet",
+        "seed2.parquet",
+    ]
+    assert sorted(p.name for p in b_dir.iterdir()) == [
+        "seed0.parquet",
+        "seed1.parquet",
+        "seed2.parquet",
+    ]
 
     # the files pass `kdaudit validate`, run as a separate process
     cli = [sys.executable, "-c", "from kdbias_audit.cli import main; main()"]
-    val = subprocess.run([*cli, "validate", str(a_dir), str(b_dir)],
-                         check=False, cwd=REPO, capture_output=True, text=True)
+    val = subprocess.run(
+        [*cli, "validate", str(a_dir), str(b_dir)],
+        check=False,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
     assert val.returncode == 0, val.stderr
     assert validate_paths([a_dir, b_dir]).ok
 
@@ -172,7 +209,9 @@ def test_third_party_audit(tmp_path):
 @needs_trifeature
 def test_paper_table_and_figure(tmp_path):
     out = tmp_path / "paper"
-    proc = run_example("paper_table_and_figure.py", str(TRIFEATURE), "--out", str(out), "--dpi", "60", out=tmp_path)
+    proc = run_example(
+        "paper_table_and_figure.py", str(TRIFEATURE), "--out", str(out), "--dpi", "60", out=tmp_path
+    )
     tex = (out / "tables.tex").read_text(encoding="utf-8")
     for text in (proc.stdout, tex):
         assert text.count("\\begin{tabular}") == 2  # class bias + fairness
@@ -180,7 +219,9 @@ def test_paper_table_and_figure(tmp_path):
         assert "EOD color" in text and "DPD texture" in text
 
     # the DS T=4 row carries #SC and #TC computed here from the files
-    nds, ds, teacher = ka.load_runsets([TRIFEATURE / "nds", TRIFEATURE / "ds_T4", TRIFEATURE / "teacher"])
+    nds, ds, teacher = ka.load_runsets(
+        [TRIFEATURE / "nds", TRIFEATURE / "ds_T4", TRIFEATURE / "teacher"]
+    )
     n_sc = ka.classwise_test(nds, ds).n_significant
     n_tc = ka.classwise_test(teacher, ds).n_significant
     acc = 100 * (ds.preds == ds.label).mean(axis=1)

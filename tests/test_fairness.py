@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import warnings
 
+import fairlearn.metrics as flm
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,7 +13,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-import fairlearn.metrics as flm
 from kdbias_audit._errors import DegenerateDataWarning, KDAuditError
 from kdbias_audit._render import to_json
 from kdbias_audit.fairness import (
@@ -150,14 +150,28 @@ def test_equal_to_fairlearn_options(method, agg, weighted):
     for n_groups in (2, 3, 7):
         y, p, g = _binary_case(rng, n_groups)
         w = rng.uniform(0.1, 3.0, y.shape[0]) if weighted else None
-        assert abs(
-            demographic_parity_difference(y, p, sensitive_features=g, method=method, sample_weight=w)
-            - flm.demographic_parity_difference(y, p, sensitive_features=g, method=method, sample_weight=w)
-        ) <= TOL
-        assert abs(
-            equalized_odds_difference(y, p, sensitive_features=g, method=method, sample_weight=w, agg=agg)
-            - flm.equalized_odds_difference(y, p, sensitive_features=g, method=method, sample_weight=w, agg=agg)
-        ) <= TOL
+        assert (
+            abs(
+                demographic_parity_difference(
+                    y, p, sensitive_features=g, method=method, sample_weight=w
+                )
+                - flm.demographic_parity_difference(
+                    y, p, sensitive_features=g, method=method, sample_weight=w
+                )
+            )
+            <= TOL
+        )
+        assert (
+            abs(
+                equalized_odds_difference(
+                    y, p, sensitive_features=g, method=method, sample_weight=w, agg=agg
+                )
+                - flm.equalized_odds_difference(
+                    y, p, sensitive_features=g, method=method, sample_weight=w, agg=agg
+                )
+            )
+            <= TOL
+        )
 
 
 def test_sensitive_feature_kinds_equal_fairlearn():
@@ -172,20 +186,29 @@ def test_sensitive_feature_kinds_equal_fairlearn():
     as_dict = {"a": list(g), "b": list(extra)}
     for sf in (ints, bools, list(g), series, frame, arr2d, as_dict):
         ref_sf = pd.DataFrame(sf) if isinstance(sf, dict) else sf
-        assert abs(
-            demographic_parity_difference(y, p, sensitive_features=sf)
-            - flm.demographic_parity_difference(y, p, sensitive_features=ref_sf)
-        ) <= TOL
-        assert abs(
-            equalized_odds_difference(y, p, sensitive_features=sf)
-            - flm.equalized_odds_difference(y, p, sensitive_features=ref_sf)
-        ) <= TOL
+        assert (
+            abs(
+                demographic_parity_difference(y, p, sensitive_features=sf)
+                - flm.demographic_parity_difference(y, p, sensitive_features=ref_sf)
+            )
+            <= TOL
+        )
+        assert (
+            abs(
+                equalized_odds_difference(y, p, sensitive_features=sf)
+                - flm.equalized_odds_difference(y, p, sensitive_features=ref_sf)
+            )
+            <= TOL
+        )
     # pandas inputs for y too, and labels from {-1, 1}
     ys, ps = pd.Series(2 * y - 1), pd.Series(2 * p - 1)
-    assert abs(
-        equalized_odds_difference(ys, ps, sensitive_features=series)
-        - flm.equalized_odds_difference(ys, ps, sensitive_features=series)
-    ) <= TOL
+    assert (
+        abs(
+            equalized_odds_difference(ys, ps, sensitive_features=series)
+            - flm.equalized_odds_difference(ys, ps, sensitive_features=series)
+        )
+        <= TOL
+    )
 
 
 def test_fairlearn_compatible_rejects_bad_input():
@@ -197,7 +220,9 @@ def test_fairlearn_compatible_rejects_bad_input():
         equalized_odds_difference([0, 2], [0, 1], sensitive_features=["a", "b"])
     with pytest.raises(KDAuditError, match="y_true and y_pred differ in length: 2 vs 3"):
         demographic_parity_difference([0, 1], [0, 1, 1], sensitive_features=["a", "b"])
-    with pytest.raises(KDAuditError, match=r"sensitive_features \(sensitive_features\): expected 2"):
+    with pytest.raises(
+        KDAuditError, match=r"sensitive_features \(sensitive_features\): expected 2"
+    ):
         demographic_parity_difference([0, 1], [0, 1], sensitive_features=["a", "b", "c"])
     with pytest.raises(KDAuditError, match="contains missing values"):
         demographic_parity_difference([0, 1], [0, 1], sensitive_features=["a", None])
@@ -239,12 +264,16 @@ def test_fewer_than_two_groups_left_gives_nan():
     assert math.isnan(value)
     # a single group: DPD undefined too
     with pytest.warns(DegenerateDataWarning, match="DPD is NaN"):
-        assert math.isnan(demographic_parity_difference([0, 1], [1, 1], sensitive_features=["a", "a"]))
+        assert math.isnan(
+            demographic_parity_difference([0, 1], [1, 1], sensitive_features=["a", "a"])
+        )
 
 
 def test_empty_group_in_counts_is_excluded_with_warning():
     c = group_counts([0, 1, 0, 1], [1, 1, 0, 0], [0, 0, 2, 2], 3)
-    with pytest.warns(DegenerateDataWarning, match=r"selection rate undefined for group 'mid' \(no samples\)"):
+    with pytest.warns(
+        DegenerateDataWarning, match=r"selection rate undefined for group 'mid' \(no samples\)"
+    ):
         assert dpd(c, group_names=["lo", "mid", "hi"]) == 1.0
 
 
@@ -334,10 +363,14 @@ def test_binary_audit_equals_fairlearn_per_seed():
         res = audit[attr]
         assert res.mode == "binary" and res.positive_class == 1
         sf = [rs.group_levels(attr)[c] for c in rs.group_codes(attr)]
-        ref_d = [flm.demographic_parity_difference(rs.label, rs.preds[s], sensitive_features=sf)
-                 for s in range(3)]
-        ref_e = [flm.equalized_odds_difference(rs.label, rs.preds[s], sensitive_features=sf)
-                 for s in range(3)]
+        ref_d = [
+            flm.demographic_parity_difference(rs.label, rs.preds[s], sensitive_features=sf)
+            for s in range(3)
+        ]
+        ref_e = [
+            flm.equalized_odds_difference(rs.label, rs.preds[s], sensitive_features=sf)
+            for s in range(3)
+        ]
         np.testing.assert_allclose(res.dpd_per_seed, ref_d, rtol=0, atol=TOL)
         np.testing.assert_allclose(res.eod_per_seed, ref_e, rtol=0, atol=TOL)
         assert res.dpd_mean == pytest.approx(np.mean(ref_d), abs=TOL)
@@ -354,7 +387,9 @@ def test_positive_class_from_metadata_and_argument():
     ref1 = flm.equalized_odds_difference(rs.label, rs.preds[0], sensitive_features=sf)
     assert fairness_audit(rs)["male"].eod_per_seed[0] == pytest.approx(ref0, abs=TOL)
     assert fairness_audit(rs)["male"].positive_class == 0
-    assert fairness_audit(rs, positive_class=1)["male"].eod_per_seed[0] == pytest.approx(ref1, abs=TOL)
+    assert fairness_audit(rs, positive_class=1)["male"].eod_per_seed[0] == pytest.approx(
+        ref1, abs=TOL
+    )
     with pytest.raises(KDAuditError, match="positive_class 2 is not a class of this 2-class task"):
         fairness_audit(rs, positive_class=2)
 
@@ -363,8 +398,14 @@ def _trifeature_like(rng, n=3000, k=10, seeds=3, name="tri"):
     y = rng.integers(0, k, n)
     preds = np.where(rng.random((seeds, n)) < 0.7, y, rng.integers(0, k, (seeds, n)))
     groups = {"color": rng.integers(0, 10, n), "texture": rng.choice(list("ABCDE"), n)}
-    return RunSet.from_arrays(y, preds, groups=groups, num_classes=k, name=name,
-                              metadata={"class_names": [f"shape{i}" for i in range(k)]})
+    return RunSet.from_arrays(
+        y,
+        preds,
+        groups=groups,
+        num_classes=k,
+        name=name,
+        metadata={"class_names": [f"shape{i}" for i in range(k)]},
+    )
 
 
 def test_one_vs_rest_equals_per_class_loop_over_fairlearn():
@@ -402,7 +443,9 @@ def test_property_relabelling_classes_permutes_per_class_values(seed, perm):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DegenerateDataWarning)
         base = fairness_audit(RunSet.from_arrays(y, preds, groups=g, num_classes=4))["grp"]
-        moved = fairness_audit(RunSet.from_arrays(perm[y], perm[preds], groups=g, num_classes=4))["grp"]
+        moved = fairness_audit(RunSet.from_arrays(perm[y], perm[preds], groups=g, num_classes=4))[
+            "grp"
+        ]
     # class c of the base is class perm[c] after relabelling
     np.testing.assert_array_equal(moved.dpd_per_class[:, perm], base.dpd_per_class)
     np.testing.assert_array_equal(moved.eod_per_class[:, perm], base.eod_per_class)
@@ -431,15 +474,20 @@ def test_intersection_equals_fairlearn_with_two_columns():
     assert audit.attributes == ("young&male", "male")
     res = audit["young&male"]
     assert res.groups == ("False&female", "False&male", "True&female", "True&male")
-    frame = pd.DataFrame({
-        "young": [rs.group_levels("young")[c] for c in rs.group_codes("young")],
-        "male": [rs.group_levels("male")[c] for c in rs.group_codes("male")],
-    })
+    frame = pd.DataFrame(
+        {
+            "young": [rs.group_levels("young")[c] for c in rs.group_codes("young")],
+            "male": [rs.group_levels("male")[c] for c in rs.group_codes("male")],
+        }
+    )
     for s in range(3):
         assert res.dpd_per_seed[s] == pytest.approx(
-            flm.demographic_parity_difference(rs.label, rs.preds[s], sensitive_features=frame), abs=TOL)
+            flm.demographic_parity_difference(rs.label, rs.preds[s], sensitive_features=frame),
+            abs=TOL,
+        )
         assert res.eod_per_seed[s] == pytest.approx(
-            flm.equalized_odds_difference(rs.label, rs.preds[s], sensitive_features=frame), abs=TOL)
+            flm.equalized_odds_difference(rs.label, rs.preds[s], sensitive_features=frame), abs=TOL
+        )
     # "young,male" means the same intersection
     same = fairness_audit(rs, sensitive=["young,male"])["young&male"]
     np.testing.assert_array_equal(same.eod_per_seed, res.eod_per_seed)
@@ -449,7 +497,9 @@ def test_parse_sensitive():
     avail = ("male", "young")
     assert parse_sensitive(None, avail) == [("male", ("male",)), ("young", ("young",))]
     assert parse_sensitive(["group.young", "young, male", "young&male"], avail) == [
-        ("young", ("young",)), ("young&male", ("young", "male"))]
+        ("young", ("young",)),
+        ("young&male", ("young", "male")),
+    ]
     with pytest.raises(KDAuditError, match="attribute repeated"):
         parse_sensitive(["young&young"], avail)
     with pytest.raises(KDAuditError, match="empty attribute name"):
@@ -458,7 +508,9 @@ def test_parse_sensitive():
 
 def test_unknown_attribute_names_runset_and_attributes():
     rs = _celeba_like(np.random.default_rng(1), name="ds_T6")
-    with pytest.raises(KDAuditError, match=r"^ds_T6: no group attribute 'age' \(group attributes: male, young\)$"):
+    with pytest.raises(
+        KDAuditError, match=r"^ds_T6: no group attribute 'age' \(group attributes: male, young\)$"
+    ):
         fairness_audit(rs, sensitive=["age"])
     bare = RunSet.from_arrays([0, 1], [[0, 1]], name="bare")
     with pytest.raises(KDAuditError, match=r"^bare: no group columns"):
@@ -479,7 +531,10 @@ def test_audit_outputs_contract_frame_and_rates():
     assert list(frame["attribute"]) == ["male", "young"]
     assert frame.loc[0, "dpd_mean"] == pytest.approx(d["male"]["dpd"]["mean"])
     shown = audit.display_frame()
-    assert shown.loc[0, "DPD (%)"] == f"{100 * d['male']['dpd']['mean']:.2f} ± {100 * d['male']['dpd']['std']:.2f}"
+    assert (
+        shown.loc[0, "DPD (%)"]
+        == f"{100 * d['male']['dpd']['mean']:.2f} ± {100 * d['male']['dpd']['std']:.2f}"
+    )
     rates = audit.group_rates("male")
     assert len(rates) == 3 * 1 * 2
     assert set(rates["group"]) == {"female", "male"}
@@ -546,13 +601,20 @@ def test_compare_fairness_shared_and_missing_attributes():
     rng = np.random.default_rng(15)
     a = _celeba_like(rng, name="teacher")
     n = a.n_samples
-    b_other = RunSet.from_arrays(a.label, a.preds, groups={"age": rng.integers(0, 3, n)}, name="other")
+    b_other = RunSet.from_arrays(
+        a.label, a.preds, groups={"age": rng.integers(0, 3, n)}, name="other"
+    )
     assert compare_fairness(a, b_other) is None
     b_young = RunSet.from_arrays(a.label, a.preds, groups={"young": rng.random(n) < 0.5}, name="ds")
     assert compare_fairness(a, b_young).attributes == ("young",)
     with pytest.raises(KDAuditError, match=r"^ds: no group attribute 'male'"):
         compare_fairness(a, b_young, sensitive=["male"])
-    meta0 = RunSet.from_arrays(a.label, a.preds, groups={"male": np.zeros(n, bool)},
-                               metadata={"positive_class": 0}, name="p0")
+    meta0 = RunSet.from_arrays(
+        a.label,
+        a.preds,
+        groups={"male": np.zeros(n, bool)},
+        metadata={"positive_class": 0},
+        name="p0",
+    )
     with pytest.raises(KDAuditError, match="positive_class 0 differs from 1"):
         compare_fairness(a, meta0)

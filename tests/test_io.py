@@ -12,7 +12,15 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from kdbias_audit import KDAuditError, PredictionFileError, RunSet, load_runset, load_runsets, read_predictions, write_predictions
+from kdbias_audit import (
+    KDAuditError,
+    PredictionFileError,
+    RunSet,
+    load_runset,
+    load_runsets,
+    read_predictions,
+    write_predictions,
+)
 from kdbias_audit.io import METADATA_KEY, find_runsets
 
 RNG = np.random.default_rng(7)
@@ -52,13 +60,41 @@ def _logits_col(z):
 def test_round_trip_preserves_columns_and_metadata(tmp_path):
     y, z = _arrays()
     sid = RNG.permutation(1000)[:N]
-    groups = {"young": RNG.integers(0, 2, N) > 0, "color": RNG.choice(["red", "blue", "a b"], N), "site": RNG.integers(0, 5, N)}
-    meta = {"model": "resnet20", "dataset": "cifar10", "split": "test", "role": "distilled", "temperature": 4.0,
-            "alpha": 0.8, "teacher_model": "resnet56", "class_names": ["a", "b", "c", "d"], "extra": {"k": [1, 2]}}
-    path = write_predictions(tmp_path / "seed3.parquet", y_true=y, logits=z, sample_id=sid, groups=groups, seed=3, metadata=meta)
+    groups = {
+        "young": RNG.integers(0, 2, N) > 0,
+        "color": RNG.choice(["red", "blue", "a b"], N),
+        "site": RNG.integers(0, 5, N),
+    }
+    meta = {
+        "model": "resnet20",
+        "dataset": "cifar10",
+        "split": "test",
+        "role": "distilled",
+        "temperature": 4.0,
+        "alpha": 0.8,
+        "teacher_model": "resnet56",
+        "class_names": ["a", "b", "c", "d"],
+        "extra": {"k": [1, 2]},
+    }
+    path = write_predictions(
+        tmp_path / "seed3.parquet",
+        y_true=y,
+        logits=z,
+        sample_id=sid,
+        groups=groups,
+        seed=3,
+        metadata=meta,
+    )
 
     table = pq.read_table(path)
-    assert table.column_names == ["sample_id", "label", "logits", "group.young", "group.color", "group.site"]
+    assert table.column_names == [
+        "sample_id",
+        "label",
+        "logits",
+        "group.young",
+        "group.color",
+        "group.site",
+    ]
     assert pa.types.is_fixed_size_list(table.schema.field("logits").type)
     stored = json.loads(table.schema.metadata[METADATA_KEY.encode()])
     assert stored == dict(meta, format_version=1, num_classes=C, seed=3)
@@ -79,11 +115,17 @@ def test_round_trip_preserves_columns_and_metadata(tmp_path):
 
 def test_pred_only_and_float16(tmp_path):
     y, z = _arrays()
-    p1 = write_predictions(tmp_path / "p.parquet", y_true=y, y_pred=z.argmax(1), seed=0, num_classes=C)
-    p2 = write_predictions(tmp_path / "h.parquet", y_true=y, logits=z, seed=1, logits_dtype="float16")
+    p1 = write_predictions(
+        tmp_path / "p.parquet", y_true=y, y_pred=z.argmax(1), seed=0, num_classes=C
+    )
+    p2 = write_predictions(
+        tmp_path / "h.parquet", y_true=y, logits=z, seed=1, logits_dtype="float16"
+    )
     assert pq.read_schema(p2).field("logits").type.value_type == pa.float16()
     np.testing.assert_array_equal(read_predictions(p1).pred, z.argmax(1))
-    np.testing.assert_array_equal(read_predictions(p2).pred, z.astype(np.float16).astype(np.float32).argmax(1))
+    np.testing.assert_array_equal(
+        read_predictions(p2).pred, z.astype(np.float16).astype(np.float32).argmax(1)
+    )
 
 
 def test_writer_refuses_overwrite_and_is_atomic(tmp_path):
@@ -157,32 +199,94 @@ def _bad_cases(tmp_path: Path):
     sid_dup = sid.copy()
     sid_dup[10] = sid_dup[11]
     cases = {
-        "missing label": ({"sample_id": sid, "logits": _logits_col(z)}, _meta(), "has no 'label' column"),
-        "no logits or pred": ({"sample_id": sid, "label": y}, _meta(), "neither 'logits' nor 'pred'"),
+        "missing label": (
+            {"sample_id": sid, "logits": _logits_col(z)},
+            _meta(),
+            "has no 'label' column",
+        ),
+        "no logits or pred": (
+            {"sample_id": sid, "label": y},
+            _meta(),
+            "neither 'logits' nor 'pred'",
+        ),
         "nan logits": (base | {"logits": _logits_col(z_nan)}, _meta(), "NaN or inf"),
         "inf logits": (base | {"logits": _logits_col(z_inf)}, _meta(), "NaN or inf"),
-        "wrong logits length": (base, _meta(num_classes=C + 2), "logits have length 4 but num_classes is 6"),
+        "wrong logits length": (
+            base,
+            _meta(num_classes=C + 2),
+            "logits have length 4 but num_classes is 6",
+        ),
         "ragged list logits": (
-            base | {"logits": pa.array([list(r) for r in z[:-1]] + [[0.0, 1.0]], type=pa.list_(pa.float32()))},
-            _meta(), "logits have length 2 but num_classes is 4"),
-        "label out of range": (base | {"label": y_big}, _meta(), "label of sample_id 9 is 99, outside"),
-        "pred out of range": ({"sample_id": sid, "label": y, "pred": np.full(N, -1)}, _meta(), "pred of sample_id 0 is -1"),
-        "duplicate sample id": (base | {"sample_id": sid_dup}, _meta(), "sample_id 11 appears more than once"),
+            base
+            | {
+                "logits": pa.array(
+                    [list(r) for r in z[:-1]] + [[0.0, 1.0]], type=pa.list_(pa.float32())
+                )
+            },
+            _meta(),
+            "logits have length 2 but num_classes is 4",
+        ),
+        "label out of range": (
+            base | {"label": y_big},
+            _meta(),
+            "label of sample_id 9 is 99, outside",
+        ),
+        "pred out of range": (
+            {"sample_id": sid, "label": y, "pred": np.full(N, -1)},
+            _meta(),
+            "pred of sample_id 0 is -1",
+        ),
+        "duplicate sample id": (
+            base | {"sample_id": sid_dup},
+            _meta(),
+            "sample_id 11 appears more than once",
+        ),
         "metadata missing": (base, None, "has no 'kdbias_audit' metadata"),
         "metadata not json": (base, "{not json", "not valid JSON"),
         "metadata not object": (base, "[1, 2]", "must be a JSON object"),
-        "num_classes disagrees with labels": (base | {"logits": _logits_col(z[:, :2])}, _meta(num_classes=2), "label of sample_id"),
-        "huge num_classes": (base, _meta(num_classes=10**12), "num_classes is 1000000000000; expected 2..100000"),
+        "num_classes disagrees with labels": (
+            base | {"logits": _logits_col(z[:, :2])},
+            _meta(num_classes=2),
+            "label of sample_id",
+        ),
+        "huge num_classes": (
+            base,
+            _meta(num_classes=10**12),
+            "num_classes is 1000000000000; expected 2..100000",
+        ),
         "num_classes not int": (base, _meta(num_classes="many"), "num_classes must be an integer"),
         "absurd seed": (base, _meta(seed=[1, 2]), "seed must be an integer"),
         "bad version": (base, _meta(format_version=7), "format_version is 7"),
         "bad temperature": (base, _meta(temperature="hot"), "temperature must be a finite number"),
-        "float labels": (base | {"label": y.astype(float)}, _meta(), "column 'label' must be integer"),
-        "float group": (base | {"group.g": np.linspace(0, 1, N)}, _meta(), "must be string, integer or boolean"),
-        "null group": (base | {"group.g": pa.array([None] + ["a"] * (N - 1))}, _meta(), "'group.g' has missing values"),
-        "no sample id": ({"label": y, "logits": _logits_col(z)}, _meta(), "has no 'sample_id' column"),
-        "no rows": ({"sample_id": pa.array([], pa.int64()), "label": pa.array([], pa.int64()),
-                     "pred": pa.array([], pa.int64())}, _meta(), "has no rows"),
+        "float labels": (
+            base | {"label": y.astype(float)},
+            _meta(),
+            "column 'label' must be integer",
+        ),
+        "float group": (
+            base | {"group.g": np.linspace(0, 1, N)},
+            _meta(),
+            "must be string, integer or boolean",
+        ),
+        "null group": (
+            base | {"group.g": pa.array([None] + ["a"] * (N - 1))},
+            _meta(),
+            "'group.g' has missing values",
+        ),
+        "no sample id": (
+            {"label": y, "logits": _logits_col(z)},
+            _meta(),
+            "has no 'sample_id' column",
+        ),
+        "no rows": (
+            {
+                "sample_id": pa.array([], pa.int64()),
+                "label": pa.array([], pa.int64()),
+                "pred": pa.array([], pa.int64()),
+            },
+            _meta(),
+            "has no rows",
+        ),
     }
     out = {}
     for i, (name, (cols, meta, msg)) in enumerate(cases.items()):
@@ -208,7 +312,9 @@ def test_not_parquet_and_truncated(tmp_path):
     trunc = tmp_path / "trunc.parquet"
     trunc.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
     for p in (text, trunc):
-        with pytest.raises(PredictionFileError, match=r"(not a readable Parquet file|cannot be read)"):
+        with pytest.raises(
+            PredictionFileError, match=r"(not a readable Parquet file|cannot be read)"
+        ):
             read_predictions(p)
     with pytest.raises(PredictionFileError, match="does not exist"):
         read_predictions(tmp_path / "nope.parquet")
@@ -219,8 +325,11 @@ def test_huge_num_classes_fails_fast(tmp_path):
     import resource
 
     y, z = _arrays()
-    path = _write_raw(tmp_path / "h.parquet", {"sample_id": np.arange(N), "label": y, "pred": y},
-                      _meta(num_classes=2**40))
+    path = _write_raw(
+        tmp_path / "h.parquet",
+        {"sample_id": np.arange(N), "label": y, "pred": y},
+        _meta(num_classes=2**40),
+    )
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     with pytest.raises(PredictionFileError, match="expected 2..100000"):
         read_predictions(path)
@@ -233,7 +342,9 @@ def test_nothing_is_unpickled(tmp_path):
 
     y, z = _arrays()
     payload = pickle.dumps({"format_version": 1}).decode("latin1")
-    path = _write_raw(tmp_path / "p.parquet", {"sample_id": np.arange(N), "label": y, "pred": y}, payload)
+    path = _write_raw(
+        tmp_path / "p.parquet", {"sample_id": np.arange(N), "label": y, "pred": y}, payload
+    )
     with pytest.raises(PredictionFileError, match="not valid JSON"):
         read_predictions(path)
 
@@ -245,7 +356,15 @@ def _runset(root: Path, seeds=(0, 1, 2), y=None, n=N, sid=None, groups=None, **m
     y = RNG.integers(0, C, n) if y is None else y
     for s in seeds:
         z = RNG.normal(size=(len(y), C)).astype(np.float32)
-        write_predictions(root / f"seed{s}.parquet", y_true=y, logits=z, seed=s, sample_id=sid, groups=groups, metadata=meta)
+        write_predictions(
+            root / f"seed{s}.parquet",
+            y_true=y,
+            logits=z,
+            seed=s,
+            sample_id=sid,
+            groups=groups,
+            metadata=meta,
+        )
     return root
 
 
@@ -272,13 +391,17 @@ def test_runset_errors(tmp_path):
         load_runset(dup)
     # different sample ids
     other = _runset(tmp_path / "other", y=y, sid=np.arange(N) + 1)
-    with pytest.raises(PredictionFileError, match=r"covers a different test set .*sample_id 60 is only here"):
+    with pytest.raises(
+        PredictionFileError, match=r"covers a different test set .*sample_id 60 is only here"
+    ):
         load_runsets([a, other])
     # a label differs for one sample id
     y2 = y.copy()
     y2[4] = (y2[4] + 1) % C
     lab = _runset(tmp_path / "lab", y=y2)
-    with pytest.raises(PredictionFileError, match=f"label of sample_id 4 is {y2[4]} here but {y[4]} in"):
+    with pytest.raises(
+        PredictionFileError, match=f"label of sample_id 4 is {y2[4]} here but {y[4]} in"
+    ):
         load_runsets([a, lab])
     # different class counts
     w = tmp_path / "wide"
@@ -350,7 +473,13 @@ def test_written_files_get_normal_permissions(tmp_path):
 
 def test_reading_does_not_import_pandas(tmp_path):
     y, z = _arrays()
-    write_predictions(tmp_path / "r" / "seed0.parquet", y_true=y, logits=z, seed=0, groups={"g": y > 1, "s": y.astype(str)})
+    write_predictions(
+        tmp_path / "r" / "seed0.parquet",
+        y_true=y,
+        logits=z,
+        seed=0,
+        groups={"g": y > 1, "s": y.astype(str)},
+    )
     code = (
         "import sys; from kdbias_audit import load_runset; "
         f"rs = load_runset({str(tmp_path / 'r')!r}); assert rs.group_levels('g') == ('False', 'True'); "

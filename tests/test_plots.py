@@ -7,9 +7,9 @@ import sys
 
 import numpy as np
 import pytest
+from _sweepgen import make_sweep
 from matplotlib.colors import to_hex
 
-from _sweepgen import make_sweep
 from kdbias_audit.plots import (
     OKABE_ITO,
     figure_bytes,
@@ -36,7 +36,9 @@ def test_importing_the_core_does_not_import_matplotlib():
 def test_classwise_accuracy_marks_significant_classes():
     acc = np.array([[0.5, 0.6, 0.7, 0.8], [0.55, 0.65, 0.75, 0.85]])
     sig = np.array([[False, True, False, False], [True, False, False, True]])
-    fig = plot_classwise_accuracy(acc, [2, 4], sig, class_names=list("abcd"), reference=np.full(4, 0.6))
+    fig = plot_classwise_accuracy(
+        acc, [2, 4], sig, class_names=list("abcd"), reference=np.full(4, 0.6)
+    )
     ax = fig.axes[0]
     assert len(ax.get_lines()) == 3  # two temperatures + the reference
     np.testing.assert_allclose(ax.get_lines()[1].get_ydata(), acc[0] * 100)
@@ -61,7 +63,7 @@ def test_disagreement_masks_diagonal_and_shares_scale():
     fig = plot_disagreement(a, b)
     images = [ax.images[0] for ax in fig.axes if ax.images]
     assert len(images) == 2
-    for im, m in zip(images, (a, b)):
+    for im, m in zip(images, (a, b), strict=False):
         arr = im.get_array()
         assert np.ma.isMaskedArray(arr)
         assert arr.mask.diagonal().all() and arr.mask.sum() == 4
@@ -76,8 +78,9 @@ def test_disagreement_masks_diagonal_and_shares_scale():
 
 
 def test_significance_vs_temperature_has_accuracy_on_second_axis():
-    fig = plot_significance_vs_temperature([2, 4, 8], [1, 3, 5], [6, 4, 2], [0.6, 0.65, 0.7], [0.01, 0.02, 0.01],
-                                           num_classes=10)
+    fig = plot_significance_vs_temperature(
+        [2, 4, 8], [1, 3, 5], [6, 4, 2], [0.6, 0.65, 0.7], [0.01, 0.02, 0.01], num_classes=10
+    )
     ax, ax2 = fig.axes
     assert [list(l.get_ydata()) for l in ax.get_lines()] == [[1, 3, 5], [6, 4, 2]]
     np.testing.assert_allclose(ax2.get_lines()[0].get_ydata(), [60, 65, 70])
@@ -89,8 +92,14 @@ def test_significance_vs_temperature_has_accuracy_on_second_axis():
 
 
 def test_fairness_vs_temperature_reference_lines():
-    fig = plot_fairness_vs_temperature([1, 2, 3], [0.05, 0.04, 0.03], [0.10, 0.09, 0.08],
-                                       teacher=(0.045, 0.094), baseline=(0.061, 0.106), attribute="young")
+    fig = plot_fairness_vs_temperature(
+        [1, 2, 3],
+        [0.05, 0.04, 0.03],
+        [0.10, 0.09, 0.08],
+        teacher=(0.045, 0.094),
+        baseline=(0.061, 0.106),
+        attribute="young",
+    )
     ax = fig.axes[0]
     lines = ax.get_lines()
     assert len(lines) == 6
@@ -121,8 +130,14 @@ def test_plot_sweep_writes_every_figure(result, tmp_path):
 
     paths = plot_sweep(result, tmp_path / "figs", dpi=60)
     stems = sorted({p.stem for p in paths})
-    assert stems == ["fig1_classwise", "fig2_disagreement_T2", "fig2_disagreement_T4", "fig3_significance",
-                     "fig4_fairness_color", "fig4_fairness_young"]
+    assert stems == [
+        "fig1_classwise",
+        "fig2_disagreement_T2",
+        "fig2_disagreement_T4",
+        "fig3_significance",
+        "fig4_fairness_color",
+        "fig4_fairness_young",
+    ]
     assert sorted(p.suffix for p in paths) == [".pdf"] * 6 + [".png"] * 6
     for p in paths:
         assert p.stat().st_size > 1_000
@@ -134,8 +149,12 @@ def test_plot_sweep_writes_every_figure(result, tmp_path):
 def test_sweep_figures_use_the_result(result):
     figs = sweep_figures(result)
     ax = figs["fig3_significance"].axes[0]
-    assert list(ax.get_lines()[0].get_ydata()) == [r.vs_baseline.n_significant for r in result.distilled]
-    assert list(ax.get_lines()[1].get_ydata()) == [r.vs_teacher.n_significant for r in result.distilled]
+    assert list(ax.get_lines()[0].get_ydata()) == [
+        r.vs_baseline.n_significant for r in result.distilled
+    ]
+    assert list(ax.get_lines()[1].get_ydata()) == [
+        r.vs_teacher.n_significant for r in result.distilled
+    ]
     left = figs["fig2_disagreement_T4"].axes[0].images[0].get_array().data
     np.testing.assert_allclose(left, result.baseline.disagreement.matrix)
     right = figs["fig2_disagreement_T4"].axes[1].images[0].get_array().data
@@ -143,8 +162,14 @@ def test_sweep_figures_use_the_result(result):
 
 
 def test_alpha_blocks_get_their_own_figures(tmp_path):
-    res = analyze_sweep(make_sweep(tmp_path / "s", temperatures=(2.0, 4.0), kd_alphas=(0.6, 0.8), with_groups=False))
+    res = analyze_sweep(
+        make_sweep(tmp_path / "s", temperatures=(2.0, 4.0), kd_alphas=(0.6, 0.8), with_groups=False)
+    )
     stems = set(sweep_figures(res))
-    assert {"fig1_classwise_alpha0.6", "fig1_classwise_alpha0.8", "fig3_significance_alpha0.6",
-            "fig2_disagreement_T4_alpha0.8"} <= stems
+    assert {
+        "fig1_classwise_alpha0.6",
+        "fig1_classwise_alpha0.8",
+        "fig3_significance_alpha0.6",
+        "fig2_disagreement_T4_alpha0.8",
+    } <= stems
     assert not any(s.startswith("fig4") for s in stems)

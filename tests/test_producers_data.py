@@ -11,12 +11,19 @@ pytest.importorskip("torch")
 from producers.data import DataNotFoundError  # noqa: E402
 from producers.data.cifar import load_cifar10, load_cifar100, load_svhn  # noqa: E402
 from producers.data.trifeature import (  # noqa: E402
-    BACKGROUND, COLORS, SHAPES, TEXTURES, generate_split, load_trifeature, render, sample_params,
+    BACKGROUND,
+    COLORS,
+    SHAPES,
+    TEXTURES,
+    generate_split,
+    load_trifeature,
+    render,
+    sample_params,
 )
-from producers.settings import DataOptions, SETTINGS, get_setting  # noqa: E402
-
+from producers.settings import SETTINGS, DataOptions, get_setting  # noqa: E402
 
 # --- Trifeature ------------------------------------------------------------------------------
+
 
 def test_trifeature_is_deterministic_per_seed():
     a = generate_split(30, size=12, seed=3)
@@ -37,12 +44,16 @@ def test_smaller_split_is_a_prefix_of_a_larger_one():
 
 def test_every_label_and_group_combination_is_reachable():
     d = generate_split(1000, size=8, seed=0)
-    combos = set(zip(d.labels.tolist(), d.groups["color"].tolist(), d.groups["texture"].tolist(), strict=True))
+    combos = set(
+        zip(
+            d.labels.tolist(), d.groups["color"].tolist(), d.groups["texture"].tolist(), strict=True
+        )
+    )
     expected = set(itertools.product(range(10), COLORS, TEXTURES))
     assert combos == expected  # each of the 1000 exactly once per block of 1000
     assert np.bincount(d.labels, minlength=10).tolist() == [100] * 10
     # labels balanced in every run of 10 consecutive samples
-    assert all(sorted(d.labels[i:i + 10]) == list(range(10)) for i in range(0, 1000, 10))
+    assert all(sorted(d.labels[i : i + 10]) == list(range(10)) for i in range(0, 1000, 10))
 
 
 def test_train_and_test_streams_differ():
@@ -102,10 +113,14 @@ def test_registered_settings():
     names = get_setting("cifar100").class_names
     assert get_setting("cifar100").num_classes == 100 == len(set(names))
     assert list(names) == sorted(names)  # the official fine-label order is alphabetical
-    assert (get_setting("cifar10").teacher_arch, get_setting("cifar10").student_arch) == ("resnet56", "resnet20")
+    assert (get_setting("cifar10").teacher_arch, get_setting("cifar10").student_arch) == (
+        "resnet56",
+        "resnet20",
+    )
 
 
 # --- CIFAR / SVHN readers on files written here ----------------------------------------------
+
 
 def _planes(rng, n):
     return rng.integers(0, 256, size=(n, 3, 32, 32), dtype=np.uint8)
@@ -164,7 +179,9 @@ def test_svhn_mat(tmp_path):
     rng = np.random.default_rng(3)
     (tmp_path / "svhn").mkdir()
     x = rng.integers(0, 256, size=(32, 32, 3, 5), dtype=np.uint8)
-    savemat(tmp_path / "svhn" / "train_32x32.mat", {"X": x, "y": np.array([[10], [1], [2], [3], [10]])})
+    savemat(
+        tmp_path / "svhn" / "train_32x32.mat", {"X": x, "y": np.array([[10], [1], [2], [3], [10]])}
+    )
     savemat(tmp_path / "svhn" / "test_32x32.mat", {"X": x[..., :2], "y": np.array([[10], [9]])})
     data = load_svhn(tmp_path)
     assert data.train.labels.tolist() == [0, 1, 2, 3, 0]
@@ -172,11 +189,14 @@ def test_svhn_mat(tmp_path):
     assert np.array_equal(data.train.images[1], x[..., 1])
 
 
-@pytest.mark.parametrize("loader, where", [
-    (load_cifar10, "cifar-10-batches-bin/data_batch_"),
-    (load_cifar100, "cifar-100-binary/train.bin"),
-    (load_svhn, "svhn/train_32x32.mat"),
-])
+@pytest.mark.parametrize(
+    "loader, where",
+    [
+        (load_cifar10, "cifar-10-batches-bin/data_batch_"),
+        (load_cifar100, "cifar-100-binary/train.bin"),
+        (load_svhn, "svhn/train_32x32.mat"),
+    ],
+)
 def test_missing_dataset_says_where_to_put_it(tmp_path, loader, where):
     with pytest.raises(DataNotFoundError) as err:
         loader(tmp_path)

@@ -22,8 +22,12 @@ def test_split_is_stratified_disjoint_and_deterministic():
     assert not set(d.train.sample_id) & set(d.test.sample_id)
     target = load_digits().target
     counts = np.bincount(target, minlength=10)
-    np.testing.assert_array_equal(np.bincount(d.test.labels, minlength=10), np.round(0.3 * counts).astype(int))
-    np.testing.assert_array_equal(d.test.labels, target[d.test.sample_id])  # ids index load_digits()
+    np.testing.assert_array_equal(
+        np.bincount(d.test.labels, minlength=10), np.round(0.3 * counts).astype(int)
+    )
+    np.testing.assert_array_equal(
+        d.test.labels, target[d.test.sample_id]
+    )  # ids index load_digits()
 
 
 def test_images_are_the_real_digits_enlarged():

@@ -51,7 +51,9 @@ def test_soft_term_gradient_shows_the_T_squared_scaling():
         kd_loss(s, torch.tensor(t_np), y, temperature=T, alpha=1.0).backward()
         ps = np.exp(_np_log_softmax(s_np / T))
         pt = np.exp(_np_log_softmax(t_np / T))
-        np.testing.assert_allclose(s.grad.numpy(), T * (ps - pt) / 3, rtol=1e-5, atol=1e-7)  # float32 inside
+        np.testing.assert_allclose(
+            s.grad.numpy(), T * (ps - pt) / 3, rtol=1e-5, atol=1e-7
+        )  # float32 inside
 
 
 def test_gradient_reaches_only_the_student():
@@ -65,7 +67,9 @@ def test_gradient_reaches_only_the_student():
 
 def test_zero_when_student_equals_teacher_and_alpha_one():
     z = torch.randn(5, 7)
-    assert float(kd_loss(z, z.clone(), torch.zeros(5, dtype=torch.long), temperature=2.0, alpha=1.0)) == pytest.approx(0.0, abs=1e-6)
+    assert float(
+        kd_loss(z, z.clone(), torch.zeros(5, dtype=torch.long), temperature=2.0, alpha=1.0)
+    ) == pytest.approx(0.0, abs=1e-6)
 
 
 def test_bf16_inputs_are_computed_in_float32():

@@ -51,9 +51,14 @@ def make_celeba(root: Path, n: int = 40, seed: int = 0, images: bool = True) -> 
     part = np.array([0] * (n - 12) + [1] * 6 + [2] * 6)
     root.mkdir(parents=True, exist_ok=True)
     lines = [str(n), " ".join(CELEBA_ATTRS)]
-    lines += [name + " " + " ".join(f"{v:2d}" for v in row) for name, row in zip(names, values)]
+    lines += [
+        name + " " + " ".join(f"{v:2d}" for v in row)
+        for name, row in zip(names, values, strict=False)
+    ]
     (root / "list_attr_celeba.txt").write_text("\n".join(lines) + "\n")
-    (root / "list_eval_partition.txt").write_text("".join(f"{f} {p}\n" for f, p in zip(names, part)))
+    (root / "list_eval_partition.txt").write_text(
+        "".join(f"{f} {p}\n" for f, p in zip(names, part, strict=False))
+    )
     (root / "img_align_celeba").mkdir(exist_ok=True)
     if images:
         for i, f in enumerate(names):
@@ -70,11 +75,16 @@ def test_celeba_labels_groups_splits(tmp_path):
         s = load_celeba(tmp_path, split=split, label="Eyeglasses")
         rows = np.flatnonzero(truth["part"] == code)
         assert list(s.sample_ids) == [truth["names"][i] for i in rows]
-        np.testing.assert_array_equal(s.labels, (truth["values"][rows, col["Eyeglasses"]] == 1).astype(int))
         np.testing.assert_array_equal(
-            s.groups["young"], np.where(truth["values"][rows, col["Young"]] == 1, "Young", "Not Young"))
+            s.labels, (truth["values"][rows, col["Eyeglasses"]] == 1).astype(int)
+        )
         np.testing.assert_array_equal(
-            s.groups["male"], np.where(truth["values"][rows, col["Male"]] == 1, "Male", "Not Male"))
+            s.groups["young"],
+            np.where(truth["values"][rows, col["Young"]] == 1, "Young", "Not Young"),
+        )
+        np.testing.assert_array_equal(
+            s.groups["male"], np.where(truth["values"][rows, col["Male"]] == 1, "Male", "Not Male")
+        )
         assert s.class_names == ("No Eyeglasses", "Eyeglasses") and s.positive_class == 1
 
 
@@ -96,7 +106,9 @@ def test_celeba_undersampling_balances_train_and_is_seeded(tmp_path):
     smiling_files = {truth["names"][i] for i in train_rows[y_all == 1]}
     assert smiling_files <= set(a.sample_ids)  # every minority sample kept
     assert set(a.sample_ids) <= {truth["names"][i] for i in train_rows}
-    others = {tuple(load_celeba(tmp_path, split="train", balance_seed=s).sample_ids) for s in range(8)}
+    others = {
+        tuple(load_celeba(tmp_path, split="train", balance_seed=s).sample_ids) for s in range(8)
+    }
     assert len(others) > 1  # the seed matters
 
 
@@ -109,7 +121,11 @@ def test_celeba_table_like_paper_table4(tmp_path):
     for attr, levels in (("young", ("Young", "Not Young")), ("male", ("Male", "Not Male"))):
         for name, c in (("Smiling", 1), ("Not Smiling", 0)):
             for level in levels:  # brute-force count
-                expected = sum(1 for y, g in zip(s.labels, s.groups[attr]) if y == c and g == level)
+                expected = sum(
+                    1
+                    for y, g in zip(s.labels, s.groups[attr], strict=False)
+                    if y == c and g == level
+                )
                 assert table.counts.loc[name, (attr, level)] == expected
     assert list(table.counts.index) == ["Smiling", "Not Smiling"]
     np.testing.assert_allclose(table.label_share.to_numpy(), [0.5, 0.5])
@@ -125,7 +141,9 @@ def test_celeba_missing_and_malformed_files(tmp_path):
     from producers.data import DataNotFoundError
     from producers.data.celeba import load_celeba
 
-    with pytest.raises(DataNotFoundError, match=r"list_attr_celeba\.txt.*put list_attr_celeba\.txt") as exc:
+    with pytest.raises(
+        DataNotFoundError, match=r"list_attr_celeba\.txt.*put list_attr_celeba\.txt"
+    ) as exc:
         load_celeba(tmp_path, split="test")
     assert "\n" not in str(exc.value) and str(tmp_path) in str(exc.value)
     make_celeba(tmp_path, images=False)
@@ -161,14 +179,27 @@ def make_tinyimagenet(root: Path) -> dict:
     (root / "wnids.txt").parent.mkdir(parents=True, exist_ok=True)
     (root / "wnids.txt").write_text("\n".join(wnids) + "\n")
     (root / "words.txt").write_text(
-        "n00\tentity\nn01\tgoldfish, Carassius auratus\nn02\tcrane\nn03\tcrane, derrick\n")
+        "n00\tentity\nn01\tgoldfish, Carassius auratus\nn02\tcrane\nn03\tcrane, derrick\n"
+    )
     for k, w in enumerate(wnids):
         for j in range(2):
-            _jpeg(root / "train" / w / "images" / f"{w}_{j}.JPEG", (8, 8), 40 * k + j, mode="L" if j else "RGB")
+            _jpeg(
+                root / "train" / w / "images" / f"{w}_{j}.JPEG",
+                (8, 8),
+                40 * k + j,
+                mode="L" if j else "RGB",
+            )
         (root / "train" / w / f"{w}_boxes.txt").write_text("ignored\n")
-    val = [("val_0.JPEG", "n03"), ("val_1.JPEG", "n02"), ("val_2.JPEG", "n01"), ("val_3.JPEG", "n03")]
+    val = [
+        ("val_0.JPEG", "n03"),
+        ("val_1.JPEG", "n02"),
+        ("val_2.JPEG", "n01"),
+        ("val_3.JPEG", "n03"),
+    ]
     (root / "val").mkdir()
-    (root / "val" / "val_annotations.txt").write_text("".join(f"{f}\t{w}\t0\t0\t7\t7\n" for f, w in val))
+    (root / "val" / "val_annotations.txt").write_text(
+        "".join(f"{f}\t{w}\t0\t0\t7\t7\n" for f, w in val)
+    )
     for i, (f, _) in enumerate(val):
         _jpeg(root / "val" / "images" / f, (8, 8), 60 * i, mode="L" if i == 1 else "RGB")
     return {"wnids": wnids, "val": val}
@@ -179,13 +210,19 @@ def test_tinyimagenet_classes_labels_and_splits(tmp_path):
 
     truth = make_tinyimagenet(tmp_path)
     test = load_tinyimagenet(tmp_path, split="val")
-    assert test.class_names == ("crane (n02)", "goldfish", "crane (n03)")  # from words.txt, made unique
+    assert test.class_names == (
+        "crane (n02)",
+        "goldfish",
+        "crane (n03)",
+    )  # from words.txt, made unique
     assert list(test.sample_ids) == [f for f, _ in truth["val"]]
     np.testing.assert_array_equal(test.labels, [truth["wnids"].index(w) for _, w in truth["val"]])
     assert list(load_tinyimagenet(tmp_path, split="test").sample_ids) == list(test.sample_ids)
     train = load_tinyimagenet(tmp_path, split="train")
     assert len(train) == 6 and Counter(train.labels.tolist()) == {0: 2, 1: 2, 2: 2}
-    assert all(p.startswith(truth["wnids"][y]) for p, y in zip(train.paths, train.labels))
+    assert all(
+        p.startswith(truth["wnids"][y]) for p, y in zip(train.paths, train.labels, strict=False)
+    )
     img, y = test.dataset_view()[1]  # a greyscale JPEG comes back as RGB
     assert img.mode == "RGB" and y == 0
     assert test.to_memory(8).images.shape == (4, 8, 8, 3)
@@ -195,7 +232,9 @@ def test_tinyimagenet_missing_files(tmp_path):
     from producers.data import DataNotFoundError
     from producers.data.tinyimagenet import load_tinyimagenet
 
-    with pytest.raises(DataNotFoundError, match=r"missing file .*wnids\.txt; unpack tiny-imagenet-200\.zip"):
+    with pytest.raises(
+        DataNotFoundError, match=r"missing file .*wnids\.txt; unpack tiny-imagenet-200\.zip"
+    ):
         load_tinyimagenet(tmp_path, split="val")
     make_tinyimagenet(tmp_path)
     (tmp_path / "val" / "val_annotations.txt").unlink()
@@ -208,8 +247,12 @@ def make_imagenet(root: Path, n_val: tuple[int, ...] = (3, 2, 2), n_train: int =
         for j in range(n_train):
             _jpeg(root / "train" / w / f"{w}_{j}.JPEG", (10, 12), 30 * k + j)
         for j in range(n_val[k]):
-            _jpeg(root / "val" / w / f"ILSVRC2012_val_{k}{j:04d}.JPEG", (12, 10), 30 * k + j,
-                  mode="L" if j == 0 else "RGB")
+            _jpeg(
+                root / "val" / w / f"ILSVRC2012_val_{k}{j:04d}.JPEG",
+                (12, 10),
+                30 * k + j,
+                mode="L" if j == 0 else "RGB",
+            )
     (root / "train" / "n01440764" / "notes.txt").write_text("not an image")
 
 
@@ -219,13 +262,16 @@ def test_imagenet_class_folders(tmp_path):
 
     make_imagenet(tmp_path)
     (tmp_path / "LOC_synset_mapping.txt").write_text(
-        "n01440764 tench, Tinca tinca\nn01443537 goldfish, Carassius auratus\n")
+        "n01440764 tench, Tinca tinca\nn01443537 goldfish, Carassius auratus\n"
+    )
     val = load_imagenet(tmp_path, split="val")
     assert val.class_names == ("tench", "goldfish", "n01484850")
     assert Counter(val.labels.tolist()) == {0: 3, 1: 2, 2: 2}
     assert val.sample_ids[0] == "n01440764/ILSVRC2012_val_00000.JPEG"
-    assert all(s.split("/")[0] == ["n01440764", "n01443537", "n01484850"][y]
-               for s, y in zip(val.sample_ids, val.labels))
+    assert all(
+        s.split("/")[0] == ["n01440764", "n01443537", "n01484850"][y]
+        for s, y in zip(val.sample_ids, val.labels, strict=False)
+    )
     assert len(load_imagenet(tmp_path, split="train")) == 12  # notes.txt is not an image
     assert val.dataset_view()[0][0].mode == "RGB"
     (tmp_path / "val" / "n09999999").mkdir()
@@ -240,31 +286,55 @@ def test_imagenet_class_folders(tmp_path):
 
 
 def _post(pid, labels, targets, tokens=("some", "words")):
-    return {"post_id": pid, "post_tokens": list(tokens),
-            "annotators": [{"label": lab, "annotator_id": i, "target": tg}
-                           for i, (lab, tg) in enumerate(zip(labels, targets))],
-            "rationales": []}
+    return {
+        "post_id": pid,
+        "post_tokens": list(tokens),
+        "annotators": [
+            {"label": lab, "annotator_id": i, "target": tg}
+            for i, (lab, tg) in enumerate(zip(labels, targets, strict=False))
+        ],
+        "rationales": [],
+    }
 
 
 def make_hatexplain(root: Path) -> None:
     posts = {
         # majority hatespeech -> toxic; African named by two annotators -> race; Women by one only
-        "p1_gab": _post("p1_gab", ["hatespeech", "hatespeech", "normal"],
-                        [["African", "Women"], ["African"], ["None"]], ("you", "people")),
+        "p1_gab": _post(
+            "p1_gab",
+            ["hatespeech", "hatespeech", "normal"],
+            [["African", "Women"], ["African"], ["None"]],
+            ("you", "people"),
+        ),
         # no majority (all three differ) -> dropped
-        "p2_twitter": _post("p2_twitter", ["hatespeech", "offensive", "normal"],
-                            [["Arab"], ["Arab"], ["None"]]),
+        "p2_twitter": _post(
+            "p2_twitter", ["hatespeech", "offensive", "normal"], [["Arab"], ["Arab"], ["None"]]
+        ),
         # majority normal -> 0; Women twice -> gender; Asian counted once per annotator (listed twice)
-        "p3_gab": _post("p3_gab", ["normal", "offensive", "normal"],
-                        [["Women", "Asian", "Asian"], ["Women"], ["None"]], ("hello", "world", "!")),
+        "p3_gab": _post(
+            "p3_gab",
+            ["normal", "offensive", "normal"],
+            [["Women", "Asian", "Asian"], ["Women"], ["None"]],
+            ("hello", "world", "!"),
+        ),
         # majority offensive -> toxic; Hispanic and Men twice -> race and gender
-        "p4_twitter": _post("p4_twitter", ["offensive", "offensive", "hatespeech"],
-                            [["Hispanic", "Men"], ["Men", "Hispanic"], []]),
+        "p4_twitter": _post(
+            "p4_twitter",
+            ["offensive", "offensive", "hatespeech"],
+            [["Hispanic", "Men"], ["Men", "Hispanic"], []],
+        ),
     }
     root.mkdir(parents=True, exist_ok=True)
     (root / "dataset.json").write_text(json.dumps(posts))
     (root / "post_id_divisions.json").write_text(
-        json.dumps({"train": ["p4_twitter", "p1_gab", "p3_gab"], "val": ["p2_twitter"], "test": ["p1_gab", "p2_twitter", "p3_gab"]}))
+        json.dumps(
+            {
+                "train": ["p4_twitter", "p1_gab", "p3_gab"],
+                "val": ["p2_twitter"],
+                "test": ["p1_gab", "p2_twitter", "p3_gab"],
+            }
+        )
+    )
 
 
 def test_hatexplain_majority_targets_groups(tmp_path):
@@ -287,7 +357,9 @@ def test_hatexplain_majority_targets_groups(tmp_path):
     assert len(val) == 0 and val.n_dropped == 1
     from producers.data.hatexplain import communities_in
 
-    assert communities_in(tmp_path) == Counter({"African": 1, "Arab": 1, "Women": 1, "Hispanic": 1, "Men": 1})
+    assert communities_in(tmp_path) == Counter(
+        {"African": 1, "Arab": 1, "Women": 1, "Hispanic": 1, "Men": 1}
+    )
 
 
 def test_hatexplain_errors(tmp_path):
@@ -297,7 +369,9 @@ def test_hatexplain_errors(tmp_path):
     with pytest.raises(DataNotFoundError, match=r"dataset\.json; put dataset\.json"):
         load_hatexplain(tmp_path, split="test")
     make_hatexplain(tmp_path)
-    (tmp_path / "post_id_divisions.json").write_text(json.dumps({"train": [], "val": [], "test": ["p9"]}))
+    (tmp_path / "post_id_divisions.json").write_text(
+        json.dumps({"train": [], "val": [], "test": ["p9"]})
+    )
     with pytest.raises(DataNotFoundError, match="post p9 is not in dataset.json"):
         load_hatexplain(tmp_path, split="test")
 
@@ -306,7 +380,20 @@ def test_hatexplain_errors(tmp_path):
 # BERT -> DistilBERT
 
 
-VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "you", "people", "hello", "world", "!", "some", "words"]
+VOCAB = [
+    "[PAD]",
+    "[UNK]",
+    "[CLS]",
+    "[SEP]",
+    "[MASK]",
+    "you",
+    "people",
+    "hello",
+    "world",
+    "!",
+    "some",
+    "words",
+]
 
 
 def make_tiny_text_models(root: Path) -> tuple[Path, Path]:
@@ -319,11 +406,30 @@ def make_tiny_text_models(root: Path) -> tuple[Path, Path]:
     tok = transformers.BertTokenizer(vocab_file=str(vocab), do_lower_case=True)
     dirs = []
     for name, cfg in (
-        ("tiny-bert", transformers.BertConfig(vocab_size=len(VOCAB), hidden_size=16, num_hidden_layers=1,
-                                              num_attention_heads=2, intermediate_size=32,
-                                              max_position_embeddings=32, num_labels=2)),
-        ("tiny-distilbert", transformers.DistilBertConfig(vocab_size=len(VOCAB), dim=16, n_layers=1, n_heads=2,
-                                                          hidden_dim=32, max_position_embeddings=32, num_labels=2)),
+        (
+            "tiny-bert",
+            transformers.BertConfig(
+                vocab_size=len(VOCAB),
+                hidden_size=16,
+                num_hidden_layers=1,
+                num_attention_heads=2,
+                intermediate_size=32,
+                max_position_embeddings=32,
+                num_labels=2,
+            ),
+        ),
+        (
+            "tiny-distilbert",
+            transformers.DistilBertConfig(
+                vocab_size=len(VOCAB),
+                dim=16,
+                n_layers=1,
+                n_heads=2,
+                hidden_dim=32,
+                max_position_embeddings=32,
+                num_labels=2,
+            ),
+        ),
     ):
         import torch
 
@@ -344,7 +450,10 @@ def test_text_model_dir_errors(tmp_path):
         check_model_dir(tmp_path / "bert")
     (tmp_path / "bert").mkdir()
     (tmp_path / "bert" / "config.json").write_text("{}")
-    with pytest.raises(DataNotFoundError, match=r"lacks model\.safetensors or pytorch_model\.bin, vocab\.txt or tokenizer\.json"):
+    with pytest.raises(
+        DataNotFoundError,
+        match=r"lacks model\.safetensors or pytorch_model\.bin, vocab\.txt or tokenizer\.json",
+    ):
         check_model_dir(tmp_path / "bert")
 
 
@@ -353,8 +462,16 @@ def test_bert_to_distilbert_kd_step_and_export(tmp_path):
     from kdbias_audit.io import load_runset
     from producers.data.hatexplain import load_hatexplain
     from producers.kd import kd_loss
-    from producers.text import (TextRun, encode, export_text_predictions, kd_step, load_classifier,
-                                load_tokenizer, predict_text, train_text)
+    from producers.text import (
+        TextRun,
+        encode,
+        export_text_predictions,
+        kd_step,
+        load_classifier,
+        load_tokenizer,
+        predict_text,
+        train_text,
+    )
 
     bert_dir, distil_dir = make_tiny_text_models(tmp_path / "models")
     make_hatexplain(tmp_path / "hx")
@@ -377,28 +494,60 @@ def test_bert_to_distilbert_kd_step_and_export(tmp_path):
     student.eval()  # no dropout, so the step's loss equals the reference
     loss = kd_step(student, opt, enc, y, teacher=teacher, temperature=4.0, alpha=0.8)
     assert loss == pytest.approx(expected, rel=1e-5)
-    assert all(torch.equal(a, b) for a, b in zip(t_params, teacher.parameters()))
-    assert any(not torch.equal(a, b) for a, b in zip(s_params, student.parameters()))
+    assert all(torch.equal(a, b) for a, b in zip(t_params, teacher.parameters(), strict=False))
+    assert any(not torch.equal(a, b) for a, b in zip(s_params, student.parameters(), strict=False))
 
     test = load_hatexplain(tmp_path / "hx", split="test")
     logits = predict_text(student, encode(tok, test.texts), batch_size=1)
-    out = export_text_predictions(tmp_path / "runs" / "ds" / "seed3.parquet", test, logits, seed=3,
-                                  metadata={"role": "distilled", "temperature": 4.0, "model": "tiny-distilbert"})
+    out = export_text_predictions(
+        tmp_path / "runs" / "ds" / "seed3.parquet",
+        test,
+        logits,
+        seed=3,
+        metadata={"role": "distilled", "temperature": 4.0, "model": "tiny-distilbert"},
+    )
     rs = load_runset(out.parent)
     assert rs.seeds == [3] and rs.temperature == 4.0 and rs.positive_class == 1
     assert sorted(rs.sample_id.tolist()) == ["p1_gab", "p3_gab"]
     assert set(rs.group_attributes) == {"race", "gender"}
-    np.testing.assert_array_equal(rs.preds[0], np.argmax(logits, axis=1)[np.argsort(test.sample_ids)])
+    np.testing.assert_array_equal(
+        rs.preds[0], np.argmax(logits, axis=1)[np.argsort(test.sample_ids)]
+    )
 
     # the whole run, teacher then distilled student, through train_text
-    teacher_out = train_text(TextRun(data_root=str(tmp_path / "hx"), out=str(tmp_path / "runs/teacher/seed0.parquet"),
-                                     model_dir=str(bert_dir), role="teacher", epochs=1, batch_size=2,
-                                     save_model=str(tmp_path / "ckpt/teacher0"), device="cpu"), log=lambda m: None)
-    ds_out = train_text(TextRun(data_root=str(tmp_path / "hx"), out=str(tmp_path / "runs/ds_T2/seed0.parquet"),
-                                model_dir=str(distil_dir), role="distilled", teacher_dir=str(tmp_path / "ckpt/teacher0"),
-                                temperature=2.0, epochs=1, batch_size=2, device="cpu"), log=lambda m: None)
+    teacher_out = train_text(
+        TextRun(
+            data_root=str(tmp_path / "hx"),
+            out=str(tmp_path / "runs/teacher/seed0.parquet"),
+            model_dir=str(bert_dir),
+            role="teacher",
+            epochs=1,
+            batch_size=2,
+            save_model=str(tmp_path / "ckpt/teacher0"),
+            device="cpu",
+        ),
+        log=lambda m: None,
+    )
+    ds_out = train_text(
+        TextRun(
+            data_root=str(tmp_path / "hx"),
+            out=str(tmp_path / "runs/ds_T2/seed0.parquet"),
+            model_dir=str(distil_dir),
+            role="distilled",
+            teacher_dir=str(tmp_path / "ckpt/teacher0"),
+            temperature=2.0,
+            epochs=1,
+            batch_size=2,
+            device="cpu",
+        ),
+        log=lambda m: None,
+    )
     t_rs, d_rs = load_runset(teacher_out), load_runset(ds_out)
-    assert t_rs.role == "teacher" and d_rs.role == "distilled" and d_rs.metadata["teacher_model"] == "bert"
+    assert (
+        t_rs.role == "teacher"
+        and d_rs.role == "distilled"
+        and d_rs.metadata["teacher_model"] == "bert"
+    )
     assert d_rs.class_names == ["normal", "toxic"]
 
 
@@ -438,13 +587,51 @@ def test_torchrun_two_processes_export_each_test_sample_once(tmp_path):
     make_imagenet(tmp_path / "imagenet", n_val=(3, 2, 2))  # 7 test images: 2 ranks pad to 8
     out = tmp_path / "runs" / "teacher" / "seed0.parquet"
     ckpt = tmp_path / "ckpt.pt"
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "GLOO_SOCKET_IFNAME": "lo", "PYTHONPATH": str(REPO)}
-    cmd = [sys.executable, "-m", "torch.distributed.run", "--nnodes=1", "--nproc_per_node=2",
-           "--master_addr=127.0.0.1", f"--master_port={_free_port()}",
-           "-m", "producers.ddp", "--setting", "imagenet", "--data-root", str(tmp_path / "imagenet"),
-           "--arch", "resnet8", "--image-size", "16", "--batch-size", "4", "--epochs", "1", "--max-steps", "2",
-           "--num-workers", "0", "--eval-batch-size", "3", "--device", "cpu", "--seed", "0",
-           "--optimizer", "sgd", "--out", str(out), "--save-checkpoint", str(ckpt)]
+    env = {
+        **os.environ,
+        "OMP_NUM_THREADS": "1",
+        "GLOO_SOCKET_IFNAME": "lo",
+        "PYTHONPATH": str(REPO),
+    }
+    cmd = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nnodes=1",
+        "--nproc_per_node=2",
+        "--master_addr=127.0.0.1",
+        f"--master_port={_free_port()}",
+        "-m",
+        "producers.ddp",
+        "--setting",
+        "imagenet",
+        "--data-root",
+        str(tmp_path / "imagenet"),
+        "--arch",
+        "resnet8",
+        "--image-size",
+        "16",
+        "--batch-size",
+        "4",
+        "--epochs",
+        "1",
+        "--max-steps",
+        "2",
+        "--num-workers",
+        "0",
+        "--eval-batch-size",
+        "3",
+        "--device",
+        "cpu",
+        "--seed",
+        "0",
+        "--optimizer",
+        "sgd",
+        "--out",
+        str(out),
+        "--save-checkpoint",
+        str(ckpt),
+    ]
     proc = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     assert sorted(p.name for p in out.parent.iterdir()) == ["seed0.parquet"]
@@ -452,7 +639,7 @@ def test_torchrun_two_processes_export_each_test_sample_once(tmp_path):
     run = read_predictions(out)
     val = load_imagenet(tmp_path / "imagenet", split="val")
     assert sorted(run.sample_id.tolist()) == sorted(val.sample_ids.tolist())  # each exactly once
-    by_id = dict(zip(val.sample_ids.tolist(), val.labels.tolist()))
+    by_id = dict(zip(val.sample_ids.tolist(), val.labels.tolist(), strict=False))
     assert [by_id[s] for s in run.sample_id.tolist()] == run.label.tolist()
     assert run.metadata["world_size"] == 2 and run.metadata["dataset"] == "imagenet"
 
@@ -479,17 +666,24 @@ def test_large_settings_registered_with_paper_batch_sizes():
     import producers.settings_large  # noqa: F401
     from producers.settings import get_setting
 
-    expected = {"celeba": (256, "resnet50", "resnet18"), "celeba_eyeglasses": (256, "resnet50", "resnet18"),
-                "tinyimagenet": (512, "resnet50", "resnet18"), "imagenet": (512, "resnet50", "resnet18"),
-                "imagenet_vit": (512, "vit_base_patch16_224", "tiny_vit_5m_224"),
-                "hatexplain": (32, "bert-base-uncased", "distilbert-base-uncased")}
+    expected = {
+        "celeba": (256, "resnet50", "resnet18"),
+        "celeba_eyeglasses": (256, "resnet50", "resnet18"),
+        "tinyimagenet": (512, "resnet50", "resnet18"),
+        "imagenet": (512, "resnet50", "resnet18"),
+        "imagenet_vit": (512, "vit_base_patch16_224", "tiny_vit_5m_224"),
+        "hatexplain": (32, "bert-base-uncased", "distilbert-base-uncased"),
+    }
     for name, (bs, teacher, student) in expected.items():
         s = get_setting(name)
         assert (s.batch_size, s.teacher_arch, s.student_arch) == (bs, teacher, student)
     assert get_setting("celeba").group_attributes == ("young", "male")
     assert get_setting("hatexplain").group_attributes == ("race", "gender")
     timm = pytest.importorskip("timm")
-    assert all(timm.is_model(n) for n in ("resnet50", "resnet18", "vit_base_patch16_224", "tiny_vit_5m_224"))
+    assert all(
+        timm.is_model(n)
+        for n in ("resnet50", "resnet18", "vit_base_patch16_224", "tiny_vit_5m_224")
+    )
 
 
 def test_celeba_runs_through_the_core_sweep(tmp_path):
@@ -499,9 +693,19 @@ def test_celeba_runs_through_the_core_sweep(tmp_path):
     from producers.sweep import plan_sweep, run_sweep
 
     make_celeba(tmp_path / "celeba")
-    kwargs = dict(setting="celeba", out=tmp_path / "runs", seeds=[0], temperatures=[2.0], epochs=1,
-                  batch_size=8, teacher_arch="resnet8", student_arch="lenet5", image_size=16,
-                  data_root=str(tmp_path / "celeba"), device="cpu")
+    kwargs = dict(
+        setting="celeba",
+        out=tmp_path / "runs",
+        seeds=[0],
+        temperatures=[2.0],
+        epochs=1,
+        batch_size=8,
+        teacher_arch="resnet8",
+        student_arch="lenet5",
+        image_size=16,
+        data_root=str(tmp_path / "celeba"),
+        device="cpu",
+    )
     summary = run_sweep(plan_sweep(**kwargs), show_progress=False)
     assert not summary.failed and len(summary.trained) == 3
     ds = load_runset(tmp_path / "runs" / "ds_T2")
@@ -525,11 +729,30 @@ def hatexplain_sweep_args(tmp_path, *, temperature: str) -> list[str]:
     """A fake HateXplain copy and tiny local BERT/DistilBERT dirs; the sweep's arguments for them."""
     make_tiny_text_models(tmp_path / "models")
     (tmp_path / "models" / "tiny-bert").rename(tmp_path / "models" / "bert-base-uncased")
-    (tmp_path / "models" / "tiny-distilbert").rename(tmp_path / "models" / "distilbert-base-uncased")
+    (tmp_path / "models" / "tiny-distilbert").rename(
+        tmp_path / "models" / "distilbert-base-uncased"
+    )
     make_hatexplain(tmp_path / "hx")
-    return ["--setting", "hatexplain", "--out", str(tmp_path / "runs"), "--seeds", "0", "--temperatures", temperature,
-            "--epochs", "1", "--batch-size", "2", "--data-root", str(tmp_path / "hx"),
-            "--models-root", str(tmp_path / "models"), "--device", "cpu"]
+    return [
+        "--setting",
+        "hatexplain",
+        "--out",
+        str(tmp_path / "runs"),
+        "--seeds",
+        "0",
+        "--temperatures",
+        temperature,
+        "--epochs",
+        "1",
+        "--batch-size",
+        "2",
+        "--data-root",
+        str(tmp_path / "hx"),
+        "--models-root",
+        str(tmp_path / "models"),
+        "--device",
+        "cpu",
+    ]
 
 
 def test_hatexplain_runs_through_the_large_sweep(tmp_path):
@@ -544,14 +767,24 @@ def test_hatexplain_runs_through_the_large_sweep(tmp_path):
     assert res.exit_code == 0, res.output
     assert "3 trained, 0 skipped, 0 failed" in res.output
     ds = load_runset(tmp_path / "runs" / "ds_T3")
-    assert ds.model == "distilbert-base-uncased" and ds.metadata["teacher_model"] == "bert-base-uncased"
+    assert (
+        ds.model == "distilbert-base-uncased"
+        and ds.metadata["teacher_model"] == "bert-base-uncased"
+    )
     assert load_runset(tmp_path / "runs" / "teacher").model == "bert-base-uncased"
-    assert (tmp_path / "runs" / ".producers" / "checkpoints" / "teacher_seed0" / "config.json").is_file()
+    assert (
+        tmp_path / "runs" / ".producers" / "checkpoints" / "teacher_seed0" / "config.json"
+    ).is_file()
     res = runner.invoke(app, args)
     assert res.exit_code == 0 and "0 trained, 3 skipped" in res.output
-    res = runner.invoke(app, [*args[:-4], "--models-root", str(tmp_path / "nowhere"), "--out", str(tmp_path / "r2")])
+    res = runner.invoke(
+        app, [*args[:-4], "--models-root", str(tmp_path / "nowhere"), "--out", str(tmp_path / "r2")]
+    )
     assert res.exit_code == 1
-    assert f"error: teacher/seed0: model directory {tmp_path / 'nowhere' / 'bert-base-uncased'} does not exist" in res.output
+    assert (
+        f"error: teacher/seed0: model directory {tmp_path / 'nowhere' / 'bert-base-uncased'} does not exist"
+        in res.output
+    )
     assert "error: ds_T3/seed0: its teacher failed" in res.output
 
 
@@ -562,9 +795,32 @@ def test_imagenet_runs_through_the_large_sweep_single_process(tmp_path):
 
     typer_testing = pytest.importorskip("typer.testing")
     make_imagenet(tmp_path / "imagenet")
-    args = ["--setting", "imagenet", "--out", str(tmp_path / "runs"), "--seeds", "1", "--temperatures", "4",
-            "--epochs", "1", "--batch-size", "4", "--teacher-arch", "resnet8", "--student-arch", "lenet5",
-            "--image-size", "16", "--data-root", str(tmp_path / "imagenet"), "--num-workers", "0", "--device", "cpu"]
+    args = [
+        "--setting",
+        "imagenet",
+        "--out",
+        str(tmp_path / "runs"),
+        "--seeds",
+        "1",
+        "--temperatures",
+        "4",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "4",
+        "--teacher-arch",
+        "resnet8",
+        "--student-arch",
+        "lenet5",
+        "--image-size",
+        "16",
+        "--data-root",
+        str(tmp_path / "imagenet"),
+        "--num-workers",
+        "0",
+        "--device",
+        "cpu",
+    ]
     res = typer_testing.CliRunner().invoke(app, args)
     assert res.exit_code == 0, res.output
     teacher, nds, ds = load_runsets([tmp_path / "runs" / d for d in ("teacher", "nds", "ds_T4")])
@@ -587,21 +843,42 @@ def test_label_group_table_reproduces_paper_table4_counts():
         young += ["Young"] * y + ["Not Young"] * ny
         male += ["Male"] * m + ["Not Male"] * nm
     n = len(labels)
-    split = FileSplit("celeba", "train", Path("."), ("x",) * n, np.array(labels), np.arange(n).astype(str),
-                      ("Not Smiling", "Smiling"), {"young": np.array(young), "male": np.array(male)}, 1)
+    split = FileSplit(
+        "celeba",
+        "train",
+        Path("."),
+        ("x",) * n,
+        np.array(labels),
+        np.arange(n).astype(str),
+        ("Not Smiling", "Smiling"),
+        {"young": np.array(young), "male": np.array(male)},
+        1,
+    )
     frame = label_group_table(split).to_frame()
-    assert frame.loc["Smiling", ["Young", "Not Young", "Male", "Not Male"]].tolist() == list(paper[1])
-    assert frame.loc["Not Smiling", ["Young", "Not Young", "Male", "Not Male"]].tolist() == list(paper[0])
-    assert frame.loc["Smiling", "Distribution"] == frame.loc["Not Smiling", "Distribution"] == "50.00%"
+    assert frame.loc["Smiling", ["Young", "Not Young", "Male", "Not Male"]].tolist() == list(
+        paper[1]
+    )
+    assert frame.loc["Not Smiling", ["Young", "Not Young", "Male", "Not Male"]].tolist() == list(
+        paper[0]
+    )
+    assert (
+        frame.loc["Smiling", "Distribution"] == frame.loc["Not Smiling", "Distribution"] == "50.00%"
+    )
     # 121558 / 156160 = 77.84% (the paper prints 77.85% / 22.15%, rounded to sum to 100)
     assert frame.loc["Distribution", ["Young", "Not Young", "Male", "Not Male"]].tolist() == [
-        f"{100 * 121558 / 156160:.2f}%", f"{100 * 34602 / 156160:.2f}%", "41.65%", "58.35%"]
+        f"{100 * 121558 / 156160:.2f}%",
+        f"{100 * 34602 / 156160:.2f}%",
+        "41.65%",
+        "58.35%",
+    ]
 
 
 def test_celeba_partition_csv_header_is_read(tmp_path):
     from producers.data.celeba import read_partition
 
-    (tmp_path / "list_eval_partition.txt").write_text("image_id,partition\n000001.jpg,0\n000002.jpg,2\n")
+    (tmp_path / "list_eval_partition.txt").write_text(
+        "image_id,partition\n000001.jpg,0\n000002.jpg,2\n"
+    )
     assert read_partition(tmp_path) == {"000001.jpg": 0, "000002.jpg": 2}
 
 

@@ -12,11 +12,35 @@ from typer.testing import CliRunner  # noqa: E402
 from kdbias_audit.cli import app as kdaudit  # noqa: E402
 from kdbias_audit.io import load_runset, read_predictions  # noqa: E402
 from producers.sweep import (  # noqa: E402
-    app as sweep_app, parse_float_list, parse_int_list, parse_shard, plan_sweep, run_sweep,
+    app as sweep_app,
+)
+from producers.sweep import (
+    parse_float_list,
+    parse_int_list,
+    parse_shard,
+    plan_sweep,
+    run_sweep,
 )
 
-TINY = ["--setting", "trifeature", "--seeds", "0-1", "--temperatures", "2,4", "--epochs", "1",
-        "--image-size", "16", "--train-size", "32", "--test-size", "20", "--batch-size", "16", "--quiet"]
+TINY = [
+    "--setting",
+    "trifeature",
+    "--seeds",
+    "0-1",
+    "--temperatures",
+    "2,4",
+    "--epochs",
+    "1",
+    "--image-size",
+    "16",
+    "--train-size",
+    "32",
+    "--test-size",
+    "20",
+    "--batch-size",
+    "16",
+    "--quiet",
+]
 
 
 def _sweep(root, *extra):
@@ -47,8 +71,13 @@ def test_metadata_and_teacher_pairing(swept):
     assert nds.role == "baseline" and nds.model == "lenet5" and nds.temperature is None
     ds = load_runset(swept / "ds_T4")
     assert ds.role == "distilled" and ds.temperature == 4.0 and ds.alpha == 0.8
-    assert ds.metadata["teacher_model"] == "resnet20" and ds.group_attributes == ("color", "texture")
-    plan = plan_sweep(setting="trifeature", out=swept, seeds=[0, 1], temperatures=[2.0, 4.0], epochs=1)
+    assert ds.metadata["teacher_model"] == "resnet20" and ds.group_attributes == (
+        "color",
+        "texture",
+    )
+    plan = plan_sweep(
+        setting="trifeature", out=swept, seeds=[0, 1], temperatures=[2.0, 4.0], epochs=1
+    )
     for run in plan.runs:
         if run.spec.role == "distilled":  # DS of seed k distilled from the teacher of seed k
             assert run.spec.teacher_checkpoint.endswith(f"teacher_seed{run.spec.seed}.pt")
@@ -89,7 +118,9 @@ def test_a_different_recipe_is_refused_not_mixed(swept):
 
 
 def test_shards_partition_the_runs_teachers_first(tmp_path):
-    plan = plan_sweep(setting="trifeature", out=tmp_path, seeds=[0, 1, 2], temperatures=[1.0, 2.0, 30.0], epochs=1)
+    plan = plan_sweep(
+        setting="trifeature", out=tmp_path, seeds=[0, 1, 2], temperatures=[1.0, 2.0, 30.0], epochs=1
+    )
     assert len(plan.runs) == 3 + 3 + 9
     names = [r.name for r in plan.runs]
     parts = [plan.shard(i, 4) for i in range(4)]
@@ -105,7 +136,9 @@ def test_dry_run_lists_runs_without_training(tmp_path):
     assert not (tmp_path / "dry" / "teacher").exists()
 
 
-@pytest.mark.parametrize("text, expected", [("0-4", [0, 1, 2, 3, 4]), ("0,2,5-6", [0, 2, 5, 6]), ("3", [3])])
+@pytest.mark.parametrize(
+    "text, expected", [("0-4", [0, 1, 2, 3, 4]), ("0,2,5-6", [0, 2, 5, 6]), ("3", [3])]
+)
 def test_parse_int_list(text, expected):
     assert parse_int_list(text) == expected
 
@@ -124,14 +157,25 @@ def test_parse_float_list_and_shard():
 
 
 def test_bad_setting_is_one_line_error(tmp_path):
-    res = CliRunner().invoke(sweep_app, ["--setting", "nope", "--out", str(tmp_path), "--epochs", "1"])
+    res = CliRunner().invoke(
+        sweep_app, ["--setting", "nope", "--out", str(tmp_path), "--epochs", "1"]
+    )
     assert res.exit_code == 1 and "unknown setting 'nope'" in res.output
 
 
 def test_concurrent_processes_produce_the_same_sweep(tmp_path):
     # two worker processes (spawn); CPU training is deterministic, so the files match in-process ones
-    common = dict(setting="trifeature", seeds=[0], temperatures=[3.0], epochs=1, image_size=16,
-                  train_size=32, test_size=20, batch_size=16, device="cpu")
+    common = dict(
+        setting="trifeature",
+        seeds=[0],
+        temperatures=[3.0],
+        epochs=1,
+        image_size=16,
+        train_size=32,
+        test_size=20,
+        batch_size=16,
+        device="cpu",
+    )
     s1 = run_sweep(plan_sweep(out=tmp_path / "a", **common), concurrent=2, show_progress=False)
     assert len(s1.trained) == 3 and not s1.failed, s1.failed
     s2 = run_sweep(plan_sweep(out=tmp_path / "b", **common), concurrent=1, show_progress=False)
@@ -144,7 +188,12 @@ def test_concurrent_processes_produce_the_same_sweep(tmp_path):
 
 
 def test_student_learning_rate_is_separate_and_recorded(tmp_path):
-    plan = plan_sweep(setting="trifeature", out=tmp_path, seeds=[0], temperatures=[2.0], epochs=1,
-                      student_lr=0.03)
-    assert {r.spec.role: r.spec.lr for r in plan.runs} == {"teacher": 0.1, "baseline": 0.03, "distilled": 0.03}
+    plan = plan_sweep(
+        setting="trifeature", out=tmp_path, seeds=[0], temperatures=[2.0], epochs=1, student_lr=0.03
+    )
+    assert {r.spec.role: r.spec.lr for r in plan.runs} == {
+        "teacher": 0.1,
+        "baseline": 0.03,
+        "distilled": 0.03,
+    }
     assert plan.runs[-1].spec.expected_metadata()["lr"] == 0.03

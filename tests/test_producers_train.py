@@ -12,7 +12,9 @@ from producers.gpu import DeviceData  # noqa: E402
 from producers.models import build_model  # noqa: E402
 from producers.train import RunSpec, Trainer, train_run  # noqa: E402
 
-TINY = dict(setting="trifeature", epochs=1, batch_size=16, image_size=16, train_size=32, test_size=20)
+TINY = dict(
+    setting="trifeature", epochs=1, batch_size=16, image_size=16, train_size=32, test_size=20
+)
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +36,13 @@ def test_teacher_file_has_complete_metadata(tmp_path, data, teacher_ckpt):
     res = train_run(spec, tmp_path / "seed1.parquet", data=data, log_path=tmp_path / "run.log")
     run = read_predictions(tmp_path / "seed1.parquet")
     m = run.metadata
-    assert (m["role"], m["model"], m["dataset"], m["split"], m["seed"]) == ("teacher", "resnet20", "trifeature", "test", 1)
+    assert (m["role"], m["model"], m["dataset"], m["split"], m["seed"]) == (
+        "teacher",
+        "resnet20",
+        "trifeature",
+        "test",
+        1,
+    )
     assert m["class_names"] == list(data.class_names) and m["epochs"] == 1 and m["image_size"] == 16
     assert m["temperature"] is None and m["alpha"] is None and m["teacher_model"] is None
     assert run.num_classes == 10 and len(run.label) == 20
@@ -48,14 +56,29 @@ def test_teacher_file_has_complete_metadata(tmp_path, data, teacher_ckpt):
 def test_distilled_file_and_float16_logits(tmp_path, data, teacher_ckpt):
     import pyarrow.parquet as pq
 
-    spec = RunSpec(role="distilled", seed=0, arch="lenet5", temperature=4.0, alpha=0.8,
-                   teacher_arch="resnet20", teacher_checkpoint=str(teacher_ckpt),
-                   logits_dtype="float16", **TINY)
+    spec = RunSpec(
+        role="distilled",
+        seed=0,
+        arch="lenet5",
+        temperature=4.0,
+        alpha=0.8,
+        teacher_arch="resnet20",
+        teacher_checkpoint=str(teacher_ckpt),
+        logits_dtype="float16",
+        **TINY,
+    )
     train_run(spec, tmp_path / "ds.parquet", data=data)
     m = read_predictions(tmp_path / "ds.parquet").metadata
     assert (m["role"], m["temperature"], m["alpha"], m["teacher_model"], m["model"]) == (
-        "distilled", 4.0, 0.8, "resnet20", "lenet5")
-    assert str(pq.read_schema(tmp_path / "ds.parquet").field("logits").type.value_type) == "halffloat"
+        "distilled",
+        4.0,
+        0.8,
+        "resnet20",
+        "lenet5",
+    )
+    assert (
+        str(pq.read_schema(tmp_path / "ds.parquet").field("logits").type.value_type) == "halffloat"
+    )
 
 
 def test_teacher_stays_frozen_during_distillation(data, teacher_ckpt):
@@ -64,8 +87,19 @@ def test_teacher_stays_frozen_during_distillation(data, teacher_ckpt):
     dev = torch.device("cpu")
     mean, std = data.channel_stats()
     dd = DeviceData(data.train.images, data.train.labels, mean=mean, std=std, device=dev)
-    tr = Trainer(build_model("lenet5", num_classes=10), dd, device=dev, total_steps=2, batch_size=16,
-                 padding=2, hflip=True, seed=0, teacher=teacher, temperature=4.0, alpha=0.8)
+    tr = Trainer(
+        build_model("lenet5", num_classes=10),
+        dd,
+        device=dev,
+        total_steps=2,
+        batch_size=16,
+        padding=2,
+        hflip=True,
+        seed=0,
+        teacher=teacher,
+        temperature=4.0,
+        alpha=0.8,
+    )
     tr.run_epoch()
     assert not teacher.training
     for k, v in teacher.state_dict().items():
@@ -74,9 +108,19 @@ def test_teacher_stays_frozen_during_distillation(data, teacher_ckpt):
 
 def test_learning_rate_drops_at_30_60_90_percent(data):
     dev = torch.device("cpu")
-    dd = DeviceData(data.train.images, data.train.labels, mean=(0.5,) * 3, std=(0.25,) * 3, device=dev)
-    tr = Trainer(build_model("lenet5", num_classes=10), dd, device=dev, total_steps=100,
-                 batch_size=16, padding=0, hflip=False, seed=0)
+    dd = DeviceData(
+        data.train.images, data.train.labels, mean=(0.5,) * 3, std=(0.25,) * 3, device=dev
+    )
+    tr = Trainer(
+        build_model("lenet5", num_classes=10),
+        dd,
+        device=dev,
+        total_steps=100,
+        batch_size=16,
+        padding=0,
+        hflip=False,
+        seed=0,
+    )
     lrs = [tr.lr_at(s) for s in range(100)]
     assert lrs[29] == pytest.approx(0.1) and lrs[30] == pytest.approx(0.01)
     assert lrs[59] == pytest.approx(0.01) and lrs[60] == pytest.approx(0.001)
@@ -98,7 +142,7 @@ def test_augmentation_is_a_crop_of_the_padded_image_or_its_mirror():
             cands = {}
             for oy in range(2 * p + 1):
                 for ox in range(2 * p + 1):
-                    crop = padded[oy:oy + 7, ox:ox + 7].transpose(2, 0, 1)
+                    crop = padded[oy : oy + 7, ox : ox + 7].transpose(2, 0, 1)
                     cands[(oy, ox, False)] = crop
                     cands[(oy, ox, True)] = crop[:, :, ::-1]
             hits = [k for k, c in cands.items() if np.array_equal(c, out[b])]
@@ -116,13 +160,17 @@ def test_batches_are_normalised_and_channels_last(data):
     assert x.is_contiguous(memory_format=torch.channels_last)
     ref = (data.train.images.astype(np.float64) / 255 - np.array(mean)) / np.array(std)
     np.testing.assert_allclose(x.permute(0, 2, 3, 1).numpy(), ref, rtol=1e-5, atol=1e-5)
-    batches = list(dd.train_batches(10, padding=1, hflip=True, generator=torch.Generator().manual_seed(0)))
+    batches = list(
+        dd.train_batches(10, padding=1, hflip=True, generator=torch.Generator().manual_seed(0))
+    )
     assert len(batches) == 3 and all(b[0].shape == (10, 3, 16, 16) for b in batches)  # drop_last
 
 
 def test_a_killed_run_leaves_no_finished_looking_file(tmp_path, data, monkeypatch):
     def spec(d):
-        return RunSpec(role="teacher", seed=0, arch="lenet5", save_checkpoint=str(d / "t.pt"), **TINY)
+        return RunSpec(
+            role="teacher", seed=0, arch="lenet5", save_checkpoint=str(d / "t.pt"), **TINY
+        )
 
     def boom(*a, **k):
         raise KeyboardInterrupt
@@ -168,9 +216,30 @@ def test_train_speed_benchmark_runs_on_cpu(tmp_path):
     spec = importlib.util.spec_from_file_location("train_speed", path)
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    rc = mod.main(["--device", "cpu", "--steps", "1", "--warmup", "1", "--n-train", "64",
-                   "--batch-size", "16", "--concurrent", "0", "--json", str(tmp_path / "r.json")])
+    rc = mod.main(
+        [
+            "--device",
+            "cpu",
+            "--steps",
+            "1",
+            "--warmup",
+            "1",
+            "--n-train",
+            "64",
+            "--batch-size",
+            "16",
+            "--concurrent",
+            "0",
+            "--json",
+            str(tmp_path / "r.json"),
+        ]
+    )
     assert rc == 0
     out = json.loads((tmp_path / "r.json").read_text())
-    assert set(out["results"]) == {"a_fast_r20", "b_dataloader_r20", "a_fast_kd56to20", "b_dataloader_kd56to20"}
+    assert set(out["results"]) == {
+        "a_fast_r20",
+        "b_dataloader_r20",
+        "a_fast_kd56to20",
+        "b_dataloader_kd56to20",
+    }
     assert out["ratios"]["a/b r20"] > 0

@@ -11,7 +11,13 @@ from kdbias_audit._render import jsonable, to_json
 def test_nan_and_inf_become_null_in_small_and_large_containers():
     big = np.random.default_rng(0).random((100, 100))
     big[3, 4] = np.nan
-    doc = {"a": float("nan"), "b": [1.0, float("inf")], "m": big, "l": big.tolist(), "t": (np.int64(3), np.bool_(True))}
+    doc = {
+        "a": float("nan"),
+        "b": [1.0, float("inf")],
+        "m": big,
+        "l": big.tolist(),
+        "t": (np.int64(3), np.bool_(True)),
+    }
     out = json.loads(to_json(doc))
     assert out["a"] is None and out["b"] == [1.0, None] and out["t"] == [3, True]
     for key in ("m", "l"):
@@ -27,4 +33,6 @@ def test_large_numeric_lists_keep_their_values_and_types():
     assert jsonable(ragged) == ragged
     mixed = [1.0] * 100 + ["x", None]
     assert jsonable(mixed)[-2:] == ["x", None]
-    assert not any(isinstance(v, float) and math.isnan(v) for v in jsonable([1.0] * 99 + [float("nan")]))
+    assert not any(
+        isinstance(v, float) and math.isnan(v) for v in jsonable([1.0] * 99 + [float("nan")])
+    )

@@ -13,9 +13,9 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from _sweepgen import make_sweep
 
 import kdbias_audit
-from _sweepgen import make_sweep
 from kdbias_audit._errors import KDAuditError
 from kdbias_audit.report import build_report, write_report
 from kdbias_audit.sweep import analyze_sweep
@@ -64,8 +64,12 @@ class TableParser(HTMLParser):
 
 @pytest.fixture(scope="module")
 def result(tmp_path_factory):
-    root = make_sweep(tmp_path_factory.mktemp("r") / "sw", temperatures=(2.0, 4.0), class_names=NAMES,
-                      dataset=EVIL_DATASET)
+    root = make_sweep(
+        tmp_path_factory.mktemp("r") / "sw",
+        temperatures=(2.0, 4.0),
+        class_names=NAMES,
+        dataset=EVIL_DATASET,
+    )
     return analyze_sweep(root)
 
 
@@ -82,7 +86,9 @@ def parsed(page) -> TableParser:
 
 
 def frame_rows(df):
-    return [list(map(str, df.columns))] + [[str(v) for v in row] for row in df.itertuples(index=False)]
+    return [list(map(str, df.columns))] + [
+        [str(v) for v in row] for row in df.itertuples(index=False)
+    ]
 
 
 def test_contains_the_class_bias_and_fairness_tables(result, parsed):
@@ -147,16 +153,30 @@ def test_report_without_groups_has_no_fairness_section(tmp_path):
 def chromium(tmp_path: Path, url: str, *extra: str) -> subprocess.CompletedProcess:
     profile = tmp_path / "profile"
     profile.mkdir(exist_ok=True)
-    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-           "--no-first-run",
-           "--disable-background-networking", "--disable-component-update", "--disable-sync",
-           f"--user-data-dir={profile}", *extra, url]
+    cmd = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        *extra,
+        url,
+    ]
     env = {**os.environ, "HOME": str(tmp_path)}
     return subprocess.run(cmd, capture_output=True, text=True, timeout=180, env=env)
 
 
-@pytest.mark.skipif(not (os.path.exists(CHROMIUM) and os.access(CHROMIUM, os.X_OK)) and not shutil.which("chromium"),
-                    reason="chromium is not installed")
+@pytest.mark.skipif(
+    not (os.path.exists(CHROMIUM) and os.access(CHROMIUM, os.X_OK))
+    and not shutil.which("chromium"),
+    reason="chromium is not installed",
+)
 def test_renders_in_headless_chromium(result, tmp_path):
     import matplotlib.image as mpimg
 

@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
+from _sweepgen import PLANTED, SEEDS, make_sweep
 from scipy import stats
 
-from _sweepgen import PLANTED, SEEDS, make_sweep
 from kdbias_audit._errors import KDAuditError, PredictionFileError
 from kdbias_audit.io import write_predictions
 from kdbias_audit.sweep import SweepResult, analyze_sweep, discover_sweep, find_runset_dirs
@@ -25,7 +25,9 @@ TEMPS = (2.0, 10.0, 4.0)  # lexical order of the directories differs from numeri
 
 @pytest.fixture(scope="module")
 def sweep_root(tmp_path_factory) -> Path:
-    return make_sweep(tmp_path_factory.mktemp("sweep") / "cifar", temperatures=TEMPS, class_names=NAMES)
+    return make_sweep(
+        tmp_path_factory.mktemp("sweep") / "cifar", temperatures=TEMPS, class_names=NAMES
+    )
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +50,9 @@ def raw_runset(directory: Path) -> list[dict]:
 
 
 def ref_accuracy(runs) -> np.ndarray:
-    return np.array([np.mean(r["df"]["pred"].to_numpy() == r["df"]["label"].to_numpy()) for r in runs])
+    return np.array(
+        [np.mean(r["df"]["pred"].to_numpy() == r["df"]["label"].to_numpy()) for r in runs]
+    )
 
 
 def ref_relative(runs, c: int) -> np.ndarray:
@@ -62,8 +66,12 @@ def ref_relative(runs, c: int) -> np.ndarray:
 
 
 def ref_count(rel_a: np.ndarray, rel_b: np.ndarray, alpha: float = ALPHA) -> tuple[int, int]:
-    pvals = np.array([stats.ttest_ind(rel_b[:, k], rel_a[:, k], equal_var=False).pvalue
-                      for k in range(rel_a.shape[1])])
+    pvals = np.array(
+        [
+            stats.ttest_ind(rel_b[:, k], rel_a[:, k], equal_var=False).pvalue
+            for k in range(rel_a.shape[1])
+        ]
+    )
     q = stats.false_discovery_control(pvals)
     return int(np.sum(pvals <= alpha)), int(np.sum(q <= alpha))
 
@@ -86,7 +94,9 @@ def ref_fairness(runs, attr: str, c: int) -> dict[str, tuple[float, float]]:
     for r in runs:
         y, p = r["df"]["label"].to_numpy(), r["df"]["pred"].to_numpy()
         g = r["df"][f"group.{attr}"].to_numpy()
-        dpd = [demographic_parity_difference(y == k, p == k, sensitive_features=g) for k in range(c)]
+        dpd = [
+            demographic_parity_difference(y == k, p == k, sensitive_features=g) for k in range(c)
+        ]
         eod = [equalized_odds_difference(y == k, p == k, sensitive_features=g) for k in range(c)]
         per_seed["dpd"].append(np.mean(dpd))
         per_seed["eod"].append(np.mean(eod))
@@ -149,8 +159,12 @@ def test_sc_and_tc_match_scipy_welch_loop(result, sweep_root):
         assert r.vs_teacher.n_significant == n_tc, r.name
         assert r.vs_baseline.n_significant_fdr == n_sc_fdr, r.name
         assert r.vs_teacher.n_significant_fdr == n_tc_fdr, r.name
-        assert r.vs_baseline.count_pvalue == pytest.approx(ref_count_pvalue(rel_n, rel_d, n_sc), abs=1e-12)
-        assert r.vs_teacher.count_pvalue == pytest.approx(ref_count_pvalue(rel_t, rel_d, n_tc), abs=1e-12)
+        assert r.vs_baseline.count_pvalue == pytest.approx(
+            ref_count_pvalue(rel_n, rel_d, n_sc), abs=1e-12
+        )
+        assert r.vs_teacher.count_pvalue == pytest.approx(
+            ref_count_pvalue(rel_t, rel_d, n_tc), abs=1e-12
+        )
 
 
 def test_planted_classes_are_found(result):
@@ -160,7 +174,9 @@ def test_planted_classes_are_found(result):
     assert all(hottest.vs_baseline.delta[c] > 0 for c in PLANTED)
 
 
-@pytest.mark.parametrize(("row", "attr"), [("nds", "young"), ("ds_T10", "young"), ("teacher", "color")])
+@pytest.mark.parametrize(
+    ("row", "attr"), [("nds", "young"), ("ds_T10", "young"), ("teacher", "color")]
+)
 def test_fairness_matches_fairlearn_one_vs_rest(result, sweep_root, row, attr):
     # fairlearn is slow per call (about 60 ms), so three (run set, attribute) pairs are checked
     r = next(x for x in result.rows if x.name == row)
@@ -176,10 +192,10 @@ def test_disagreement_teacher_vs_students_matches_brute_force(result, sweep_root
     for r in result.rows[1:]:
         s = raw_runset(sweep_root / r.name)
         mats = []
-        for a, b in zip(t, s):
+        for a, b in zip(t, s, strict=False):
             pa, pb = a["df"]["pred"].to_numpy(), b["df"]["pred"].to_numpy()
             m = np.zeros((6, 6))
-            for i, j in zip(pa, pb):
+            for i, j in zip(pa, pb, strict=False):
                 if i != j:
                     m[i, j] += 1
             mats.append(m)
@@ -191,7 +207,7 @@ def test_frames_and_dict_agree(result):
     frame = result.class_bias_frame()
     assert list(frame["name"]) == ["teacher", "nds", "ds_T2", "ds_T4", "ds_T10"]
     d = result.to_dict()["rows"]
-    for row, rec in zip(frame.itertuples(), d):
+    for row, rec in zip(frame.itertuples(), d, strict=False):
         assert row.name == rec["name"]
         assert row.accuracy_mean == pytest.approx(rec["accuracy"]["mean"])
         if rec["n_sc"] is None:
@@ -218,9 +234,18 @@ def test_binary_sweep_fairness_matches_fairlearn(tmp_path):
     res = analyze_sweep(root)
     for r in (res.teacher, res.distilled[-1]):
         runs = raw_runset(root / r.name)
-        for metric, fn in (("dpd", demographic_parity_difference), ("eod", equalized_odds_difference)):
-            vals = [fn(x["df"]["label"].to_numpy(), x["df"]["pred"].to_numpy(),
-                       sensitive_features=x["df"]["group.young"].to_numpy()) for x in runs]
+        for metric, fn in (
+            ("dpd", demographic_parity_difference),
+            ("eod", equalized_odds_difference),
+        ):
+            vals = [
+                fn(
+                    x["df"]["label"].to_numpy(),
+                    x["df"]["pred"].to_numpy(),
+                    sensitive_features=x["df"]["group.young"].to_numpy(),
+                )
+                for x in runs
+            ]
             mean, std = r.fairness_mean_std("young", metric)
             assert mean == pytest.approx(np.mean(vals), abs=1e-12)
             assert std == pytest.approx(np.std(vals, ddof=1), abs=1e-12)
@@ -238,7 +263,9 @@ def test_students_without_the_teachers_seeds_pair_all_runs(tmp_path):
 
 
 def test_alpha_blocks(tmp_path):
-    root = make_sweep(tmp_path / "s", temperatures=(2.0, 4.0), kd_alphas=(0.8, 0.6), with_groups=False)
+    root = make_sweep(
+        tmp_path / "s", temperatures=(2.0, 4.0), kd_alphas=(0.8, 0.6), with_groups=False
+    )
     res = analyze_sweep(root)
     assert res.kd_alphas == [0.6, 0.8]
     blocks = res.blocks()
@@ -274,8 +301,14 @@ def tiny(directory: Path, *, seeds=(0, 1), nc: int = 3, y=None, **meta) -> Path:
     rng = np.random.default_rng(len(str(directory)))
     for s in seeds:
         pred = np.where(rng.random(y.size) < 0.7, y, (y + 1) % nc)
-        write_predictions(directory / f"seed{s}.parquet", y_true=y, y_pred=pred, seed=s, num_classes=nc,
-                          metadata={k: v for k, v in meta.items() if v is not None})
+        write_predictions(
+            directory / f"seed{s}.parquet",
+            y_true=y,
+            y_pred=pred,
+            seed=s,
+            num_classes=nc,
+            metadata={k: v for k, v in meta.items() if v is not None},
+        )
     return directory
 
 
@@ -353,7 +386,11 @@ def test_duplicate_temperature(small):
 def test_same_temperature_different_alpha_is_fine(small):
     tiny(small / "ds4b", role="distilled", temperature=4.0, alpha=0.6, dataset="d")
     plan = discover_sweep(small)
-    assert [(e.kd_alpha, e.temperature) for e in plan.distilled] == [(None, 2.0), (None, 4.0), (0.6, 4.0)]
+    assert [(e.kd_alpha, e.temperature) for e in plan.distilled] == [
+        (None, 2.0),
+        (None, 4.0),
+        (0.6, 4.0),
+    ]
 
 
 def test_mixed_datasets(small):
@@ -380,10 +417,17 @@ def test_temperature_without_role_means_distilled(small):
 
 
 def test_seeds_disagreeing_on_temperature(small):
-    write_predictions(small / "ds4" / "seed7.parquet", y_true=[0, 1, 2, 0, 1, 2, 0, 1],
-                      y_pred=[0, 1, 2, 0, 1, 2, 0, 1], seed=7, num_classes=3,
-                      metadata={"role": "distilled", "temperature": 5, "dataset": "d"})
-    with pytest.raises(PredictionFileError, match=r"seed7.parquet: metadata temperature=5 here but 4"):
+    write_predictions(
+        small / "ds4" / "seed7.parquet",
+        y_true=[0, 1, 2, 0, 1, 2, 0, 1],
+        y_pred=[0, 1, 2, 0, 1, 2, 0, 1],
+        seed=7,
+        num_classes=3,
+        metadata={"role": "distilled", "temperature": 5, "dataset": "d"},
+    )
+    with pytest.raises(
+        PredictionFileError, match=r"seed7.parquet: metadata temperature=5 here but 4"
+    ):
         discover_sweep(small)
 
 
@@ -412,7 +456,9 @@ def test_override_must_be_a_runset_dir(small, tmp_path):
 
 def test_corrupt_file_is_named(small):
     (small / "ds4" / "seed1.parquet").write_bytes(b"not parquet at all")
-    with pytest.raises(PredictionFileError, match=r"ds4/seed1.parquet: not a readable Parquet file"):
+    with pytest.raises(
+        PredictionFileError, match=r"ds4/seed1.parquet: not a readable Parquet file"
+    ):
         discover_sweep(small)
 
 
@@ -420,7 +466,13 @@ def test_misaligned_runsets_are_rejected_by_io(small):
     import shutil
 
     shutil.rmtree(small / "ds4")
-    tiny(small / "ds4", role="distilled", temperature=4, dataset="d", y=np.array([0, 1, 2, 0, 1, 2, 0, 2]))
+    tiny(
+        small / "ds4",
+        role="distilled",
+        temperature=4,
+        dataset="d",
+        y=np.array([0, 1, 2, 0, 1, 2, 0, 2]),
+    )
     with pytest.raises(PredictionFileError, match="label of sample_id 7"):
         analyze_sweep(small)
 

@@ -10,8 +10,8 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-
 from _sweepgen import make_sweep
+
 from kdbias_audit.sweep import analyze_sweep
 from kdbias_audit.tables import (
     class_bias_display_frame,
@@ -20,7 +20,17 @@ from kdbias_audit.tables import (
     sweep_numeric_frame,
 )
 
-ROW_KEYS = {"name", "role", "temperature", "accuracy", "n_sc", "n_tc", "n_sc_fdr", "n_tc_fdr", "fairness"}
+ROW_KEYS = {
+    "name",
+    "role",
+    "temperature",
+    "accuracy",
+    "n_sc",
+    "n_tc",
+    "n_sc_fdr",
+    "n_tc_fdr",
+    "fairness",
+}
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +41,12 @@ def result(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def blocks_result(tmp_path_factory):
-    root = make_sweep(tmp_path_factory.mktemp("b") / "sw", temperatures=(2.0, 4.0), kd_alphas=(0.6, 0.8),
-                      with_groups=False)
+    root = make_sweep(
+        tmp_path_factory.mktemp("b") / "sw",
+        temperatures=(2.0, 4.0),
+        kd_alphas=(0.6, 0.8),
+        with_groups=False,
+    )
     return analyze_sweep(root)
 
 
@@ -42,14 +56,24 @@ def pm(mean, std):
 
 def test_class_bias_display_frame(result):
     df = class_bias_display_frame(result)
-    assert list(df.columns) == ["Run set", "Model", "T", "Test Acc. (%)", "#SC", "#TC", "#SC (BH)", "#TC (BH)",
-                                "p(#SC)", "p(#TC)"]
+    assert list(df.columns) == [
+        "Run set",
+        "Model",
+        "T",
+        "Test Acc. (%)",
+        "#SC",
+        "#TC",
+        "#SC (BH)",
+        "#TC (BH)",
+        "p(#SC)",
+        "p(#TC)",
+    ]
     assert list(df["Model"]) == ["Teacher", "NDS", "DS", "DS", "DS"]
     assert list(df["T"]) == ["-", "-", "2", "4", "8"]
-    for r, row in zip(result.rows, df.itertuples(index=False)):
+    for r, row in zip(result.rows, df.itertuples(index=False), strict=False):
         acc = r.accuracy
         assert row[3] == pm(acc.mean(), acc.std(ddof=1))
-    for r, (_, row) in zip(result.distilled, df.iloc[2:].iterrows()):
+    for r, (_, row) in zip(result.distilled, df.iloc[2:].iterrows(), strict=False):
         assert row["#SC"] == str(r.vs_baseline.n_significant)
         assert row["#TC"] == str(r.vs_teacher.n_significant)
         assert row["#SC (BH)"] == str(r.vs_baseline.n_significant_fdr)
@@ -60,9 +84,17 @@ def test_class_bias_display_frame(result):
 
 def test_fairness_display_frame(result):
     df = fairness_display_frame(result)
-    assert list(df.columns) == ["Run set", "Model", "T", "Test Acc. (%)", "EOD color (%)", "DPD color (%)",
-                                "EOD young (%)", "DPD young (%)"]
-    for r, (_, row) in zip(result.rows, df.iterrows()):
+    assert list(df.columns) == [
+        "Run set",
+        "Model",
+        "T",
+        "Test Acc. (%)",
+        "EOD color (%)",
+        "DPD color (%)",
+        "EOD young (%)",
+        "DPD young (%)",
+    ]
+    for r, (_, row) in zip(result.rows, df.iterrows(), strict=False):
         f = r.fairness.to_dict()["young"]
         assert row["DPD young (%)"] == pm(f["dpd"]["mean"], f["dpd"]["std"])
         assert row["EOD young (%)"] == pm(f["eod"]["mean"], f["eod"]["std"])
@@ -73,9 +105,15 @@ def test_json_contract(result):
     assert set(doc) == {"rows"}
     rows = doc["rows"]
     assert [r["name"] for r in rows] == ["teacher", "nds", "ds_T2", "ds_T4", "ds_T8"]
-    assert [r["role"] for r in rows] == ["teacher", "baseline", "distilled", "distilled", "distilled"]
+    assert [r["role"] for r in rows] == [
+        "teacher",
+        "baseline",
+        "distilled",
+        "distilled",
+        "distilled",
+    ]
     assert [r["temperature"] for r in rows] == [None, None, 2.0, 4.0, 8.0]
-    for rec, r in zip(rows, result.rows):
+    for rec, r in zip(rows, result.rows, strict=False):
         assert set(rec) == ROW_KEYS
         assert set(rec["accuracy"]) == {"mean", "std"}
         assert rec["accuracy"]["mean"] == pytest.approx(float(np.mean(r.accuracy)), abs=1e-15)
@@ -85,10 +123,17 @@ def test_json_contract(result):
             assert set(v) == {"dpd", "eod"}
             for metric in ("dpd", "eod"):
                 assert set(v[metric]) == {"mean", "std"}
-                assert v[metric]["mean"] == pytest.approx(r.fairness.to_dict()[attr][metric]["mean"])
+                assert v[metric]["mean"] == pytest.approx(
+                    r.fairness.to_dict()[attr][metric]["mean"]
+                )
     for rec in rows[:2]:
-        assert rec["n_sc"] is None and rec["n_tc"] is None and rec["n_sc_fdr"] is None and rec["n_tc_fdr"] is None
-    for rec, r in zip(rows[2:], result.distilled):
+        assert (
+            rec["n_sc"] is None
+            and rec["n_tc"] is None
+            and rec["n_sc_fdr"] is None
+            and rec["n_tc_fdr"] is None
+        )
+    for rec, r in zip(rows[2:], result.distilled, strict=False):
         assert isinstance(rec["n_sc"], int) and rec["n_sc"] == r.vs_baseline.n_significant
         assert isinstance(rec["n_tc"], int) and rec["n_tc"] == r.vs_teacher.n_significant
         assert rec["n_sc_fdr"] == r.vs_baseline.n_significant_fdr
@@ -108,10 +153,18 @@ def test_csv_parses_with_pandas(result):
     assert len(df) == 5
     np.testing.assert_allclose(df["accuracy_mean"], [np.mean(r.accuracy) for r in result.rows])
     assert df["n_sc"].iloc[:2].isna().all()
-    assert list(df["n_sc"].iloc[2:].astype(int)) == [r.vs_baseline.n_significant for r in result.distilled]
-    assert list(df["n_tc"].iloc[2:].astype(int)) == [r.vs_teacher.n_significant for r in result.distilled]
-    np.testing.assert_allclose(df["p_sc"].iloc[2:], [r.vs_baseline.count_pvalue for r in result.distilled])
-    np.testing.assert_allclose(df["young_dpd_mean"], [r.fairness_mean_std("young", "dpd")[0] for r in result.rows])
+    assert list(df["n_sc"].iloc[2:].astype(int)) == [
+        r.vs_baseline.n_significant for r in result.distilled
+    ]
+    assert list(df["n_tc"].iloc[2:].astype(int)) == [
+        r.vs_teacher.n_significant for r in result.distilled
+    ]
+    np.testing.assert_allclose(
+        df["p_sc"].iloc[2:], [r.vs_baseline.count_pvalue for r in result.distilled]
+    )
+    np.testing.assert_allclose(
+        df["young_dpd_mean"], [r.fairness_mean_std("young", "dpd")[0] for r in result.rows]
+    )
 
 
 def test_markdown(result):

@@ -6,10 +6,10 @@ import contextlib
 import functools
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from enum import Enum
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 import typer
 
@@ -98,4 +98,6 @@ def degenerate_warnings_to_stderr(limit: int = 20) -> Iterator[None]:
     for message in shown[:limit]:
         typer.echo(f"warning: {message}", err=True)
     if len(shown) > limit:
-        typer.echo(f"warning: {len(shown) - limit} more degenerate-data warnings not shown", err=True)
+        typer.echo(
+            f"warning: {len(shown) - limit} more degenerate-data warnings not shown", err=True
+        )

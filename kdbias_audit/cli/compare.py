@@ -7,7 +7,7 @@ import shutil
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -37,7 +37,9 @@ def table_renderables(result, *, top: int = 10) -> list:
         pairs = result.top_pairs_frame(top)
         if len(pairs):
             items.append(
-                frame_to_rich(pairs, title="Top disagreeing class pairs (mean count over run pairs)")
+                frame_to_rich(
+                    pairs, title="Top disagreeing class pairs (mean count over run pairs)"
+                )
             )
     if result.fairness is not None:
         fair = result.fairness
@@ -83,12 +85,17 @@ def render_markdown(result, *, top: int = 10) -> str:
 def compare_command(
     a: Annotated[
         Path,
-        typer.Argument(metavar="A", help="Run set A (teacher or non-distilled student): a directory of seed files."),
+        typer.Argument(
+            metavar="A",
+            help="Run set A (teacher or non-distilled student): a directory of seed files.",
+        ),
     ],
     b: Annotated[Path, typer.Argument(metavar="B", help="Run set B (e.g. the distilled student).")],
-    alpha: Annotated[float, typer.Option("--alpha", help="Significance level of the per-class tests.")] = 0.05,
+    alpha: Annotated[
+        float, typer.Option("--alpha", help="Significance level of the per-class tests.")
+    ] = 0.05,
     permutations: Annotated[
-        Optional[int],
+        int | None,
         typer.Option(
             "--permutations",
             help="Splits for the count's permutation test: all when at most N (default 10,000), "
@@ -96,13 +103,20 @@ def compare_command(
         ),
     ] = None,
     pairing: Annotated[
-        PairingOption, typer.Option("--pairing", help="Pair runs by seed or compare all pairs (disagreement).")
+        PairingOption,
+        typer.Option("--pairing", help="Pair runs by seed or compare all pairs (disagreement)."),
     ] = PairingOption.seed,
-    fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.table,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write to this file instead of stdout.")] = None,
-    top: Annotated[int, typer.Option("--top", help="Classes and class pairs shown in the table.")] = 10,
+    fmt: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = OutputFormat.table,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write to this file instead of stdout.")
+    ] = None,
+    top: Annotated[
+        int, typer.Option("--top", help="Classes and class pairs shown in the table.")
+    ] = 10,
     sensitive: Annotated[
-        Optional[list[str]],
+        list[str] | None,
         typer.Option(
             "--sensitive",
             "-s",
@@ -111,15 +125,20 @@ def compare_command(
         ),
     ] = None,
     positive_class: Annotated[
-        Optional[int], typer.Option("--positive-class", help="Positive class of a binary task (fairness).")
+        int | None,
+        typer.Option("--positive-class", help="Positive class of a binary task (fairness)."),
     ] = None,
-    seed_random: Annotated[int, typer.Option("--seed-random", help="Seed of the random permutation splits.")] = 0,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Processes reading files in parallel.")] = 1,
+    seed_random: Annotated[
+        int, typer.Option("--seed-random", help="Seed of the random permutation splits.")
+    ] = 0,
+    jobs: Annotated[
+        int, typer.Option("--jobs", "-j", help="Processes reading files in parallel.")
+    ] = 1,
 ) -> None:
     """Which classes did B move relative to A, is it more than seed noise, and where do they disagree."""
+    from .._compare import compare
     from .._errors import KDAuditError
     from .._render import frame_to_csv, frame_to_latex, to_json
-    from .._compare import compare
     from ..io import load_runsets
 
     if top < 0:

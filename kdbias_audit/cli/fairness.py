@@ -6,7 +6,7 @@ import io
 import shutil
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -23,7 +23,9 @@ def _latex(audit) -> str:
     for col in ("DPD (%)", "EOD (%)"):
         df[col] = [str(v).replace(" ± ", r" $\pm$ ") for v in df[col]]
     df.columns = [latex_escape(str(c)) for c in df.columns]
-    caption = latex_escape(f"Group fairness of {audit.runset} (mean ± std over {len(audit.seeds)} seeds)")
+    caption = latex_escape(
+        f"Group fairness of {audit.runset} (mean ± std over {len(audit.seeds)} seeds)"
+    )
     return frame_to_latex(df, caption=caption.replace("±", r"$\pm$"), escape=False)
 
 
@@ -48,9 +50,11 @@ def _title(audit) -> str:
 @app.command("fairness")
 @guarded
 def fairness_command(
-    runset: Annotated[Path, typer.Argument(help="A run set: a directory of seed files (or one file).")],
+    runset: Annotated[
+        Path, typer.Argument(help="A run set: a directory of seed files (or one file).")
+    ],
     sensitive: Annotated[
-        Optional[list[str]],
+        list[str] | None,
         typer.Option(
             "--sensitive",
             "-s",
@@ -59,12 +63,20 @@ def fairness_command(
         ),
     ] = None,
     positive_class: Annotated[
-        Optional[int],
-        typer.Option("--positive-class", help="Positive class of a binary task (default: metadata, else 1)."),
+        int | None,
+        typer.Option(
+            "--positive-class", help="Positive class of a binary task (default: metadata, else 1)."
+        ),
     ] = None,
-    fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.table,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write to this file instead of stdout.")] = None,
-    jobs: Annotated[int, typer.Option("--jobs", "-j", help="Processes reading files in parallel.")] = 1,
+    fmt: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = OutputFormat.table,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write to this file instead of stdout.")
+    ] = None,
+    jobs: Annotated[
+        int, typer.Option("--jobs", "-j", help="Processes reading files in parallel.")
+    ] = 1,
 ) -> None:
     """Demographic parity and equalized odds differences of RUNSET, per seed then mean ± std.
 

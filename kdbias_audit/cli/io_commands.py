@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -14,11 +14,18 @@ from ._common import OutputFormat, console, emit, fail, guarded
 @app.command()
 @guarded
 def validate(
-    paths: Annotated[list[Path], typer.Argument(help="Prediction files, run set directories or sweep roots.")],
+    paths: Annotated[
+        list[Path], typer.Argument(help="Prediction files, run set directories or sweep roots.")
+    ],
     independent: Annotated[
-        bool, typer.Option("--independent", help="Do not require the run sets to cover the same test set.")
+        bool,
+        typer.Option(
+            "--independent", help="Do not require the run sets to cover the same test set."
+        ),
     ] = False,
-    fmt: Annotated[OutputFormat, typer.Option("--format", help="table or json.")] = OutputFormat.table,
+    fmt: Annotated[
+        OutputFormat, typer.Option("--format", help="table or json.")
+    ] = OutputFormat.table,
 ) -> None:
     """Check prediction files against format v1; summarise each run set or list every problem."""
     from .._render import to_json
@@ -47,17 +54,25 @@ def convert(
     source: Annotated[Path, typer.Argument(help="A .csv or .npz of predictions.")],
     output: Annotated[Path, typer.Argument(help="The .parquet file to write (format v1).")],
     seed: Annotated[int, typer.Option(help="Seed of this run.")],
-    num_classes: Annotated[Optional[int], typer.Option(help="Number of classes (needed with pred only).")] = None,
-    model: Annotated[Optional[str], typer.Option(help="Model name (metadata).")] = None,
-    dataset: Annotated[Optional[str], typer.Option(help="Dataset name (metadata).")] = None,
-    role: Annotated[Optional[str], typer.Option(help="teacher, baseline, distilled or free text.")] = None,
-    temperature: Annotated[Optional[float], typer.Option(help="Distillation temperature.")] = None,
-    alpha: Annotated[Optional[float], typer.Option(help="KD loss weight alpha.")] = None,
-    teacher_model: Annotated[Optional[str], typer.Option(help="Teacher model name.")] = None,
-    class_names: Annotated[Optional[str], typer.Option(help="Comma-separated class names.")] = None,
-    positive_class: Annotated[Optional[int], typer.Option(help="Positive class of a binary task.")] = None,
+    num_classes: Annotated[
+        int | None, typer.Option(help="Number of classes (needed with pred only).")
+    ] = None,
+    model: Annotated[str | None, typer.Option(help="Model name (metadata).")] = None,
+    dataset: Annotated[str | None, typer.Option(help="Dataset name (metadata).")] = None,
+    role: Annotated[
+        str | None, typer.Option(help="teacher, baseline, distilled or free text.")
+    ] = None,
+    temperature: Annotated[float | None, typer.Option(help="Distillation temperature.")] = None,
+    alpha: Annotated[float | None, typer.Option(help="KD loss weight alpha.")] = None,
+    teacher_model: Annotated[str | None, typer.Option(help="Teacher model name.")] = None,
+    class_names: Annotated[str | None, typer.Option(help="Comma-separated class names.")] = None,
+    positive_class: Annotated[
+        int | None, typer.Option(help="Positive class of a binary task.")
+    ] = None,
     logits_dtype: Annotated[str, typer.Option(help="float32 or float16.")] = "float32",
-    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace OUTPUT if it exists.")] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="Replace OUTPUT if it exists.")
+    ] = False,
 ) -> None:
     """Convert predictions from CSV or NPZ into a format-v1 prediction file.
 
@@ -71,14 +86,24 @@ def convert(
     meta = {
         k: v
         for k, v in dict(
-            model=model, dataset=dataset, role=role, temperature=temperature, alpha=alpha,
-            teacher_model=teacher_model, positive_class=positive_class,
+            model=model,
+            dataset=dataset,
+            role=role,
+            temperature=temperature,
+            alpha=alpha,
+            teacher_model=teacher_model,
+            positive_class=positive_class,
             class_names=[c.strip() for c in class_names.split(",")] if class_names else None,
         ).items()
         if v is not None
     }
     written = convert_file(
-        source, output, seed=seed, num_classes=num_classes, metadata=meta,
-        overwrite=overwrite, logits_dtype=logits_dtype,
+        source,
+        output,
+        seed=seed,
+        num_classes=num_classes,
+        metadata=meta,
+        overwrite=overwrite,
+        logits_dtype=logits_dtype,
     )
     typer.echo(f"wrote {written}", err=True)

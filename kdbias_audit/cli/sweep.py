@@ -5,7 +5,7 @@ from __future__ import annotations
 import shlex
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 
@@ -13,18 +13,27 @@ from . import app
 from ._common import OutputFormat, degenerate_warnings_to_stderr, emit, guarded
 
 RootArg = Annotated[
-    Path, typer.Argument(help="Sweep directory: one subdirectory of seed files per model (teacher, NDS, DS per T).")
+    Path,
+    typer.Argument(
+        help="Sweep directory: one subdirectory of seed files per model (teacher, NDS, DS per T)."
+    ),
 ]
 TeacherOpt = Annotated[
-    Optional[Path], typer.Option("--teacher", help="Run-set directory to use as the teacher (overrides metadata).")
+    Path | None,
+    typer.Option("--teacher", help="Run-set directory to use as the teacher (overrides metadata)."),
 ]
 BaselineOpt = Annotated[
-    Optional[Path],
-    typer.Option("--baseline", help="Run-set directory to use as the non-distilled student (overrides metadata)."),
+    Path | None,
+    typer.Option(
+        "--baseline",
+        help="Run-set directory to use as the non-distilled student (overrides metadata).",
+    ),
 ]
-AlphaOpt = Annotated[float, typer.Option("--alpha", help="Significance level of the per-class tests.")]
+AlphaOpt = Annotated[
+    float, typer.Option("--alpha", help="Significance level of the per-class tests.")
+]
 PermOpt = Annotated[
-    Optional[int],
+    int | None,
     typer.Option(
         "--permutations",
         help="Splits for each count's permutation test: all when at most N (default 10,000), "
@@ -34,13 +43,26 @@ PermOpt = Annotated[
 JobsOpt = Annotated[int, typer.Option("--jobs", "-j", help="Processes reading files in parallel.")]
 
 
-def _analyze(root: Path, teacher: Path | None, baseline: Path | None, alpha: float,
-             permutations: int | None, jobs: int) -> Any:
+def _analyze(
+    root: Path,
+    teacher: Path | None,
+    baseline: Path | None,
+    alpha: float,
+    permutations: int | None,
+    jobs: int,
+) -> Any:
     from ..sweep import analyze_sweep
 
     with degenerate_warnings_to_stderr():
-        return analyze_sweep(root, teacher=teacher, baseline=baseline, alpha=alpha, permutations=permutations,
-                             jobs=jobs, progress=sys.stderr.isatty())
+        return analyze_sweep(
+            root,
+            teacher=teacher,
+            baseline=baseline,
+            alpha=alpha,
+            permutations=permutations,
+            jobs=jobs,
+            progress=sys.stderr.isatty(),
+        )
 
 
 def _check_out_dir(out: Path) -> None:
@@ -49,7 +71,9 @@ def _check_out_dir(out: Path) -> None:
     if out.exists() and not out.is_dir():
         raise KDAuditError(f"{out}: is not a directory (-o takes an output directory)")
     if out.is_dir() and any(p.suffix == ".parquet" for p in out.iterdir()):
-        raise KDAuditError(f"{out}: holds prediction files; refusing to write outputs into a run set")
+        raise KDAuditError(
+            f"{out}: holds prediction files; refusing to write outputs into a run set"
+        )
 
 
 def _command_line(name: str, root: Path, **options: Any) -> str:
@@ -71,8 +95,12 @@ def sweep_command(
     baseline: BaselineOpt = None,
     alpha: AlphaOpt = 0.05,
     permutations: PermOpt = None,
-    fmt: Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")] = OutputFormat.table,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Write to this file instead of stdout.")] = None,
+    fmt: Annotated[
+        OutputFormat, typer.Option("--format", "-f", help="Output format.")
+    ] = OutputFormat.table,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write to this file instead of stdout.")
+    ] = None,
     jobs: JobsOpt = 1,
 ) -> None:
     """Class-bias table (accuracy, #SC, #TC per temperature) and fairness table of a sweep."""
@@ -130,9 +158,16 @@ def report_command(
 
     _check_out_dir(out)
     command = _command_line(
-        "report", root, **{"-o": out, "--teacher": teacher, "--baseline": baseline,
-                           "--alpha": None if alpha == 0.05 else alpha, "--permutations": permutations,
-                           "--jobs": None if jobs == 1 else jobs}
+        "report",
+        root,
+        **{
+            "-o": out,
+            "--teacher": teacher,
+            "--baseline": baseline,
+            "--alpha": None if alpha == 0.05 else alpha,
+            "--permutations": permutations,
+            "--jobs": None if jobs == 1 else jobs,
+        },
     )
     result = _analyze(root, teacher, baseline, alpha, permutations, jobs)
     path = write_report(result, out, command=command)

@@ -40,7 +40,9 @@ class ImageSplit:
     def __post_init__(self) -> None:
         n = len(self.labels)
         if self.images.dtype != np.uint8 or self.images.ndim != 4 or self.images.shape[-1] != 3:
-            raise ValueError(f"images must be (N, H, W, 3) uint8, got {self.images.shape} {self.images.dtype}")
+            raise ValueError(
+                f"images must be (N, H, W, 3) uint8, got {self.images.shape} {self.images.dtype}"
+            )
         if len(self.images) != n or len(self.sample_id) != n:
             raise ValueError("images, labels and sample_id must have the same length")
         for name, g in self.groups.items():
@@ -54,12 +56,14 @@ class ImageSplit:
     def image_size(self) -> tuple[int, int]:
         return int(self.images.shape[1]), int(self.images.shape[2])
 
-    def subset(self, n: int | None) -> "ImageSplit":
+    def subset(self, n: int | None) -> ImageSplit:
         """The first ``n`` samples (all when ``n`` is None)."""
         if n is None or n >= len(self):
             return self
         return ImageSplit(
-            self.images[:n], self.labels[:n], self.sample_id[:n],
+            self.images[:n],
+            self.labels[:n],
+            self.sample_id[:n],
             {k: v[:n] for k, v in self.groups.items()},
         )
 

@@ -46,7 +46,9 @@ class CelebAAttributes:
         try:
             return self.values[:, self.names.index(name)]
         except ValueError:
-            raise KeyError(f"CelebA has no attribute {name!r}; attributes: {', '.join(self.names)}") from None
+            raise KeyError(
+                f"CelebA has no attribute {name!r}; attributes: {', '.join(self.names)}"
+            ) from None
 
 
 def _hint(root: Path, name: str) -> str:
@@ -57,7 +59,9 @@ def _hint(root: Path, name: str) -> str:
 def read_attributes(root: str | Path) -> CelebAAttributes:
     """Parse ``ROOT/list_attr_celeba.txt`` (count line, names line, one row per image)."""
     root = Path(root)
-    path = require(root / "list_attr_celeba.txt", dataset=DATASET, hint=_hint(root, "list_attr_celeba.txt"))
+    path = require(
+        root / "list_attr_celeba.txt", dataset=DATASET, hint=_hint(root, "list_attr_celeba.txt")
+    )
     with path.open(encoding="utf-8") as fh:
         lines = [ln for ln in fh.read().splitlines() if ln.strip()]
     if len(lines) < 2:
@@ -65,14 +69,20 @@ def read_attributes(root: str | Path) -> CelebAAttributes:
     try:
         expected = int(lines[0].split()[0])
     except ValueError:
-        raise malformed(DATASET, path, f"first line should be the image count, found {lines[0][:40]!r}") from None
+        raise malformed(
+            DATASET, path, f"first line should be the image count, found {lines[0][:40]!r}"
+        ) from None
     names = tuple(lines[1].split())
     rows = [ln.split() for ln in lines[2:]]
     if len(rows) != expected:
-        raise malformed(DATASET, path, f"first line says {expected} images but {len(rows)} rows follow")
+        raise malformed(
+            DATASET, path, f"first line says {expected} images but {len(rows)} rows follow"
+        )
     bad = next((i for i, r in enumerate(rows) if len(r) != len(names) + 1), None)
     if bad is not None:
-        raise malformed(DATASET, path, f"row {bad + 3} has {len(rows[bad]) - 1} values, expected {len(names)}")
+        raise malformed(
+            DATASET, path, f"row {bad + 3} has {len(rows[bad]) - 1} values, expected {len(names)}"
+        )
     filenames = tuple(r[0] for r in rows)
     raw = np.array([r[1:] for r in rows], dtype=np.int64).reshape(len(rows), len(names))
     if not np.isin(raw, (-1, 1)).all():
@@ -84,7 +94,11 @@ def read_attributes(root: str | Path) -> CelebAAttributes:
 def read_partition(root: str | Path) -> dict[str, int]:
     """Parse ``ROOT/list_eval_partition.txt`` into ``{file name: 0 | 1 | 2}``."""
     root = Path(root)
-    path = require(root / "list_eval_partition.txt", dataset=DATASET, hint=_hint(root, "list_eval_partition.txt"))
+    path = require(
+        root / "list_eval_partition.txt",
+        dataset=DATASET,
+        hint=_hint(root, "list_eval_partition.txt"),
+    )
     out: dict[str, int] = {}
     with path.open(encoding="utf-8") as fh:
         for lineno, line in enumerate(fh, start=1):
@@ -94,7 +108,11 @@ def read_partition(root: str | Path) -> dict[str, int]:
             if len(parts) != 2 or parts[1] not in ("0", "1", "2"):
                 if lineno == 1 and len(parts) == 2:  # a csv header such as "image_id,partition"
                     continue
-                raise malformed(DATASET, path, f"line {lineno} should be '<file name> <0|1|2>', found {line.strip()[:60]!r}")
+                raise malformed(
+                    DATASET,
+                    path,
+                    f"line {lineno} should be '<file name> <0|1|2>', found {line.strip()[:60]!r}",
+                )
             out[parts[0]] = int(parts[1])
     return out
 
@@ -160,28 +178,41 @@ def load_celeba(
         raise ValueError(f"split must be one of {', '.join(SPLITS)}, got {split!r}")
     attrs = read_attributes(root)
     partition = read_partition(root)
-    require(root / "img_align_celeba", dataset=DATASET, is_dir=True,
-            hint=f"unpack img_align_celeba.zip (the aligned 178x218 JPEGs) into {root}")
+    require(
+        root / "img_align_celeba",
+        dataset=DATASET,
+        is_dir=True,
+        hint=f"unpack img_align_celeba.zip (the aligned 178x218 JPEGs) into {root}",
+    )
     missing = [f for f in attrs.filenames if f not in partition]
     if missing:
-        raise malformed(DATASET, root / "list_eval_partition.txt",
-                        f"{len(missing)} images of list_attr_celeba.txt have no partition, e.g. {missing[0]}")
+        raise malformed(
+            DATASET,
+            root / "list_eval_partition.txt",
+            f"{len(missing)} images of list_attr_celeba.txt have no partition, e.g. {missing[0]}",
+        )
     part = np.array([partition[f] for f in attrs.filenames], dtype=np.int64)
     rows = np.flatnonzero(part == SPLITS[split])
     y = attrs.column(label).astype(np.int64)
-    groups = {name: np.where(attrs.column(attr), attr, negative).astype(str)
-              for name, (attr, negative) in GROUP_ATTRIBUTES.items()}
+    groups = {
+        name: np.where(attrs.column(attr), attr, negative).astype(str)
+        for name, (attr, negative) in GROUP_ATTRIBUTES.items()
+    }
     if balance is None:
         balance = split == "train"
     if balance and rows.size:
         rows = rows[undersample_majority(y[rows], seed=balance_seed)]
     names = attrs.filenames
     return FileSplit(
-        dataset="celeba", split=split, root=root / "img_align_celeba",
-        paths=tuple(names[i] for i in rows), labels=y[rows],
+        dataset="celeba",
+        split=split,
+        root=root / "img_align_celeba",
+        paths=tuple(names[i] for i in rows),
+        labels=y[rows],
         sample_ids=np.array([names[i] for i in rows], dtype=str),
         class_names=(_NEGATIVE_NAMES.get(label, f"Not {label}"), label),
-        groups={k: v[rows] for k, v in groups.items()}, positive_class=1,
+        groups={k: v[rows] for k, v in groups.items()},
+        positive_class=1,
     )
 
 
@@ -222,14 +253,20 @@ class LabelGroupTable:
         return out
 
 
-def label_group_table(split: FileSplit, *, attributes: tuple[str, ...] = ("young", "male")) -> LabelGroupTable:
+def label_group_table(
+    split: FileSplit, *, attributes: tuple[str, ...] = ("young", "male")
+) -> LabelGroupTable:
     """Count samples per label x group for each attribute of ``split`` (Table 4 of the paper).
 
     ``n[c, g] = #{i : label_i = c and group_i = g}``; rows sum, per attribute, to the label
     counts. Group levels are ordered as ``GROUP_ATTRIBUTES`` lists them (``Young`` before
     ``Not Young``); the positive class is the first row.
     """
-    order = list(range(split.num_classes))[::-1] if split.positive_class == 1 else list(range(split.num_classes))
+    order = (
+        list(range(split.num_classes))[::-1]
+        if split.positive_class == 1
+        else list(range(split.num_classes))
+    )
     columns, data = [], []
     for attr in attributes:
         levels = GROUP_ATTRIBUTES.get(attr) or tuple(sorted(np.unique(split.groups[attr])))
@@ -237,7 +274,9 @@ def label_group_table(split: FileSplit, *, attributes: tuple[str, ...] = ("young
             columns.append((attr, level))
             mask = split.groups[attr] == level
             data.append([int(np.sum(mask & (split.labels == c))) for c in order])
-    counts = pd.DataFrame(np.array(data, dtype=np.int64).T,
-                          index=pd.Index([split.class_names[c] for c in order], name="label"),
-                          columns=pd.MultiIndex.from_tuples(columns, names=["attribute", "group"]))
+    counts = pd.DataFrame(
+        np.array(data, dtype=np.int64).T,
+        index=pd.Index([split.class_names[c] for c in order], name="label"),
+        columns=pd.MultiIndex.from_tuples(columns, names=["attribute", "group"]),
+    )
     return LabelGroupTable(counts=counts)

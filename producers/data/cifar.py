@@ -27,23 +27,128 @@ import numpy as np
 
 from . import DataNotFoundError, DatasetSplits, ImageSplit
 
-__all__ = ["load_cifar10", "load_cifar100", "load_svhn", "CIFAR10_CLASSES", "CIFAR100_CLASSES", "SVHN_CLASSES"]
+__all__ = [
+    "load_cifar10",
+    "load_cifar100",
+    "load_svhn",
+    "CIFAR10_CLASSES",
+    "CIFAR100_CLASSES",
+    "SVHN_CLASSES",
+]
 
 CIFAR10_CLASSES = (
-    "airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck",
+    "airplane",
+    "automobile",
+    "bird",
+    "cat",
+    "deer",
+    "dog",
+    "frog",
+    "horse",
+    "ship",
+    "truck",
 )
 CIFAR100_CLASSES = (
-    "apple", "aquarium_fish", "baby", "bear", "beaver", "bed", "bee", "beetle", "bicycle", "bottle",
-    "bowl", "boy", "bridge", "bus", "butterfly", "camel", "can", "castle", "caterpillar", "cattle",
-    "chair", "chimpanzee", "clock", "cloud", "cockroach", "couch", "crab", "crocodile", "cup",
-    "dinosaur", "dolphin", "elephant", "flatfish", "forest", "fox", "girl", "hamster", "house",
-    "kangaroo", "keyboard", "lamp", "lawn_mower", "leopard", "lion", "lizard", "lobster", "man",
-    "maple_tree", "motorcycle", "mountain", "mouse", "mushroom", "oak_tree", "orange", "orchid",
-    "otter", "palm_tree", "pear", "pickup_truck", "pine_tree", "plain", "plate", "poppy",
-    "porcupine", "possum", "rabbit", "raccoon", "ray", "road", "rocket", "rose", "sea", "seal",
-    "shark", "shrew", "skunk", "skyscraper", "snail", "snake", "spider", "squirrel", "streetcar",
-    "sunflower", "sweet_pepper", "table", "tank", "telephone", "television", "tiger", "tractor",
-    "train", "trout", "tulip", "turtle", "wardrobe", "whale", "willow_tree", "wolf", "woman", "worm",
+    "apple",
+    "aquarium_fish",
+    "baby",
+    "bear",
+    "beaver",
+    "bed",
+    "bee",
+    "beetle",
+    "bicycle",
+    "bottle",
+    "bowl",
+    "boy",
+    "bridge",
+    "bus",
+    "butterfly",
+    "camel",
+    "can",
+    "castle",
+    "caterpillar",
+    "cattle",
+    "chair",
+    "chimpanzee",
+    "clock",
+    "cloud",
+    "cockroach",
+    "couch",
+    "crab",
+    "crocodile",
+    "cup",
+    "dinosaur",
+    "dolphin",
+    "elephant",
+    "flatfish",
+    "forest",
+    "fox",
+    "girl",
+    "hamster",
+    "house",
+    "kangaroo",
+    "keyboard",
+    "lamp",
+    "lawn_mower",
+    "leopard",
+    "lion",
+    "lizard",
+    "lobster",
+    "man",
+    "maple_tree",
+    "motorcycle",
+    "mountain",
+    "mouse",
+    "mushroom",
+    "oak_tree",
+    "orange",
+    "orchid",
+    "otter",
+    "palm_tree",
+    "pear",
+    "pickup_truck",
+    "pine_tree",
+    "plain",
+    "plate",
+    "poppy",
+    "porcupine",
+    "possum",
+    "rabbit",
+    "raccoon",
+    "ray",
+    "road",
+    "rocket",
+    "rose",
+    "sea",
+    "seal",
+    "shark",
+    "shrew",
+    "skunk",
+    "skyscraper",
+    "snail",
+    "snake",
+    "spider",
+    "squirrel",
+    "streetcar",
+    "sunflower",
+    "sweet_pepper",
+    "table",
+    "tank",
+    "telephone",
+    "television",
+    "tiger",
+    "tractor",
+    "train",
+    "trout",
+    "tulip",
+    "turtle",
+    "wardrobe",
+    "whale",
+    "willow_tree",
+    "wolf",
+    "woman",
+    "worm",
 )
 SVHN_CLASSES = tuple(str(d) for d in range(10))
 
@@ -60,7 +165,9 @@ def _read_records(path: Path, label_bytes: int) -> tuple[np.ndarray, np.ndarray]
     raw = np.fromfile(path, dtype=np.uint8)
     rec = label_bytes + _IMG_BYTES
     if raw.size == 0 or raw.size % rec:
-        raise DataNotFoundError(f"{path}: size {raw.size} bytes is not a multiple of the {rec}-byte record")
+        raise DataNotFoundError(
+            f"{path}: size {raw.size} bytes is not a multiple of the {rec}-byte record"
+        )
     raw = raw.reshape(-1, rec)
     images = raw[:, label_bytes:].reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
     return np.ascontiguousarray(images), raw[:, :label_bytes].astype(np.int64)
@@ -85,7 +192,9 @@ def _unpickle(path: Path) -> dict:
 
 
 def _python_images(data: np.ndarray) -> np.ndarray:
-    return np.ascontiguousarray(np.asarray(data, dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
+    return np.ascontiguousarray(
+        np.asarray(data, dtype=np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+    )
 
 
 def load_cifar10(root: str | Path, *, allow_pickle: bool = False) -> DatasetSplits:
@@ -112,11 +221,15 @@ def load_cifar10(root: str | Path, *, allow_pickle: bool = False) -> DatasetSpli
         xtr = np.concatenate([_python_images(b[b"data"]) for b in batches])
         ytr = np.concatenate([np.asarray(b[b"labels"]) for b in batches])
         return DatasetSplits(
-            "cifar10", _split(xtr, ytr),
-            _split(_python_images(test[b"data"]), np.asarray(test[b"labels"])), CIFAR10_CLASSES,
+            "cifar10",
+            _split(xtr, ytr),
+            _split(_python_images(test[b"data"]), np.asarray(test[b"labels"])),
+            CIFAR10_CLASSES,
         )
     raise _missing(
-        "CIFAR-10", root, ["cifar-10-batches-bin/data_batch_{1..5}.bin", "test_batch.bin"],
+        "CIFAR-10",
+        root,
+        ["cifar-10-batches-bin/data_batch_{1..5}.bin", "test_batch.bin"],
         "unpack cifar-10-binary.tar.gz there",
     )
 
@@ -145,7 +258,9 @@ def load_cifar100(root: str | Path, *, allow_pickle: bool = False) -> DatasetSpl
             CIFAR100_CLASSES,
         )
     raise _missing(
-        "CIFAR-100", root, ["cifar-100-binary/train.bin", "cifar-100-binary/test.bin"],
+        "CIFAR-100",
+        root,
+        ["cifar-100-binary/train.bin", "cifar-100-binary/test.bin"],
         "unpack cifar-100-binary.tar.gz there",
     )
 
@@ -162,7 +277,9 @@ def load_svhn(root: str | Path) -> DatasetSplits:
     files = {s: sdir / f"{s}_32x32.mat" for s in ("train", "test")}
     if not all(p.is_file() for p in files.values()):
         raise _missing(
-            "SVHN", root, ["svhn/train_32x32.mat", "svhn/test_32x32.mat"],
+            "SVHN",
+            root,
+            ["svhn/train_32x32.mat", "svhn/test_32x32.mat"],
             "the cropped-digits format 2 files",
         )
     splits = {}

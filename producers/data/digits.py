@@ -22,12 +22,16 @@ __all__ = ["DIGIT_NAMES", "load_digits_splits"]
 DIGIT_NAMES = tuple(str(d) for d in range(10))
 
 
-def load_digits_splits(*, image_size: int = 16, test_fraction: float = 0.3, seed: int = 0) -> DatasetSplits:
+def load_digits_splits(
+    *, image_size: int = 16, test_fraction: float = 0.3, seed: int = 0
+) -> DatasetSplits:
     """Train and test splits of the scikit-learn digits (see the module docstring for the rule)."""
     try:
         from sklearn.datasets import load_digits
     except ImportError:  # pragma: no cover - sklearn is part of the producers extra
-        raise DataNotFoundError("the digits setting needs scikit-learn: pip install scikit-learn") from None
+        raise DataNotFoundError(
+            "the digits setting needs scikit-learn: pip install scikit-learn"
+        ) from None
     if image_size % 8 or image_size < 8:
         raise ValueError(f"digits image size must be a multiple of 8, got {image_size}")
     data = load_digits()

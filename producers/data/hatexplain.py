@@ -105,8 +105,11 @@ def _read_json(path: Path) -> object:
 def read_posts(root: str | Path) -> dict[str, dict]:
     """Parse ``ROOT/dataset.json`` into ``{post_id: post}``."""
     root = Path(root)
-    path = require(root / "dataset.json", dataset=DATASET,
-                   hint=f"put dataset.json (HateXplain repository, Data/) in {root}")
+    path = require(
+        root / "dataset.json",
+        dataset=DATASET,
+        hint=f"put dataset.json (HateXplain repository, Data/) in {root}",
+    )
     posts = _read_json(path)
     if not isinstance(posts, dict):
         raise malformed(DATASET, path, "expected an object {post_id: post}")
@@ -116,8 +119,11 @@ def read_posts(root: str | Path) -> dict[str, dict]:
 def read_divisions(root: str | Path) -> dict[str, list[str]]:
     """Parse ``ROOT/post_id_divisions.json`` (keys ``train``, ``val``, ``test``)."""
     root = Path(root)
-    path = require(root / "post_id_divisions.json", dataset=DATASET,
-                   hint=f"put post_id_divisions.json (HateXplain repository, Data/) in {root}")
+    path = require(
+        root / "post_id_divisions.json",
+        dataset=DATASET,
+        hint=f"put post_id_divisions.json (HateXplain repository, Data/) in {root}",
+    )
     div = _read_json(path)
     if not isinstance(div, dict) or not all(k in div for k in ("train", "val", "test")):
         raise malformed(DATASET, path, "expected an object with lists 'train', 'val' and 'test'")
@@ -151,11 +157,17 @@ def load_hatexplain(
     for pid in ids:
         post = posts.get(pid)
         if post is None:
-            raise malformed(DATASET, root / "post_id_divisions.json", f"post {pid} is not in dataset.json")
+            raise malformed(
+                DATASET, root / "post_id_divisions.json", f"post {pid} is not in dataset.json"
+            )
         annotators = post.get("annotators") or []
         votes = [a.get("label") for a in annotators]
         if not votes or any(v not in LABELS for v in votes):
-            raise malformed(DATASET, data_path, f"post {pid}: annotator labels {votes} not all in {', '.join(LABELS)}")
+            raise malformed(
+                DATASET,
+                data_path,
+                f"post {pid}: annotator labels {votes} not all in {', '.join(LABELS)}",
+            )
         if "post_tokens" not in post:
             raise malformed(DATASET, data_path, f"post {pid} has no post_tokens")
         label = majority_label(votes)
@@ -170,8 +182,12 @@ def load_hatexplain(
         gender.append("gender" if any(t in gender_communities for t in agreed) else "no gender")
         targets.append(agreed)
     return TextSplit(
-        dataset="hatexplain", split=SPLIT_KEYS[split], sample_ids=np.array(kept_ids, dtype=str),
-        texts=tuple(texts), labels=np.array(labels, dtype=np.int64),
+        dataset="hatexplain",
+        split=SPLIT_KEYS[split],
+        sample_ids=np.array(kept_ids, dtype=str),
+        texts=tuple(texts),
+        labels=np.array(labels, dtype=np.int64),
         groups={"race": np.array(race, dtype=str), "gender": np.array(gender, dtype=str)},
-        targets=tuple(targets), n_dropped=dropped,
+        targets=tuple(targets),
+        n_dropped=dropped,
     )

@@ -30,8 +30,12 @@ NAME_FILES = ("LOC_synset_mapping.txt", "synset_words.txt", "words.txt")
 def read_classes(root: str | Path) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """``(wnids, class_names)``: sorted folder names of ``train/`` and their readable names."""
     root = Path(root)
-    train = require(root / "train", dataset=DATASET, is_dir=True,
-                    hint=f"put the training images in {root}/train/<wnid>/*.JPEG")
+    train = require(
+        root / "train",
+        dataset=DATASET,
+        is_dir=True,
+        hint=f"put the training images in {root}/train/<wnid>/*.JPEG",
+    )
     wnids = tuple(sorted(p.name for p in train.iterdir() if p.is_dir()))
     if not wnids:
         raise malformed(DATASET, train, "no class folders (expected train/<wnid>/*.JPEG)")
@@ -50,8 +54,12 @@ def load_imagenet(root: str | Path, *, split: Literal["train", "val", "test"]) -
         raise ValueError(f"split must be 'train', 'val' or 'test', got {split!r}")
     wnids, class_names = read_classes(root)
     folder = "train" if split == "train" else "val"
-    base = require(root / folder, dataset=DATASET, is_dir=True,
-                   hint=f"put the validation images, sorted into class folders, in {root}/val/<wnid>/*.JPEG")
+    base = require(
+        root / folder,
+        dataset=DATASET,
+        is_dir=True,
+        hint=f"put the validation images, sorted into class folders, in {root}/val/<wnid>/*.JPEG",
+    )
     index = {w: i for i, w in enumerate(wnids)}
     extra = sorted(p.name for p in base.iterdir() if p.is_dir() and p.name not in index)
     if extra:
@@ -67,7 +75,11 @@ def load_imagenet(root: str | Path, *, split: Literal["train", "val", "test"]) -
     if not paths:
         raise malformed(DATASET, base, "no images found (expected <wnid>/*.JPEG)")
     return FileSplit(
-        dataset="imagenet", split=folder, root=base, paths=tuple(paths),
-        labels=np.array(labels, dtype=np.int64), sample_ids=np.array(paths, dtype=str),
+        dataset="imagenet",
+        split=folder,
+        root=base,
+        paths=tuple(paths),
+        labels=np.array(labels, dtype=np.int64),
+        sample_ids=np.array(paths, dtype=str),
         class_names=class_names,
     )

@@ -36,7 +36,9 @@ def read_classes(root: str | Path) -> tuple[tuple[str, ...], tuple[str, ...]]:
     root = Path(root)
     wnids_path = require(root / "wnids.txt", dataset=DATASET, hint=_hint(root, "wnids.txt"))
     words_path = require(root / "words.txt", dataset=DATASET, hint=_hint(root, "words.txt"))
-    wnids = tuple(ln.strip() for ln in wnids_path.read_text(encoding="utf-8").splitlines() if ln.strip())
+    wnids = tuple(
+        ln.strip() for ln in wnids_path.read_text(encoding="utf-8").splitlines() if ln.strip()
+    )
     if not wnids:
         raise malformed(DATASET, wnids_path, "no WordNet ids")
     if len(set(wnids)) != len(wnids):
@@ -52,17 +54,27 @@ def load_tinyimagenet(root: str | Path, *, split: Literal["train", "val", "test"
     paths: list[str] = []
     labels: list[int] = []
     if split == "train":
-        base = require(root / "train", dataset=DATASET, is_dir=True, hint=_hint(root, "train/<wnid>/images/"))
+        base = require(
+            root / "train", dataset=DATASET, is_dir=True, hint=_hint(root, "train/<wnid>/images/")
+        )
         for w in wnids:
-            folder = require(base / w / "images", dataset=DATASET, is_dir=True,
-                             hint=_hint(root, f"train/{w}/images/"))
+            folder = require(
+                base / w / "images",
+                dataset=DATASET,
+                is_dir=True,
+                hint=_hint(root, f"train/{w}/images/"),
+            )
             for p in list_images(folder):
                 paths.append(f"{w}/images/{p.name}")
                 labels.append(index[w])
         sample_ids = list(paths)
     elif split in ("val", "test"):
         base = root / "val"
-        ann = require(base / "val_annotations.txt", dataset=DATASET, hint=_hint(root, "val/val_annotations.txt"))
+        ann = require(
+            base / "val_annotations.txt",
+            dataset=DATASET,
+            hint=_hint(root, "val/val_annotations.txt"),
+        )
         require(base / "images", dataset=DATASET, is_dir=True, hint=_hint(root, "val/images/"))
         with ann.open(encoding="utf-8") as fh:
             for lineno, line in enumerate(fh, start=1):
@@ -70,9 +82,15 @@ def load_tinyimagenet(root: str | Path, *, split: Literal["train", "val", "test"
                     continue
                 parts = line.rstrip("\n").split("\t")
                 if len(parts) < 2:
-                    raise malformed(DATASET, ann, f"line {lineno} is not '<file>\\t<wnid>\\t...' (tab-separated)")
+                    raise malformed(
+                        DATASET,
+                        ann,
+                        f"line {lineno} is not '<file>\\t<wnid>\\t...' (tab-separated)",
+                    )
                 if parts[1] not in index:
-                    raise malformed(DATASET, ann, f"line {lineno}: wnid {parts[1]} is not in wnids.txt")
+                    raise malformed(
+                        DATASET, ann, f"line {lineno}: wnid {parts[1]} is not in wnids.txt"
+                    )
                 paths.append(f"images/{parts[0]}")
                 labels.append(index[parts[1]])
         sample_ids = [p.split("/", 1)[1] for p in paths]
@@ -81,7 +99,11 @@ def load_tinyimagenet(root: str | Path, *, split: Literal["train", "val", "test"
     else:
         raise ValueError(f"split must be 'train', 'val' or 'test', got {split!r}")
     return FileSplit(
-        dataset="tinyimagenet", split="train" if split == "train" else "val", root=base,
-        paths=tuple(paths), labels=np.array(labels, dtype=np.int64),
-        sample_ids=np.array(sample_ids, dtype=str), class_names=class_names,
+        dataset="tinyimagenet",
+        split="train" if split == "train" else "val",
+        root=base,
+        paths=tuple(paths),
+        labels=np.array(labels, dtype=np.int64),
+        sample_ids=np.array(sample_ids, dtype=str),
+        class_names=class_names,
     )

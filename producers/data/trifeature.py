@@ -47,12 +47,28 @@ __all__ = [
 ]
 
 SHAPES = (
-    "triangle", "square", "plus", "circle", "tee",
-    "rhombus", "pentagon", "star", "fivesquare", "trapezoid",
+    "triangle",
+    "square",
+    "plus",
+    "circle",
+    "tee",
+    "rhombus",
+    "pentagon",
+    "star",
+    "fivesquare",
+    "trapezoid",
 )
 TEXTURES = (
-    "solid", "stripes", "grid", "hexgrid", "dots",
-    "noise", "triangles", "zigzags", "rain", "pluses",
+    "solid",
+    "stripes",
+    "grid",
+    "hexgrid",
+    "dots",
+    "noise",
+    "triangles",
+    "zigzags",
+    "rain",
+    "pluses",
 )
 COLORS = {
     "red": (230, 25, 25),
@@ -76,6 +92,7 @@ _COLOR_RGB = np.array(list(COLORS.values()), dtype=np.float32)
 
 # --- shapes: boolean masks in the shape's frame (unit disk, y pointing down) -------------------
 
+
 def _polygon(u: np.ndarray, v: np.ndarray, verts: list[tuple[float, float]]) -> np.ndarray:
     """Even-odd (crossing number) point-in-polygon test, vectorised over points."""
     inside = np.zeros(u.shape, dtype=bool)
@@ -93,8 +110,10 @@ def _polygon(u: np.ndarray, v: np.ndarray, verts: list[tuple[float, float]]) -> 
 
 def _regular(k: int, radius: float, start: float = -90.0) -> list[tuple[float, float]]:
     return [
-        (radius * math.cos(math.radians(start + 360.0 * i / k)),
-         radius * math.sin(math.radians(start + 360.0 * i / k)))
+        (
+            radius * math.cos(math.radians(start + 360.0 * i / k)),
+            radius * math.sin(math.radians(start + 360.0 * i / k)),
+        )
         for i in range(k)
     ]
 
@@ -122,14 +141,20 @@ _SHAPE_FUNCS: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "pentagon": lambda u, v: _polygon(u, v, _regular(5, 0.92)),
     "star": lambda u, v: _polygon(u, v, _star()),
     "fivesquare": lambda u, v: (
-        _box(u, v, 0, 0, 0.2, 0.2) | _box(u, v, 0.45, 0.45, 0.2, 0.2) | _box(u, v, -0.45, 0.45, 0.2, 0.2)
-        | _box(u, v, 0.45, -0.45, 0.2, 0.2) | _box(u, v, -0.45, -0.45, 0.2, 0.2)
+        _box(u, v, 0, 0, 0.2, 0.2)
+        | _box(u, v, 0.45, 0.45, 0.2, 0.2)
+        | _box(u, v, -0.45, 0.45, 0.2, 0.2)
+        | _box(u, v, 0.45, -0.45, 0.2, 0.2)
+        | _box(u, v, -0.45, -0.45, 0.2, 0.2)
     ),
-    "trapezoid": lambda u, v: _polygon(u, v, [(-0.45, -0.45), (0.45, -0.45), (0.86, 0.45), (-0.86, 0.45)]),
+    "trapezoid": lambda u, v: _polygon(
+        u, v, [(-0.45, -0.45), (0.45, -0.45), (0.86, 0.45), (-0.86, 0.45)]
+    ),
 }
 
 
 # --- textures: boolean "on" masks in texture coordinates (a, b), period 1 ---------------------
+
 
 def _frac(x: np.ndarray) -> np.ndarray:
     return x - np.floor(x)
@@ -189,6 +214,7 @@ _TEXTURE_FUNCS: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
 
 # --- parameters and rendering ----------------------------------------------------------------
 
+
 class TrifeatureParams:
     """Per-sample generative parameters of one split (arrays of length N).
 
@@ -207,7 +233,7 @@ class TrifeatureParams:
     def __len__(self) -> int:
         return len(self.shape)
 
-    def take(self, idx) -> "TrifeatureParams":
+    def take(self, idx) -> TrifeatureParams:
         return TrifeatureParams(**{k: getattr(self, k)[idx] for k in self.__slots__})
 
 
@@ -261,8 +287,12 @@ def render(params: TrifeatureParams, size: int, *, chunk_pixels: int = 4_000_000
         u = (np.cos(th) * dx + np.sin(th) * dy) / radius
         v = (-np.sin(th) * dx + np.cos(th) * dy) / radius
         ta = np.radians(p.tex_angle).astype(np.float32)[:, None, None]
-        a = (np.cos(ta) * dx + np.sin(ta) * dy) / period + p.phase[:, 0].astype(np.float32)[:, None, None]
-        b = (-np.sin(ta) * dx + np.cos(ta) * dy) / period + p.phase[:, 1].astype(np.float32)[:, None, None]
+        a = (np.cos(ta) * dx + np.sin(ta) * dy) / period + p.phase[:, 0].astype(np.float32)[
+            :, None, None
+        ]
+        b = (-np.sin(ta) * dx + np.cos(ta) * dy) / period + p.phase[:, 1].astype(np.float32)[
+            :, None, None
+        ]
         inside = np.zeros((m, big, big), dtype=bool)
         on = np.zeros((m, big, big), dtype=bool)
         for k, name in enumerate(SHAPES):
@@ -278,7 +308,7 @@ def render(params: TrifeatureParams, size: int, *, chunk_pixels: int = 4_000_000
         img = np.where(inside[..., None], rgb * shade, np.float32(BACKGROUND))
         if ss > 1:
             img = img.reshape(m, size, ss, size, ss, 3).mean(axis=(2, 4))
-        out[start:start + m] = np.clip(np.rint(img), 0, 255).astype(np.uint8)
+        out[start : start + m] = np.clip(np.rint(img), 0, 255).astype(np.uint8)
     return out
 
 
