@@ -4,6 +4,9 @@ import json
 import math
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
 
 from kdbias_audit._render import jsonable, to_json
 
@@ -36,3 +39,38 @@ def test_large_numeric_lists_keep_their_values_and_types():
     assert not any(
         isinstance(v, float) and math.isnan(v) for v in jsonable([1.0] * 99 + [float("nan")])
     )
+
+
+def _reference(obj):
+    return json.dumps(jsonable(obj), allow_nan=False) + "\n"
+
+
+def test_compact_json_of_large_arrays_is_byte_identical_to_json_dumps():
+    rng = np.random.default_rng(2)
+    counts = rng.poisson(0.2, (120, 90)).astype(float) / 3  # mostly zeros, few distinct values
+    counts[5, 7] = np.nan
+    counts[6, 1] = -0.0
+    counts[0, 2] = np.inf
+    ints = rng.integers(-5, 5, (70, 70))
+    doc = {
+        "matrix": counts,
+        "listed": counts.tolist(),
+        "ints": ints,
+        "vector": rng.random(5000),
+        "small": rng.random((3, 3)),
+        "flags": np.ones(5000, dtype=bool),
+        "nested": {"m": ints.tolist(), "name": "x\u0000y", "nan": float("nan")},
+    }
+    assert to_json(doc, indent=None) == _reference(doc)
+    assert to_json(doc, indent=2) == json.dumps(jsonable(doc), indent=2, allow_nan=False) + "\n"
+
+
+@given(
+    arrays(
+        dtype=st.sampled_from([np.float64, np.int64, np.float32]),
+        shape=st.tuples(st.integers(64, 80), st.integers(64, 70)),
+    )
+)
+@settings(max_examples=25, deadline=None)
+def test_compact_json_matches_json_dumps_for_any_numeric_matrix(arr):
+    assert to_json({"m": arr}, indent=None) == _reference({"m": arr})
