@@ -1,21 +1,24 @@
-"""Sweep benchmark (issue 5): ``kdaudit sweep`` end to end vs a bare pyarrow read of the same files.
+"""Sweep benchmark (issues 5 and 15): ``kdaudit sweep`` end to end vs a bare pyarrow read of the
+same files, with peak memory, for two seed counts.
 
 Writes a CIFAR-100-scale sweep to a temporary directory (default: 10,000 test samples x 100
-classes, float32 logits; teacher + NDS + 13 temperatures, 5 seeds each: 75 files), then measures,
-each in a fresh subprocess and best of ``--repeats``:
+classes, float32 logits; teacher + NDS + 13 temperatures) with the largest ``--seeds`` count;
+smaller seed counts use the first files of each run set (symlinks). For each seed count,
+interleaved ``--repeats`` times, each in a fresh subprocess:
 
-  (a) ``pyarrow.parquet.read_table`` of all files (every column, as a plain reader would);
+  (a) ``pyarrow.parquet.read_table`` of all files (every column, all cores), whole process;
   (b) ``kdaudit sweep ROOT --jobs J --format json --out FILE``: the whole command, wall clock,
       including interpreter start-up and imports, discovery, validation, reduction, the class-wise
-      tests with exact permutation calibration (252 splits per comparison), disagreement and
-      rendering;
+      tests with exact permutation calibration, disagreement and rendering;
   (c) the same work in-process (``analyze_sweep`` + ``render_sweep``), without start-up.
 
-Prints the times and the ratio (b)/(a) (target <= 2 with ``--jobs 1``).
+Each gives wall seconds (best of the repeats) and the child's peak RSS (``ru_maxrss`` from
+``os.wait4``). Targets (issue 15): (b)/(a) <= 1.5 at 75 files; peak RSS within 10 % between the
+seed counts.
 
-    python benchmarks/sweep.py                          # CIFAR-100 scale, 75 files (~300 MB in $TMPDIR)
-    python benchmarks/sweep.py --n 2000 --temperatures 3 # quick
-    python benchmarks/sweep.py --groups                  # add two group columns (fairness too)
+    python benchmarks/sweep.py                              # 75 and 150 files (~600 MB in $TMPDIR)
+    python benchmarks/sweep.py --n 2000 --temperatures 3 --seeds 5  # quick
+    python benchmarks/sweep.py --groups                     # add two group columns (fairness too)
 """
 
 from __future__ import annotations
@@ -23,35 +26,17 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
-READ_CHILD = r"""
-import json, sys, time
-from pathlib import Path
-import pyarrow.parquet as pq
-import pyarrow.dataset  # read_table imports it (and pandas) on first use: not part of the read
-files = sorted(Path(sys.argv[1]).rglob("*.parquet"))
-t0 = time.perf_counter()
-rows = 0
-for f in files:
-    t = pq.read_table(f)
-    rows += t.num_rows
-    del t
-print(json.dumps({"seconds": time.perf_counter() - t0, "files": len(files), "rows": rows}))
-"""
+from _proc import bare_read_command, kdaudit_command, run_measured
 
 INPROCESS_CHILD = r"""
 import json, sys, time
 t0 = time.perf_counter()
-from kdbias_audit.sweep import analyze_sweep
-from kdbias_audit.tables import render_sweep
+from kdbias_audit import analyze_sweep, render_sweep
 t1 = time.perf_counter()
 res = analyze_sweep(sys.argv[1], jobs=int(sys.argv[2]))
 t2 = time.perf_counter()
@@ -61,20 +46,12 @@ print(json.dumps({"import": t1 - t0, "analyze": t2 - t1, "render": t3 - t2, "sec
 """
 
 
-def kdaudit_command() -> list[str]:
-    exe = Path(sys.executable).with_name("kdaudit")
-    if exe.exists():
-        return [str(exe)]
-    found = shutil.which("kdaudit")
-    if found:
-        return [found]
-    return [sys.executable, "-c", "from kdbias_audit.cli import main; main()"]
-
-
 def write_sweep(
     root: Path, *, n: int, classes: int, temperatures: int, seeds: int, groups: bool
 ) -> None:
-    from kdbias_audit.io import write_predictions
+    import numpy as np
+
+    from kdbias_audit import write_predictions
 
     rng = np.random.default_rng(0)
     y = rng.integers(0, classes, n)
@@ -106,22 +83,21 @@ def write_sweep(
             )
 
 
-def best(cmds: list[list[str]], repeats: int, *, parse: bool = True, wall: bool = False) -> dict:
-    results = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        out = subprocess.run(cmds, capture_output=True, text=True)
-        elapsed = time.perf_counter() - t0
-        if out.returncode != 0:
-            sys.exit(f"command failed ({out.returncode}): {' '.join(cmds)}\n{out.stderr}")
-        rec = json.loads(out.stdout) if parse else {}
-        if wall:
-            rec["seconds"] = elapsed
-        results.append(rec)
-    return min(results, key=lambda r: r["seconds"])
+def subset(root: Path, seeds: int, out: Path) -> Path:
+    """The sweep with the first ``seeds`` files of each run set (symlinks)."""
+    for runset in sorted(p for p in root.iterdir() if p.is_dir()):
+        d = out / runset.name
+        d.mkdir(parents=True, exist_ok=True)
+        for s in range(seeds):
+            (d / f"seed{s}.parquet").symlink_to(runset / f"seed{s}.parquet")
+    return out
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["--write"]:  # child: keeps numpy and the data out of the parent
+        spec = json.loads(sys.argv[3])
+        write_sweep(Path(sys.argv[2]), **spec)
+        return
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -130,7 +106,7 @@ def main() -> None:
     ap.add_argument(
         "--temperatures", type=int, default=13, help="distilled run sets (T = 2, 3, ...)"
     )
-    ap.add_argument("--seeds", type=int, default=5)
+    ap.add_argument("--seeds", default="5,10", help="seeds per run set, comma-separated")
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument(
         "--groups", action="store_true", help="add group columns (fairness is computed too)"
@@ -138,39 +114,43 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3, help="best of N for each timing")
     ap.add_argument("--keep", type=Path, default=None, help="write the sweep here and keep it")
     args = ap.parse_args()
+    seed_counts = sorted({int(s) for s in args.seeds.split(",")})
 
     tmp = None
     if args.keep is None:
         tmp = tempfile.TemporaryDirectory()
-        root = Path(tmp.name) / "sweep"
+        base = Path(tmp.name)
     else:
-        root = args.keep
+        base = args.keep
     try:
+        root = base / "sweep"
         t0 = time.perf_counter()
-        write_sweep(
-            root,
-            n=args.n,
-            classes=args.classes,
-            temperatures=args.temperatures,
-            seeds=args.seeds,
-            groups=args.groups,
-        )
-        files = sorted(root.rglob("*.parquet"))
-        size = sum(f.stat().st_size for f in files)
+        spec = {
+            "n": args.n,
+            "classes": args.classes,
+            "temperatures": args.temperatures,
+            "seeds": seed_counts[-1],
+            "groups": args.groups,
+        }
+        if not root.exists():
+            run_measured([sys.executable, __file__, "--write", str(root), json.dumps(spec)])
         print(
-            f"sweep: {len(files)} files ({2 + args.temperatures} run sets x {args.seeds} seeds) of "
-            f"{args.n} x {args.classes} float32 logits, {size / 2**20:.0f} MiB on disk, "
-            f"written in {time.perf_counter() - t0:.1f} s; cpus: {os.cpu_count()}"
+            f"sweep: {2 + args.temperatures} run sets x {seed_counts[-1]} seeds of {args.n} x "
+            f"{args.classes} float32 logits, written in {time.perf_counter() - t0:.1f} s; "
+            f"cpus: {os.cpu_count()}"
         )
-
-        out_file = root.parent / "sweep.json"
-        cmds = {
-            "read": ([sys.executable, "-c", READ_CHILD, str(root)], True, False),
-            "cli": (
-                [
-                    *kdaudit_command(),
+        kd = kdaudit_command()
+        rss = {}
+        for s in seed_counts:
+            sweep = root if s == seed_counts[-1] else subset(root, s, base / f"sweep{s}")
+            files = sorted(str(p) for p in sweep.rglob("*.parquet"))
+            out_file = base / f"sweep{s}.json"
+            cmds = {
+                "read": bare_read_command(files),
+                "cli": [
+                    *kd,
                     "sweep",
-                    str(root),
+                    str(sweep),
                     "--jobs",
                     str(args.jobs),
                     "--format",
@@ -178,38 +158,38 @@ def main() -> None:
                     "--out",
                     str(out_file),
                 ],
-                False,
-                True,
-            ),
-            "inproc": (
-                [sys.executable, "-c", INPROCESS_CHILD, str(root), str(args.jobs)],
-                True,
-                False,
-            ),
-        }
-        runs: dict[str, list[dict]] = {k: [] for k in cmds}
-        for _ in range(
-            args.repeats
-        ):  # interleaved, so that load from other processes hits all alike
-            for key, (cmd, parse, wall) in cmds.items():
-                runs[key].append(best(cmd, 1, parse=parse, wall=wall))
-        read, cli, inproc = (
-            min(runs[k], key=lambda r: r["seconds"]) for k in ("read", "cli", "inproc")
-        )
-        rows = json.loads(out_file.read_text())["rows"]
-        assert len(rows) == 2 + args.temperatures
-
-        print(f"(a) bare pyarrow read_table of {read['files']} files: {read['seconds']:.2f} s")
-        print(f"(b) kdaudit sweep --jobs {args.jobs} (whole command, wall): {cli['seconds']:.2f} s")
-        print(
-            f"(c) in-process analyze_sweep + render: {inproc['seconds']:.2f} s "
-            f"(analyze {inproc['analyze']:.2f} s, render {inproc['render']:.3f} s; imports {inproc['import']:.2f} s)"
-        )
-        ratio = cli["seconds"] / read["seconds"]
-        print(
-            f"ratio (b)/(a) = {ratio:.2f}  (target <= 2)  {'OK' if ratio <= 2 else 'ABOVE TARGET'}"
-        )
-        print(f"ratio (c)/(a) = {inproc['seconds'] / read['seconds']:.2f}")
+                "inproc": [sys.executable, "-c", INPROCESS_CHILD, str(sweep), str(args.jobs)],
+            }
+            runs: dict[str, list] = {k: [] for k in cmds}
+            for _ in range(args.repeats):  # interleaved: load from other processes hits all alike
+                for key, cmd in cmds.items():
+                    runs[key].append(run_measured(cmd))
+            best = {k: min(v, key=lambda m: m.seconds) for k, v in runs.items()}
+            peak = {k: max(m.peak_rss_mib for m in v) for k, v in runs.items()}
+            rows = json.loads(out_file.read_text())["rows"]
+            assert len(rows) == 2 + args.temperatures
+            inproc = json.loads(best["inproc"].stdout)
+            read, cli = best["read"].seconds, best["cli"].seconds
+            rss[s] = peak["cli"]
+            print(f"{len(files)} files ({s} seeds per run set):")
+            print(
+                f"  (a) bare pyarrow read_table, whole process: {read:6.2f} s   peak RSS {peak['read']:5.0f} MiB"
+            )
+            print(
+                f"  (b) kdaudit sweep --jobs {args.jobs}, whole process:  {cli:6.2f} s   peak RSS "
+                f"{peak['cli']:5.0f} MiB   ratio (b)/(a) = {cli / read:.2f} (target <= 1.5)"
+            )
+            print(
+                f"  (c) in-process analyze_sweep + render: {inproc['seconds']:.2f} s "
+                f"(analyze {inproc['analyze']:.2f} s, render {inproc['render']:.3f} s; imports "
+                f"{inproc['import']:.2f} s); ratio (c)/(a) = {inproc['seconds'] / read:.2f}"
+            )
+        if len(seed_counts) > 1:
+            lo, hi = seed_counts[0], seed_counts[-1]
+            print(
+                f"peak RSS of kdaudit sweep, {hi} vs {lo} seeds: {rss[hi]:.0f} vs {rss[lo]:.0f} MiB "
+                f"({100 * (rss[hi] / rss[lo] - 1):+.1f} %; target within 10 %)"
+            )
     finally:
         if tmp is not None:
             tmp.cleanup()
