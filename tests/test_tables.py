@@ -13,7 +13,7 @@ import pytest
 from _sweepgen import make_sweep
 
 from kdbias_audit.sweep import analyze_sweep
-from kdbias_audit.tables import (
+from kdbias_audit.render.tables import (
     class_bias_display_frame,
     fairness_display_frame,
     render_sweep,

@@ -16,12 +16,7 @@ app = typer.Typer(
 )
 
 # Command modules (each adds its commands to ``app``).
-from . import (
-    compare,  # noqa: E402,F401
-    fairness,  # noqa: E402,F401
-    io_commands,  # noqa: E402,F401
-    sweep,  # noqa: E402,F401
-)
+from . import compare, fairness, io_commands, sweep  # noqa: E402,F401
 
 
 def main() -> None:

@@ -22,7 +22,7 @@ class PairingOption(str, Enum):
 
 def table_renderables(result, *, top: int = 10) -> list:
     """The rich tables of the terminal summary."""
-    from .._render import frame_to_rich
+    from ..render.formats import frame_to_rich
 
     title = f"kdaudit compare: B = {result.b.name} vs A = {result.a.name}"
     items = [frame_to_rich(result.summary_frame(), title=title)]
@@ -62,7 +62,7 @@ def render_table(result, *, top: int = 10, width: int | None = None) -> str:
 
 
 def render_markdown(result, *, top: int = 10) -> str:
-    from .._render import frame_to_markdown
+    from ..render.formats import frame_to_markdown
 
     parts = [
         f"# kdaudit compare: {result.b.name} vs {result.a.name}\n",
@@ -136,10 +136,10 @@ def compare_command(
     ] = 1,
 ) -> None:
     """Which classes did B move relative to A, is it more than seed noise, and where do they disagree."""
-    from .._compare import compare
-    from .._errors import KDAuditError
-    from .._render import frame_to_csv, frame_to_latex, to_json
-    from ..io import load_runsets
+    from ..comparison import compare
+    from ..errors import KDAuditError
+    from ..io.loading import load_runsets
+    from ..render.formats import frame_to_csv, frame_to_latex, to_json
 
     if top < 0:
         raise KDAuditError(f"--top must be >= 0; got {top}")

@@ -51,7 +51,7 @@ def _analyze(
     permutations: int | None,
     jobs: int,
 ) -> Any:
-    from ..sweep import analyze_sweep
+    from ..sweep.analyze import analyze_sweep
 
     with degenerate_warnings_to_stderr():
         return analyze_sweep(
@@ -66,7 +66,7 @@ def _analyze(
 
 
 def _check_out_dir(out: Path) -> None:
-    from .._errors import KDAuditError
+    from ..errors import KDAuditError
 
     if out.exists() and not out.is_dir():
         raise KDAuditError(f"{out}: is not a directory (-o takes an output directory)")
@@ -104,7 +104,7 @@ def sweep_command(
     jobs: JobsOpt = 1,
 ) -> None:
     """Class-bias table (accuracy, #SC, #TC per temperature) and fairness table of a sweep."""
-    from ..tables import render_sweep, sweep_rich_tables
+    from ..render.tables import render_sweep, sweep_rich_tables
 
     result = _analyze(root, teacher, baseline, alpha, permutations, jobs)
     if fmt is OutputFormat.table and out is None and sys.stdout.isatty():
@@ -131,7 +131,7 @@ def plot_command(
     dpi: Annotated[int, typer.Option("--dpi", help="Resolution of the PNG files.")] = 150,
 ) -> None:
     """The paper's figures (class-wise accuracy, disagreement, #SC/#TC and EOD/DPD vs T) as PNG and PDF."""
-    from .._errors import KDAuditError
+    from ..errors import KDAuditError
     from ..plots import plot_sweep
 
     if dpi < 10:
