@@ -11,7 +11,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from kdbias_audit.errors import DegenerateDataWarning, KDAuditError
 from kdbias_audit import (
     benjamini_hochberg,
     classwise_test,
@@ -19,6 +18,7 @@ from kdbias_audit import (
     seed_accuracies,
     welch_classwise,
 )
+from kdbias_audit.errors import DegenerateDataWarning, KDAuditError
 from kdbias_audit.io import RunSet
 
 TOL = 1e-10

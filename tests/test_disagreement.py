@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kdbias_audit.stats.disagreement import disagreement
 from kdbias_audit.errors import DegenerateDataWarning, KDAuditError
 from kdbias_audit.io import RunSet, load_runsets, write_predictions
+from kdbias_audit.stats.disagreement import disagreement
 
 
 def brute_force_matrix(pa, pb, c):
