@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from .defaults import DEFAULT_ALPHA, DEFAULT_CONFIDENCE_LEVEL
 from .errors import KDAuditError
 from .fairness.compare import compare_fairness
 from .render.formats import pm
@@ -214,13 +215,13 @@ def compare(
     a: RunSet,
     b: RunSet,
     *,
-    alpha: float = 0.05,
+    alpha: float = DEFAULT_ALPHA,
     permutations: int | None = None,
     pairing: Literal["seed", "all"] = "seed",
     random_state: Any = 0,
     sensitive: Sequence[str] | None = None,
     positive_class: int | None = None,
-    confidence_level: float = 0.95,
+    confidence_level: float = DEFAULT_CONFIDENCE_LEVEL,
 ) -> Comparison:
     """Compare run set B (e.g. a distilled student) against run set A (teacher or NDS).
 

@@ -11,7 +11,8 @@ from typing import Annotated
 
 import typer
 
-from . import app
+from ..defaults import DEFAULT_ALPHA
+from ._app import app
 from ._common import OutputFormat, degenerate_warnings_to_stderr, emit, guarded
 
 
@@ -93,7 +94,7 @@ def compare_command(
     b: Annotated[Path, typer.Argument(metavar="B", help="Run set B (e.g. the distilled student).")],
     alpha: Annotated[
         float, typer.Option("--alpha", help="Significance level of the per-class tests.")
-    ] = 0.05,
+    ] = DEFAULT_ALPHA,
     permutations: Annotated[
         int | None,
         typer.Option(

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from . import app
+from ._app import app
 from ._common import OutputFormat, degenerate_warnings_to_stderr, emit, guarded
 
 

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from . import app
+from ._app import app
 from ._common import OutputFormat, console, emit, fail, guarded
 
 

@@ -9,7 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
-from . import app
+from ..defaults import DEFAULT_ALPHA
+from ._app import app
 from ._common import OutputFormat, degenerate_warnings_to_stderr, emit, guarded
 
 RootArg = Annotated[
@@ -93,7 +94,7 @@ def sweep_command(
     root: RootArg,
     teacher: TeacherOpt = None,
     baseline: BaselineOpt = None,
-    alpha: AlphaOpt = 0.05,
+    alpha: AlphaOpt = DEFAULT_ALPHA,
     permutations: PermOpt = None,
     fmt: Annotated[
         OutputFormat, typer.Option("--format", "-f", help="Output format.")
@@ -125,7 +126,7 @@ def plot_command(
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory for the figures (created).")],
     teacher: TeacherOpt = None,
     baseline: BaselineOpt = None,
-    alpha: AlphaOpt = 0.05,
+    alpha: AlphaOpt = DEFAULT_ALPHA,
     permutations: PermOpt = None,
     jobs: JobsOpt = 1,
     dpi: Annotated[int, typer.Option("--dpi", help="Resolution of the PNG files.")] = 150,
@@ -149,7 +150,7 @@ def report_command(
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory for report.html (created).")],
     teacher: TeacherOpt = None,
     baseline: BaselineOpt = None,
-    alpha: AlphaOpt = 0.05,
+    alpha: AlphaOpt = DEFAULT_ALPHA,
     permutations: PermOpt = None,
     jobs: JobsOpt = 1,
 ) -> None:
@@ -164,7 +165,7 @@ def report_command(
             "-o": out,
             "--teacher": teacher,
             "--baseline": baseline,
-            "--alpha": None if alpha == 0.05 else alpha,
+            "--alpha": None if alpha == DEFAULT_ALPHA else alpha,
             "--permutations": permutations,
             "--jobs": None if jobs == 1 else jobs,
         },

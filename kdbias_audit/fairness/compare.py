@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..defaults import DEFAULT_ALPHA
 from ..errors import KDAuditError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -199,7 +200,7 @@ def compare_fairness(
     *,
     sensitive: Sequence[str] | None = None,
     positive_class: int | None = None,
-    alpha: float = 0.05,
+    alpha: float = DEFAULT_ALPHA,
 ) -> FairnessComparison | None:
     """Audit run sets A and B on their shared attributes and test B - A across seeds.
 

@@ -15,11 +15,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..defaults import MAX_METADATA_BYTES
 from ..errors import PredictionFileError
 from .runset import SeedRun
 from .spec import (
     GROUP_PREFIX,
-    MAX_METADATA_BYTES,
     METADATA_KEY,
     check_metadata,
     check_range,

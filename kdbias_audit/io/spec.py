@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from ..defaults import MAX_NUM_CLASSES
 from ..errors import PredictionFileError
 
 __all__ = ["FORMAT_VERSION", "METADATA_KEY", "MAX_NUM_CLASSES", "GROUP_PREFIX"]
@@ -18,10 +19,6 @@ __all__ = ["FORMAT_VERSION", "METADATA_KEY", "MAX_NUM_CLASSES", "GROUP_PREFIX"]
 FORMAT_VERSION = 1
 METADATA_KEY = "kdbias_audit"
 GROUP_PREFIX = "group."
-#: Largest ``num_classes`` the reader accepts (a guard against absurd metadata).
-MAX_NUM_CLASSES = 100_000
-#: Largest metadata JSON the reader parses, in bytes.
-MAX_METADATA_BYTES = 16 * 1024 * 1024
 ROLES_KNOWN = ("teacher", "baseline", "distilled")
 
 

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..defaults import DEFAULT_ALPHA, DEFAULT_CONFIDENCE_LEVEL
 from ..errors import DegenerateDataWarning, KDAuditError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -212,8 +213,8 @@ class ClasswiseResult:
     significant_fdr: np.ndarray | None = None
     seed_accuracy_a: np.ndarray | None = None
     seed_accuracy_b: np.ndarray | None = None
-    alpha: float = 0.05
-    confidence_level: float = 0.95
+    alpha: float = DEFAULT_ALPHA
+    confidence_level: float = DEFAULT_CONFIDENCE_LEVEL
     permutations_exact: bool = True
 
     def class_name(self, c: int) -> str | None:
@@ -312,10 +313,10 @@ def classwise_test(
     a: RunSet,
     b: RunSet,
     *,
-    alpha: float = 0.05,
+    alpha: float = DEFAULT_ALPHA,
     permutations: int | None = None,
     random_state: Any = 0,
-    confidence_level: float = 0.95,
+    confidence_level: float = DEFAULT_CONFIDENCE_LEVEL,
 ) -> ClasswiseResult:
     """Per-class Welch tests of B's relative class accuracy against A's, with error control.
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from ..defaults import MAX_MATRIX_CLASSES
 from ..errors import DegenerateDataWarning, KDAuditError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -28,9 +29,6 @@ from ..checks import where
 __all__ = ["DisagreementResult", "disagreement", "disagreement_arrays"]
 
 Pairing = Literal["seed", "all"]
-
-#: Largest class count for the dense (C, C) matrix (10,000 classes: 800 MB of float64).
-MAX_MATRIX_CLASSES = 10_000
 
 
 @dataclass(frozen=True, eq=False)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..defaults import DEFAULT_ALPHA, DEFAULT_PERMUTATIONS
 from ..errors import KDAuditError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -19,7 +20,7 @@ from .welch import as_samples, welch_core
 __all__ = ["permutation_count_test", "PermutationCountResult"]
 
 #: Largest number of splits enumerated exactly (``itertools.combinations``) by default.
-MAX_EXACT_SPLITS = 10_000
+MAX_EXACT_SPLITS = DEFAULT_PERMUTATIONS
 
 # Work on at most this many float64 elements per permutation batch (about 32 MB).
 _BATCH_ELEMENTS = 4_000_000
@@ -86,7 +87,7 @@ def permutation_count_test(
     rel_a: Any,
     rel_b: Any,
     *,
-    alpha: float = 0.05,
+    alpha: float = DEFAULT_ALPHA,
     permutations: int | None = None,
     random_state: Any = 0,
     observed: int | None = None,

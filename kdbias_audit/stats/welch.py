@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..defaults import DEFAULT_ALPHA, DEFAULT_CONFIDENCE_LEVEL
 from ..errors import KDAuditError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -121,7 +122,11 @@ def as_samples(x: Any, name: str) -> np.ndarray:
 
 
 def welch_classwise(
-    rel_a: Any, rel_b: Any, *, alpha: float = 0.05, confidence_level: float = 0.95
+    rel_a: Any,
+    rel_b: Any,
+    *,
+    alpha: float = DEFAULT_ALPHA,
+    confidence_level: float = DEFAULT_CONFIDENCE_LEVEL,
 ) -> WelchResult:
     """Two-sided Welch t-test per class of ``rel_b`` against ``rel_a`` (columns are classes).
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from ..defaults import DEFAULT_ALPHA
 from ..errors import KDAuditError
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -37,7 +38,7 @@ def analyze_sweep(
     *,
     teacher: str | os.PathLike[str] | None = None,
     baseline: str | os.PathLike[str] | None = None,
-    alpha: float = 0.05,
+    alpha: float = DEFAULT_ALPHA,
     permutations: int | None = None,
     jobs: int = 1,
     progress: bool = False,
