@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 
-if TYPE_CHECKING:  # pragma: no cover
-    pass
 from ..errors import InvalidArgumentError
 from .counts import INTERSECTION_SEP, group_counts
 from .rates import (

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..errors import DegenerateDataWarning
-
-if TYPE_CHECKING:  # pragma: no cover
-    pass
 from .counts import GroupCounts
 
 __all__ = ["selection_rate", "tpr", "fpr", "dpd", "eod"]
@@ -135,6 +131,7 @@ def dpd(
 
     Examples
     --------
+    >>> from kdbias_audit.fairness import group_counts
     >>> dpd(group_counts([0, 0, 0, 0], [1, 0, 1, 1], [0, 0, 1, 1], 2))
     0.5
     """
@@ -190,6 +187,7 @@ def eod(
 
     Examples
     --------
+    >>> from kdbias_audit.fairness import group_counts
     >>> eod(group_counts([1, 0, 1, 0], [1, 0, 0, 0], [0, 0, 1, 1], 2))
     1.0
     """

@@ -5,16 +5,13 @@ from __future__ import annotations
 import itertools
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
+from ..checks import check_alpha
 from ..defaults import DEFAULT_ALPHA, DEFAULT_PERMUTATIONS
 from ..errors import KDAuditError
-
-if TYPE_CHECKING:  # pragma: no cover
-    pass
-from ..checks import check_alpha
 from .welch import as_samples, welch_core
 
 __all__ = ["permutation_count_test", "PermutationCountResult"]

@@ -1,15 +1,7 @@
-"""Temperature sweeps: find the run sets of a sweep, give each its role, and audit them together.
+"""Sweep discovery: find the run sets of a sweep and give each its role (file footers only).
 
-A *sweep* is a directory of run sets (one directory of per-seed prediction files per model):
-one teacher, one non-distilled student (NDS, role ``baseline``) and distilled students (DS,
-role ``distilled``), one per softmax temperature ``T`` and, optionally, per distillation weight
-``alpha`` (paper Table 7: each ``alpha`` forms its own block). Roles and temperatures come from
-the file metadata (``role``, ``temperature``, ``alpha``); ``teacher=`` / ``baseline=``
-override the metadata. Anything ambiguous is an error, never a guess.
-
-:func:`analyze_sweep` loads every run set once (aligned by ``sample_id``), then computes per
-model: seed accuracies, the class-wise test NDS vs DS (#SC) and teacher vs DS (#TC), the
-disagreement teacher vs NDS and teacher vs DS, and group fairness where group columns exist.
+Roles and temperatures come from the file metadata (``role``, ``temperature``, ``alpha``);
+``teacher=`` / ``baseline=`` override the metadata. Anything ambiguous is an error, never a guess.
 """
 
 from __future__ import annotations
@@ -18,12 +10,9 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from ..errors import KDAuditError, PredictionFileError
-
-if TYPE_CHECKING:  # pragma: no cover - typing only
-    pass
 
 __all__ = ["Role", "DiscoveredRunSet", "SweepPlan", "discover_sweep"]
 
