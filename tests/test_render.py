@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from kdbias_audit._render import jsonable, to_json
+from kdbias_audit.render.formats import jsonable, to_json
 
 
 def test_nan_and_inf_become_null_in_small_and_large_containers():
