@@ -51,17 +51,23 @@ def guarded(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def emit(text: str, out: Path | None, *, protect: tuple[Path, ...] = ()) -> None:
+def emit(text: str, out: Path | None, *, protect: tuple[str | Path, ...] = ()) -> None:
     """Print ``text`` to stdout, or write it atomically to ``out``.
 
-    ``protect`` lists input files: writing over one of them is refused.
+    ``protect`` lists input files: writing over one of them is refused (URLs are never local
+    files, so they are not checked).
     """
     if out is None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
+    from ..io.fs import is_url
+
     target = out.resolve()
     for p in protect:
+        if is_url(p):
+            continue
+        p = Path(p)
         try:
             if p.resolve() == target or (p.is_dir() and p.resolve() in target.parents):
                 raise KDAuditError(f"{out}: refusing to write the output over or inside an input")

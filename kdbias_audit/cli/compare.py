@@ -85,13 +85,14 @@ def render_markdown(result, *, top: int = 10) -> str:
 @guarded
 def compare_command(
     a: Annotated[
-        Path,
+        str,
         typer.Argument(
             metavar="A",
-            help="Run set A (teacher or non-distilled student): a directory of seed files.",
+            help="Run set A (teacher or non-distilled student): a directory of seed files, "
+            "or its URL (s3://, gs://, hf://; docs/remote.md).",
         ),
     ],
-    b: Annotated[Path, typer.Argument(metavar="B", help="Run set B (e.g. the distilled student).")],
+    b: Annotated[str, typer.Argument(metavar="B", help="Run set B (e.g. the distilled student).")],
     alpha: Annotated[
         float, typer.Option("--alpha", help="Significance level of the per-class tests.")
     ] = DEFAULT_ALPHA,

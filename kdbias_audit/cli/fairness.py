@@ -51,7 +51,11 @@ def _title(audit) -> str:
 @guarded
 def fairness_command(
     runset: Annotated[
-        Path, typer.Argument(help="A run set: a directory of seed files (or one file).")
+        str,
+        typer.Argument(
+            metavar="RUNSET",
+            help="A run set: a directory of seed files (or one file), or its URL (docs/remote.md).",
+        ),
     ],
     sensitive: Annotated[
         list[str] | None,

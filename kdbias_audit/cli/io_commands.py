@@ -15,7 +15,11 @@ from ._common import OutputFormat, console, emit, fail, guarded
 @guarded
 def validate(
     paths: Annotated[
-        list[Path], typer.Argument(help="Prediction files, run set directories or sweep roots.")
+        list[str],
+        typer.Argument(
+            metavar="PATHS...",
+            help="Prediction files, run set directories or sweep roots (local or URLs).",
+        ),
     ],
     independent: Annotated[
         bool,

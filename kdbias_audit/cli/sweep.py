@@ -14,17 +14,19 @@ from ._app import app
 from ._common import OutputFormat, degenerate_warnings_to_stderr, emit, guarded
 
 RootArg = Annotated[
-    Path,
+    str,
     typer.Argument(
-        help="Sweep directory: one subdirectory of seed files per model (teacher, NDS, DS per T)."
+        metavar="ROOT",
+        help="Sweep directory: one subdirectory of seed files per model (teacher, NDS, DS per T); "
+        "or its URL (s3://, gs://, hf://; docs/remote.md).",
     ),
 ]
 TeacherOpt = Annotated[
-    Path | None,
+    str | None,
     typer.Option("--teacher", help="Run-set directory to use as the teacher (overrides metadata)."),
 ]
 BaselineOpt = Annotated[
-    Path | None,
+    str | None,
     typer.Option(
         "--baseline",
         help="Run-set directory to use as the non-distilled student (overrides metadata).",
@@ -45,9 +47,9 @@ JobsOpt = Annotated[int, typer.Option("--jobs", "-j", help="Processes reading fi
 
 
 def _analyze(
-    root: Path,
-    teacher: Path | None,
-    baseline: Path | None,
+    root: str,
+    teacher: str | None,
+    baseline: str | None,
     alpha: float,
     permutations: int | None,
     jobs: int,
@@ -77,7 +79,7 @@ def _check_out_dir(out: Path) -> None:
         )
 
 
-def _command_line(name: str, root: Path, **options: Any) -> str:
+def _command_line(name: str, root: str, **options: Any) -> str:
     """The command as typed when run as ``kdaudit``; else an equivalent one rebuilt from the options."""
     if Path(sys.argv[0]).name == "kdaudit" and len(sys.argv) > 1 and sys.argv[1] == name:
         return shlex.join(["kdaudit", *sys.argv[1:]])

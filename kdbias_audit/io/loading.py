@@ -4,17 +4,26 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from pathlib import Path
 
 from ..errors import KDAuditError
-from .reader import read_predictions
+from .fs import Location, as_location
+from .reader import MAX_READ_THREADS, read_predictions
 from .runset import RunSet, SeedRun, check_aligned, check_runset_consistency, find_prediction_files
 
 __all__ = ["load_runset", "load_runsets"]
 
 
-def read_many(files: Sequence[Path], *, jobs: int, progress: bool) -> list[SeedRun]:
-    """Read files in order, optionally in ``jobs`` processes, with a rich progress bar on stderr."""
+def _read_one_stream(f: Location) -> SeedRun:
+    return read_predictions(f, threads=1)
+
+
+def read_many(files: Sequence[Location], *, jobs: int, progress: bool) -> list[SeedRun]:
+    """Read files in order, with a rich progress bar on stderr.
+
+    ``jobs == 1``: in this process, several files at once in threads (each file streamed by one
+    thread; up to ``min(cpus, 4)`` files), so memory holds a few batches, never a file.
+    ``jobs > 1``: in ``jobs`` processes.
+    """
     if jobs < 1:
         raise KDAuditError(f"--jobs must be at least 1, got {jobs}")
     bar = None
@@ -39,13 +48,27 @@ def read_many(files: Sequence[Path], *, jobs: int, progress: bool) -> list[SeedR
         bar.start()
         task = bar.add_task("read", total=len(files))
     try:
-        if jobs == 1 or len(files) == 1:
+        threads = min(os.cpu_count() or 1, MAX_READ_THREADS, len(files))
+        if len(files) == 1 or (jobs == 1 and threads <= 1):
             out = []
             for f in files:
                 out.append(read_predictions(f))
                 if bar is not None:
                     bar.advance(task)
             return out
+        if jobs == 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            threads_pool = ThreadPoolExecutor(max_workers=threads)
+            try:
+                out = []
+                for run in threads_pool.map(_read_one_stream, files):
+                    out.append(run)
+                    if bar is not None:
+                        bar.advance(task)
+                return out
+            finally:  # after an error, files not yet started are not read
+                threads_pool.shutdown(wait=True, cancel_futures=True)
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(max_workers=min(jobs, len(files))) as pool:
@@ -76,10 +99,12 @@ def load_runsets(
 
     Parameters
     ----------
-    paths : sequence of path-like
-        Run set directories (or single files).
+    paths : sequence of path-like or URL
+        Run set directories (or single files), local or at fsspec URLs (``s3://...``,
+        ``gs://...``, ``hf://...``, ``file://...``; see ``docs/remote.md``).
     jobs : int, default 1
-        Processes used to read and reduce files in parallel.
+        Processes used to read and reduce files in parallel (1: threads in this process,
+        several files at once, each streamed).
     progress : bool, default False
         Show a progress bar (stderr) while files load.
     """
@@ -92,7 +117,7 @@ def load_runsets(
         chunk = runs[i : i + len(files)]
         i += len(files)
         check_runset_consistency(chunk)
-        out.append(RunSet(Path(p), tuple(chunk)))
+        out.append(RunSet(as_location(p), tuple(chunk)))
     for rs in out[1:]:
         check_aligned(rs.runs[0], out[0].runs[0])
     return out

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,6 +16,7 @@ import pyarrow.parquet as pq
 
 from ..defaults import MAX_METADATA_BYTES
 from ..errors import PredictionFileError
+from .fs import Location, RemotePath, as_location, exists, is_file, open_input, remote_error
 from .runset import SeedRun
 from .spec import (
     GROUP_PREFIX,
@@ -33,21 +33,59 @@ __all__ = ["read_predictions"]
 # reader
 
 
-def open_parquet(path: Path) -> pq.ParquetFile:
-    if not path.exists():
-        raise PredictionFileError(path, "does not exist")
-    if not path.is_file():
-        raise PredictionFileError(path, "is not a file")
+#: Rows per decoded batch target about this many logits values (4 MB of float32).
+BATCH_VALUES = 1 << 20
+#: pyarrow's read buffer: column chunks are streamed in pieces of this size, never read whole.
+IO_BUFFER_SIZE = 1 << 20
+#: At most this many row groups of one file are decoded at once (one thread each).
+MAX_READ_THREADS = 4
+
+
+def _parquet_file(loc: Location) -> pq.ParquetFile:
+    """A streaming ``ParquetFile`` (1 MiB reads, no pre-buffering) on a path or a URL."""
+    source = open_input(loc)
     try:
-        return pq.ParquetFile(path, memory_map=False)
-    except (pa.ArrowInvalid, pa.ArrowIOError, OSError, ValueError) as exc:
+        return pq.ParquetFile(
+            source, memory_map=False, buffer_size=IO_BUFFER_SIZE, pre_buffer=False
+        )
+    except BaseException:
+        if not isinstance(source, str):
+            source.close()
+        raise
+
+
+def _close(pf: pq.ParquetFile) -> None:
+    pf.close(force=True)  # also a file object handed in (an fsspec file)
+
+
+def open_parquet(path: str | os.PathLike[str] | Location) -> pq.ParquetFile:
+    """Open one prediction file (a path or a URL) for streaming reads; one-line errors."""
+    loc = as_location(path)
+    if not exists(loc):
+        raise PredictionFileError(loc, "does not exist")
+    if not is_file(loc):
+        raise PredictionFileError(loc, "is not a file")
+    try:
+        return _parquet_file(loc)
+    except PredictionFileError:
+        raise
+    except (pa.ArrowInvalid, pa.ArrowIOError, ValueError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise PredictionFileError(
-            path, f"not a readable Parquet file (truncated or another format): {first}"
+            loc, f"not a readable Parquet file (truncated or another format): {first}"
         ) from None
+    except Exception as exc:  # network and filesystem errors of any library
+        if isinstance(loc, RemotePath):
+            raise remote_error(loc, exc) from None
+        if isinstance(exc, OSError):
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise PredictionFileError(
+                loc, f"not a readable Parquet file (truncated or another format): {first}"
+            ) from None
+        raise
 
 
-def file_metadata(pf: pq.ParquetFile, path: Path) -> dict[str, Any]:
+def file_metadata(pf: pq.ParquetFile, path: Location) -> dict[str, Any]:
     raw = (pf.schema_arrow.metadata or {}).get(METADATA_KEY.encode())
     if raw is None:
         raise PredictionFileError(path, f"has no '{METADATA_KEY}' metadata (see docs/format.md)")
@@ -69,7 +107,7 @@ def _is_int(t: pa.DataType) -> bool:
 
 
 def _check_schema(
-    schema: pa.Schema, meta: dict[str, Any], path: Path
+    schema: pa.Schema, meta: dict[str, Any], path: Location
 ) -> tuple[str | None, list[str]]:
     """Check column types before any data is read; returns (logits kind, group columns)."""
     names = schema.names
@@ -129,7 +167,7 @@ def _check_schema(
     return kind, groups
 
 
-def _reduce_logits(col: pa.Array, kind: str, nc: int, path: Path) -> np.ndarray:
+def _reduce_logits(col: pa.Array, kind: str, nc: int, path: Location) -> np.ndarray:
     """argmax of one chunk of logits, with the finiteness and length checks.
 
     Works on blocks of rows so that temporaries (float16 -> float32, row sums) stay small.
@@ -162,36 +200,55 @@ def _reduce_logits(col: pa.Array, kind: str, nc: int, path: Path) -> np.ndarray:
 
 
 def _read_row_groups(
-    pf: pq.ParquetFile, path: Path, small_cols: list[str], kind: str | None, nc: int
+    pf: pq.ParquetFile,
+    path: Location,
+    small_cols: list[str],
+    kind: str | None,
+    nc: int,
+    *,
+    threads: int | None = None,
 ) -> tuple[pa.Table, list[np.ndarray]]:
-    """Read ``small_cols`` and reduce the logits (when ``kind``), one row group at a time.
+    """Read ``small_cols`` and reduce the logits (when ``kind``), streaming.
 
-    Row groups are decoded in parallel threads (each with its own file handle): as fast as
-    ``pyarrow.parquet.read_table``, which would also import pandas through pyarrow.dataset, and
-    without ever holding the whole logits column.
+    Only the needed columns are read (column projection). Row groups are decoded in parallel
+    threads (at most ``threads``, default ``min(cpus, MAX_READ_THREADS)``, each with its own
+    file handle), and each row group batch by batch (about ``BATCH_VALUES`` logits, read through
+    1 MiB buffers): a batch's logits are reduced to argmax as soon as it is decoded, so memory
+    holds a few batches whatever the size of the file or of its row groups.
     """
     cols = small_cols + (["logits"] if kind is not None else [])
+    batch_rows = max(64, BATCH_VALUES // nc)
 
-    def one(i: int, handle: pq.ParquetFile | None = None) -> tuple[pa.Table, list[np.ndarray]]:
-        part = (handle or pq.ParquetFile(path, memory_map=False)).read_row_group(
-            i, columns=cols, use_threads=False
-        )
-        if kind is None:
-            return part, []
-        preds = [_reduce_logits(chunk, kind, nc, path) for chunk in part.column("logits").chunks]
-        return part.drop_columns(["logits"]), preds
+    def one(i: int, handle: pq.ParquetFile | None = None) -> tuple[list, list[np.ndarray]]:
+        own = handle is None
+        f = _parquet_file(path) if own else handle
+        try:
+            parts, preds = [], []
+            for batch in f.iter_batches(
+                batch_size=batch_rows, row_groups=[i], columns=cols, use_threads=False
+            ):
+                if kind is not None:
+                    preds.append(_reduce_logits(batch.column("logits"), kind, nc, path))
+                parts.append(batch.select(small_cols))
+            return parts, preds
+        finally:
+            if own:
+                _close(f)
 
     n_groups = pf.metadata.num_row_groups
-    workers = min(n_groups, os.cpu_count() or 1)
+    if threads is None:
+        threads = min(os.cpu_count() or 1, MAX_READ_THREADS)
+    workers = min(n_groups, threads)
     if workers <= 1:
-        parts = [one(i, pf) for i in range(n_groups)]
+        done = [one(i, pf) for i in range(n_groups)]
     else:
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            parts = list(pool.map(one, range(n_groups)))
-    small = pa.concat_tables([t for t, _ in parts]) if n_groups != 1 else parts[0][0]
-    return small, [p for _, ps in parts for p in ps]
+            done = list(pool.map(one, range(n_groups)))
+    batches = [b for parts, _ in done for b in parts]
+    small = pa.Table.from_batches(batches)
+    return small, [p for _, ps in done for p in ps]
 
 
 def _column_to_numpy(arr: pa.ChunkedArray | pa.Array) -> np.ndarray:
@@ -214,38 +271,51 @@ def _column_to_numpy(arr: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return np.array(arr.to_pylist(), dtype=object)
 
 
-def read_predictions(path: str | os.PathLike[str]) -> SeedRun:
+def read_predictions(path: str | os.PathLike[str], *, threads: int | None = None) -> SeedRun:
     """Read and validate one prediction file; rows come back sorted by ``sample_id``.
 
-    Logits are streamed batch by batch and reduced to ``pred`` (argmax) immediately. When the
-    file has both ``logits`` and ``pred``, ``pred`` is taken from the file and logits are still
-    checked (finite, right length).
+    ``path`` is a local path or a URL (``s3://...``, ``gs://...``, ``hf://...``, ``file://...``;
+    see ``docs/remote.md``). Only the needed columns are read; logits are streamed batch by
+    batch and reduced to ``pred`` (argmax) immediately. When the file has both ``logits`` and
+    ``pred``, ``pred`` is taken from the file and logits are still checked (finite, right
+    length). ``threads`` caps the row groups decoded at once (default: up to 4, one per CPU).
 
     Raises
     ------
     PredictionFileError
         One line, ``"<path>: <problem>"``, for any rule of format v1 the file breaks.
     """
-    path = Path(path)
+    path = as_location(path)
     pf = open_parquet(path)
-    meta = file_metadata(pf, path)
-    nc = meta["num_classes"]
-    schema = pf.schema_arrow
-    kind, group_cols = _check_schema(schema, meta, path)
-    n = pf.metadata.num_rows
-    if n == 0:
-        raise PredictionFileError(path, "has no rows")
-
-    small_cols = ["sample_id", "label"] + (["pred"] if "pred" in schema.names else []) + group_cols
     try:
-        # row groups decoded in parallel threads, logits reduced to argmax group by group, so at
-        # most one row group per thread is ever in memory (pred given: logits still checked)
-        small, preds = _read_row_groups(pf, path, small_cols, kind, nc)
+        meta = file_metadata(pf, path)
+        nc = meta["num_classes"]
+        schema = pf.schema_arrow
+        kind, group_cols = _check_schema(schema, meta, path)
+        n = pf.metadata.num_rows
+        if n == 0:
+            raise PredictionFileError(path, "has no rows")
+        small_cols = (
+            ["sample_id", "label"] + (["pred"] if "pred" in schema.names else []) + group_cols
+        )
+        # row groups decoded in parallel threads, batch by batch, logits reduced to argmax as
+        # they arrive (pred given: logits still checked)
+        small, preds = _read_row_groups(pf, path, small_cols, kind, nc, threads=threads)
+    except PredictionFileError:
+        raise
     except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as exc:
+        if isinstance(path, RemotePath) and not isinstance(exc, pa.ArrowInvalid):
+            raise remote_error(path, exc) from None
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise PredictionFileError(
             path, f"cannot be read (truncated or corrupt?): {first}"
         ) from None
+    except Exception as exc:  # network errors of a remote filesystem, whatever their type
+        if isinstance(path, RemotePath):
+            raise remote_error(path, exc) from None
+        raise
+    finally:
+        _close(pf)
 
     for name in small_cols:
         if small.column(name).null_count:

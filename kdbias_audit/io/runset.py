@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import KDAuditError, PredictionFileError
+from .fs import Location, as_location, exists, find_parquet_dirs, is_file, list_parquet
 from .spec import FORMAT_VERSION, GROUP_PREFIX, as_int_array, check_range, encode_groups
 
 __all__ = ["SeedRun", "RunSet", "find_prediction_files", "find_runsets"]
@@ -40,7 +41,7 @@ class SeedRun:
     num_classes : int
     """
 
-    path: Path
+    path: Location
     seed: int
     sample_id: np.ndarray
     label: np.ndarray
@@ -67,7 +68,7 @@ class RunSet:
     values; ``preds`` stacks the per-seed predictions as an array of shape (S, N).
     """
 
-    path: Path
+    path: Location
     runs: tuple[SeedRun, ...]
     _preds: np.ndarray = field(init=False, repr=False)
 
@@ -268,18 +269,17 @@ class RunSet:
 # run sets
 
 
-def find_prediction_files(path: str | os.PathLike[str]) -> list[Path]:
-    """The prediction files of a run set: the file itself, or the ``*.parquet`` files of a directory."""
-    path = Path(path)
-    if not path.exists():
+def find_prediction_files(path: str | os.PathLike[str] | Location) -> list[Location]:
+    """The prediction files of a run set: the file itself, or the ``*.parquet`` files of a directory.
+
+    ``path`` is a local path or a URL (``s3://bucket/sweep/ds_T4``; see ``docs/remote.md``).
+    """
+    path = as_location(path)
+    if not exists(path):
         raise PredictionFileError(path, "does not exist")
-    if path.is_file():
+    if is_file(path):
         return [path]
-    files = sorted(
-        p
-        for p in path.iterdir()
-        if p.suffix == ".parquet" and p.is_file() and not p.name.startswith(".")
-    )
+    files = list_parquet(path)
     if not files:
         raise PredictionFileError(path, "contains no prediction files (*.parquet)")
     return files
@@ -351,20 +351,17 @@ def check_runset_consistency(runs: Sequence[SeedRun]) -> None:
         check_aligned(r, runs[0])
 
 
-def find_runsets(root: str | os.PathLike[str]) -> list[Path]:
+def find_runsets(root: str | os.PathLike[str] | Location) -> list[Location]:
     """Run set locations under ``root``: a file, a run set directory, or every directory below
-    ``root`` (recursively, sorted, hidden directories skipped) that directly holds ``*.parquet`` files."""
-    root = Path(root)
-    if not root.exists():
+    ``root`` (recursively, sorted, hidden directories skipped) that directly holds ``*.parquet`` files.
+
+    ``root`` is a local path or a URL (see ``docs/remote.md``)."""
+    root = as_location(root)
+    if not exists(root):
         raise PredictionFileError(root, "does not exist")
-    if root.is_file():
+    if is_file(root):
         return [root]
-    found = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        if any(f.endswith(".parquet") and not f.startswith(".") for f in filenames):
-            found.append(Path(dirpath))
-    found.sort()
+    found = find_parquet_dirs(root)
     if not found:
         raise PredictionFileError(root, "contains no prediction files (*.parquet)")
     return found

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..defaults import DEFAULT_ALPHA
 from ..errors import KDAuditError
+from ..io.fs import as_location
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from ..io.runset import RunSet
@@ -160,7 +161,7 @@ def analyze_sweep(
     class_names = next((rs.class_names for rs in (b_rs, t_rs, *loaded) if rs.class_names), None)
     dataset = next((e.dataset for e in found if e.dataset is not None), None)
     return SweepResult(
-        root=Path(root),
+        root=as_location(root),
         teacher=teacher_row,
         baseline=baseline_row,
         distilled=tuple(distilled_rows),

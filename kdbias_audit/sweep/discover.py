@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..errors import KDAuditError, PredictionFileError
+from ..io.fs import as_location, exists, is_file, list_parquet
 
 __all__ = ["Role", "DiscoveredRunSet", "SweepPlan", "discover_sweep"]
 
@@ -95,7 +96,11 @@ def _peek_metadata(path: Path) -> dict[str, Any]:
     """The validated ``kdbias_audit`` metadata of one file, from its Parquet footer only."""
     from ..io.reader import file_metadata, open_parquet
 
-    return file_metadata(open_parquet(path), path)
+    pf = open_parquet(path)
+    try:
+        return file_metadata(pf, path)
+    finally:
+        pf.close(force=True)
 
 
 def find_runset_dirs(root: str | os.PathLike[str]) -> list[Path]:
@@ -105,8 +110,8 @@ def find_runset_dirs(root: str | os.PathLike[str]) -> list[Path]:
     """
     from ..io.runset import find_runsets
 
-    root = Path(root)
-    if root.exists() and not root.is_dir():
+    root = as_location(root)
+    if exists(root) and is_file(root):
         raise KDAuditError(f"{root}: is not a directory (a sweep is a directory of run sets)")
     found = find_runsets(root)
     if root in found:
@@ -119,9 +124,7 @@ def find_runset_dirs(root: str | os.PathLike[str]) -> list[Path]:
 
 def _runset_metadata(path: Path) -> dict[str, Any]:
     """Role-relevant metadata of a run set, checked to agree across its seed files."""
-    files = sorted(
-        p for p in path.iterdir() if p.suffix == ".parquet" and not p.name.startswith(".")
-    )
+    files = list_parquet(path)
     first: dict[str, Any] | None = None
     first_file: Path | None = None
     for f in files:
@@ -200,16 +203,16 @@ def discover_sweep(
         set, a distilled run set without a temperature, two distilled run sets with the same
         ``(alpha, temperature)``, or run sets of different datasets.
     """
-    root = Path(root)
+    root = as_location(root)
     dirs = find_runset_dirs(root)
     overrides: dict[str, Path] = {}
     for role_name, value in (("teacher", teacher), ("baseline", baseline)):
         if value is None:
             continue
-        p = Path(value)
-        if not p.is_dir():
+        p = as_location(value)
+        if not exists(p) or is_file(p):
             raise KDAuditError(f"{p}: --{role_name} must be a run-set directory")
-        if not any(q.suffix == ".parquet" for q in p.iterdir()):
+        if not list_parquet(p):
             raise KDAuditError(f"{p}: --{role_name} directory holds no .parquet files")
         overrides[role_name] = p
     if (
