@@ -33,8 +33,8 @@ __all__ = ["read_predictions"]
 # reader
 
 
-#: Rows per decoded batch target about this many logits values (4 MB of float32).
-BATCH_VALUES = 1 << 20
+#: Rows per decoded batch target about this many logits values (1 MB of float32).
+BATCH_VALUES = 1 << 18
 #: pyarrow's read buffer: column chunks are streamed in pieces of this size, never read whole.
 IO_BUFFER_SIZE = 1 << 20
 #: At most this many row groups of one file are decoded at once (one thread each).
@@ -316,6 +316,9 @@ def read_predictions(path: str | os.PathLike[str], *, threads: int | None = None
         raise
     finally:
         _close(pf)
+        # hand freed decode buffers back to the OS: without it the allocator keeps each
+        # stream's high-water mark, and fragmentation makes that several times the data
+        pa.default_memory_pool().release_unused()
 
     for name in small_cols:
         if small.column(name).null_count:

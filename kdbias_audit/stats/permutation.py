@@ -19,8 +19,9 @@ __all__ = ["permutation_count_test", "PermutationCountResult"]
 #: Largest number of splits enumerated exactly (``itertools.combinations``) by default.
 MAX_EXACT_SPLITS = DEFAULT_PERMUTATIONS
 
-# Work on at most this many float64 elements per permutation batch (about 32 MB).
-_BATCH_ELEMENTS = 4_000_000
+# Work on at most this many float64 elements per permutation batch (about 8 MB; its
+# temporaries scale with it, and so would peak memory with the number of seeds).
+_BATCH_ELEMENTS = 1_000_000
 
 
 # ---------------------------------------------------------------------------------------------
