@@ -25,6 +25,7 @@ import numpy as np
 from .defaults import DEFAULT_ALPHA, DEFAULT_CONFIDENCE_LEVEL
 from .errors import KDAuditError
 from .fairness.compare import compare_fairness
+from .frames import frame_method
 from .render.formats import pm
 from .stats.classwise import ClasswiseResult, classwise_test
 from .stats.disagreement import DisagreementResult, disagreement
@@ -124,6 +125,7 @@ class Comparison:
             out["fairness"] = self.fairness.to_dict()
         return out
 
+    @frame_method
     def to_frame(self) -> pd.DataFrame:
         """One row per class: the class-wise test columns plus the per-class disagreement rate."""
         df = self.classwise.to_frame()

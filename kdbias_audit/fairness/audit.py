@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from ..io.runset import RunSet
 from ..checks import where_named
+from ..frames import frame_method
 from .counts import (
     INTERSECTION_SEP,
     GroupCounts,
@@ -378,6 +379,7 @@ class FairnessAudit:
         """``{"<attribute>": {"mode", "groups", "dpd": {"mean", "std", "per_seed"}, "eod"}}``."""
         return {r.attribute: r.to_dict() for r in self.results}
 
+    @frame_method
     def to_frame(self) -> pd.DataFrame:
         """One row per attribute: mode, group count, DPD/EOD mean and std (fractions)."""
         import pandas as pd

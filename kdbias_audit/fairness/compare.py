@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from ..io.runset import RunSet
 from ..checks import where_named
+from ..frames import frame_method
 from .audit import (
     AttributeFairness,
     FairnessAudit,
@@ -122,6 +123,7 @@ class FairnessComparison:
         """``{attr: {"a": {...}, "b": {...}, "dpd_diff": {"delta", "pvalue"}, "eod_diff"}}``."""
         return {r.attribute: r.to_dict() for r in self.results}
 
+    @frame_method
     def to_frame(self) -> pd.DataFrame:
         """One row per attribute x metric (fractions): A and B mean/std, delta, p-value."""
         import pandas as pd

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..errors import KDAuditError
+from ..frames import frame_method
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -89,6 +90,7 @@ class GroupCounts:
             np.asarray(self.true_positives[index]),
         )
 
+    @frame_method
     def to_frame(self) -> pd.DataFrame:
         """One row per cell (leading indices as ``axis0``, ``axis1``, ...; then ``group``)."""
         import pandas as pd

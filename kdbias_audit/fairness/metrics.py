@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any, Literal
 
 import numpy as np
 
 from ..errors import InvalidArgumentError
+from ..frames import columns_of, is_polars
 from .counts import INTERSECTION_SEP, group_counts
 from .rates import (
     combine_eod,
@@ -49,11 +49,10 @@ def _encode_sensitive(sensitive_features: Any, n: int) -> tuple[np.ndarray, list
     import pandas as pd
 
     sf = sensitive_features
-    if isinstance(sf, pd.DataFrame):
-        columns = [(str(c), sf[c]) for c in sf.columns]
-    elif isinstance(sf, Mapping):
-        columns = [(str(k), v) for k, v in sf.items()]
-    elif isinstance(sf, pd.Series):
+    by_column = columns_of(sf)  # a pandas or polars DataFrame, or a mapping of columns
+    if by_column is not None:
+        columns = by_column
+    elif isinstance(sf, pd.Series) or (is_polars(sf) and hasattr(sf, "name")):
         columns = [(str(sf.name), sf)]
     else:
         arr = np.asarray(sf, dtype=object) if not isinstance(sf, np.ndarray) else sf

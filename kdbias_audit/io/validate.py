@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import KDAuditError
+from ..frames import frame_method
 from .reader import read_predictions
 from .runset import (
     RunSet,
@@ -50,6 +51,7 @@ class ValidationReport:
     def ok(self) -> bool:
         return not self.problems
 
+    @frame_method
     def to_frame(self) -> pd.DataFrame:
         rows = []
         for s in self.summaries:

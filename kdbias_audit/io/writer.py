@@ -14,6 +14,7 @@ import pyarrow.parquet as pq
 
 from ..atomic import atomic_write
 from ..errors import KDAuditError, PredictionFileError
+from ..frames import columns_of, is_dataframe
 from .spec import (
     FORMAT_VERSION,
     GROUP_PREFIX,
@@ -38,7 +39,7 @@ def write_predictions(
     logits: Any = None,
     y_pred: Any = None,
     sample_id: Any = None,
-    groups: Mapping[str, Any] | None = None,
+    groups: Mapping[str, Any] | Any | None = None,
     seed: int,
     num_classes: int | None = None,
     metadata: Mapping[str, Any] | None = None,
@@ -59,7 +60,7 @@ def write_predictions(
         Predicted classes; written as column ``pred``.
     sample_id : array-like of int or str, shape (N,), optional
         Unique ids of the test examples; defaults to ``0..N-1``.
-    groups : mapping of str -> array-like, optional
+    groups : mapping of str -> array-like, or a pandas/polars DataFrame, optional
         Sensitive attributes, e.g. ``{"young": [...]}`` -> column ``group.young``.
     seed : int
         The run's random seed.
@@ -149,7 +150,16 @@ def write_predictions(
     if z is not None:
         flat = pa.array(z.reshape(-1), type=pa.float16() if z.dtype == np.float16 else pa.float32())
         cols["logits"] = pa.FixedSizeListArray.from_arrays(flat, int(num_classes))
-    for attr, values in (groups or {}).items():
+    if groups is None or isinstance(groups, Mapping):
+        group_items = list((groups or {}).items())
+    elif is_dataframe(groups):  # pandas or polars: one attribute per column
+        group_items = columns_of(groups) or []
+    else:
+        raise KDAuditError(
+            f"{path}: groups must be a mapping of name -> values or a DataFrame, "
+            f"got {type(groups).__name__}"
+        )
+    for attr, values in group_items:
         if not isinstance(attr, str) or not attr:
             raise KDAuditError(f"{path}: group names must be non-empty strings, got {attr!r}")
         v = np.asarray(values)

@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from ..io.runset import RunSet
 from ..checks import check_alpha, where
+from ..frames import frame_method
 from .permutation import permutation_count_test
 from .welch import welch_classwise
 
@@ -63,6 +64,7 @@ class SeedAccuracy:
     relative_accuracy: np.ndarray
     class_counts: np.ndarray
 
+    @frame_method
     def to_frame(self) -> pd.DataFrame:
         """Long table: one row per (seed index, class)."""
         import pandas as pd
@@ -222,6 +224,7 @@ class ClasswiseResult:
             return None
         return str(self.class_names[c])
 
+    @frame_method
     def to_frame(self) -> pd.DataFrame:
         """One row per class, in class-index order."""
         import pandas as pd

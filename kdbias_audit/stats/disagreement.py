@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from ..io.runset import RunSet
 from ..checks import where
+from ..frames import frame_method
 
 __all__ = ["DisagreementResult", "disagreement", "disagreement_arrays"]
 
@@ -111,6 +112,7 @@ class DisagreementResult:
         cols = ["a_pred", "a_name", "b_pred", "b_name"] if named else ["a_pred", "b_pred"]
         return pd.DataFrame(rows, columns=[*cols, "mean_count", "share"])
 
+    @frame_method
     def to_frame(self) -> pd.DataFrame:
         """One row per class: its disagreement rate as a true class, and the mean number of
         disagreeing samples that A (row sum) and B (column sum) predict as that class."""

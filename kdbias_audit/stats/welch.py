@@ -14,6 +14,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
 from ..checks import check_alpha
+from ..frames import frame_method
 from .multitest import benjamini_hochberg
 
 __all__ = ["WelchResult", "welch_classwise"]
@@ -89,6 +90,7 @@ class WelchResult:
     alpha: float
     confidence_level: float
 
+    @frame_method
     def to_frame(self) -> pd.DataFrame:
         import pandas as pd
 

@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     from ..io.runset import RunSet
     from ..stats.classwise import ClasswiseResult
     from ..stats.disagreement import DisagreementResult
+from ..frames import frame_method
 from .discover import ROLE_LABEL, Role, alpha_key
 
 __all__ = ["SweepRow", "SweepResult"]
@@ -251,6 +252,7 @@ class SweepResult:
             ]
         )
 
+    @frame_method
     def to_frame(self) -> pd.DataFrame:
         """The class-bias frame (the sweep's main table)."""
         return self.class_bias_frame()
