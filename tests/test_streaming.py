@@ -1,0 +1,87 @@
+"""The streaming reader: any row-group layout and batch size give the same arrays, checks still
+fire in late batches, and files read several at a time in threads load like files read one by
+one."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from kdbias_audit import load_runsets, read_predictions
+from kdbias_audit.errors import PredictionFileError
+from kdbias_audit.io import reader
+
+C = 7
+
+
+def _write(path, z, y, *, row_group_size, seed=0, extra=False):
+    n = y.shape[0]
+    cols = {
+        "sample_id": pa.array(np.arange(n)[::-1].copy()),
+        "label": pa.array(y.astype(np.int32)),
+        "logits": pa.FixedSizeListArray.from_arrays(pa.array(z.reshape(-1)), C),
+        "group.g": pa.array(np.where(np.arange(n) % 3 == 0, "a", "b")),
+    }
+    if extra:  # a column the audit never needs
+        cols["embedding"] = pa.FixedSizeListArray.from_arrays(
+            pa.array(np.ones(n * 16, dtype=np.float32)), 16
+        )
+    meta = {"format_version": 1, "num_classes": C, "seed": seed}
+    table = pa.table(cols).replace_schema_metadata({"kdbias_audit": json.dumps(meta)})
+    pq.write_table(table, path, row_group_size=row_group_size)
+    return path
+
+
+@pytest.fixture
+def data():
+    rng = np.random.default_rng(0)
+    n = 2_500
+    return rng.standard_normal((n, C)).astype(np.float32), rng.integers(0, C, n)
+
+
+@pytest.mark.parametrize("row_group_size", [999, 2_500])
+@pytest.mark.parametrize("batch_values", [C * 64, 1 << 18])
+@pytest.mark.parametrize("threads", [1, 3])
+def test_any_layout_gives_the_same_arrays(
+    tmp_path, data, monkeypatch, row_group_size, batch_values, threads
+):
+    z, y = data
+    f = _write(tmp_path / "s.parquet", z, y, row_group_size=row_group_size, extra=True)
+    monkeypatch.setattr(reader, "BATCH_VALUES", batch_values)
+    run = read_predictions(f, threads=threads)
+    order = np.argsort(np.arange(y.size)[::-1])  # rows come back sorted by sample_id
+    np.testing.assert_array_equal(run.sample_id, np.arange(y.size))
+    np.testing.assert_array_equal(run.label, y[order])
+    np.testing.assert_array_equal(run.pred, z.argmax(axis=1)[order])
+    assert run.group_levels["g"] == ("a", "b")
+
+
+def test_checks_fire_in_a_late_batch_of_a_late_row_group(tmp_path, data, monkeypatch):
+    z, y = data
+    z = z.copy()
+    z[2_400, 3] = np.nan
+    f = _write(tmp_path / "s.parquet", z, y, row_group_size=500)
+    monkeypatch.setattr(reader, "BATCH_VALUES", C * 64)
+    with pytest.raises(PredictionFileError, match="s.parquet: logits contain NaN or inf"):
+        read_predictions(f)
+
+
+def test_files_read_in_threads_equal_files_read_one_by_one(tmp_path, data, monkeypatch):
+    from kdbias_audit.io import loading
+
+    z, y = data
+    rng = np.random.default_rng(1)
+    (tmp_path / "A").mkdir()
+    for s in range(5):
+        noisy = z + rng.random(z.shape, dtype=np.float32)
+        _write(tmp_path / "A" / f"seed{s}.parquet", noisy, y, row_group_size=700, seed=s)
+    monkeypatch.setattr(loading.os, "cpu_count", lambda: 4)
+    threaded = load_runsets([tmp_path / "A"])[0]
+    monkeypatch.setattr(loading, "MAX_READ_THREADS", 1)
+    serial = load_runsets([tmp_path / "A"])[0]
+    np.testing.assert_array_equal(threaded.preds, serial.preds)
+    assert threaded.seeds == serial.seeds == [0, 1, 2, 3, 4]
