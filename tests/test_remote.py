@@ -102,6 +102,14 @@ def test_commands_by_url_print_the_local_output(sweep, command):
     assert remote.stdout == here.stdout.replace(str(local), url)
 
 
+def test_worker_processes_read_urls(sweep):
+    local, url = sweep
+    args = ("compare", "{}/teacher", "{}/ds_T2", "--format", "csv", "--jobs", "2")
+    remote = invoke(*(a.format(url) for a in args))
+    assert remote.exit_code == 0, remote.output
+    assert remote.stdout == invoke(*(a.format(local) for a in args)).stdout
+
+
 def test_missing_object_is_one_line_naming_the_url(sweep, s3):
     _, url = sweep
     missing = s3.url("sweeps", "no-such-runset")

@@ -85,3 +85,23 @@ def test_files_read_in_threads_equal_files_read_one_by_one(tmp_path, data, monke
     serial = load_runsets([tmp_path / "A"])[0]
     np.testing.assert_array_equal(threaded.preds, serial.preds)
     assert threaded.seeds == serial.seeds == [0, 1, 2, 3, 4]
+
+
+def test_locations():
+    import pickle
+    from pathlib import Path
+
+    from kdbias_audit.io.fs import RemotePath, as_location, is_url
+
+    loc = as_location("s3://Bucket/sweep/ds_T4/")
+    assert isinstance(loc, RemotePath) and str(loc) == "s3://Bucket/sweep/ds_T4"
+    assert (loc.name, loc.parent, loc / "seed0.parquet") == (
+        "ds_T4",
+        RemotePath("s3://Bucket/sweep"),
+        RemotePath("s3://Bucket/sweep/ds_T4/seed0.parquet"),
+    )
+    assert (loc / "seed0.parquet").stem == "seed0"
+    assert pickle.loads(pickle.dumps(loc)) == loc
+    assert as_location("file:///tmp/a%20b/x") == Path("/tmp/a b/x")
+    assert as_location("runs/teacher") == Path("runs/teacher")
+    assert is_url("hf://datasets/org/repo") and not is_url("C:/data") and not is_url(Path("x"))

@@ -57,6 +57,9 @@ class RemotePath:
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("RemotePath is immutable")
 
+    def __reduce__(self) -> tuple[Any, tuple[str]]:  # pickled for --jobs worker processes
+        return (RemotePath, (self.url,))
+
     def __str__(self) -> str:
         return self.url
 
