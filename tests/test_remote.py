@@ -102,6 +102,51 @@ def test_commands_by_url_print_the_local_output(sweep, command):
     assert remote.stdout == here.stdout.replace(str(local), url)
 
 
+def test_only_the_needed_columns_travel(tmp_path, s3, monkeypatch):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from kdbias_audit.io import fs, reader
+
+    rng = np.random.default_rng(0)
+    n = 4_000
+    y = rng.integers(0, 5, n)
+    meta = {"format_version": 1, "num_classes": 5, "seed": 0}
+    table = pa.table(
+        {
+            "sample_id": pa.array(np.arange(n)),
+            "label": pa.array(y),
+            "pred": pa.array(y),
+            # a column the audit never reads: ~2 MB of incompressible floats
+            "embedding": pa.FixedSizeListArray.from_arrays(
+                pa.array(rng.random(n * 128, dtype=np.float32)), 128
+            ),
+        }
+    ).replace_schema_metadata({"kdbias_audit": json.dumps(meta)})
+    pq.write_table(table, tmp_path / "seed0.parquet", row_group_size=1_000)
+    url = s3.upload(tmp_path / "seed0.parquet", "projection", "seed0.parquet")
+    size = (tmp_path / "seed0.parquet").stat().st_size
+    fetched_ranges = []
+
+    def recording_open(loc):
+        f = fs.open_input(loc)
+        fetch = f.cache.fetcher
+
+        def counting(start, stop):
+            data = fetch(start, stop)
+            fetched_ranges.append(len(data))
+            return data
+
+        f.cache.fetcher = counting
+        return f
+
+    monkeypatch.setattr(reader, "open_input", recording_open)
+    run = read_predictions(url)
+    np.testing.assert_array_equal(run.pred, y)
+    fetched = sum(fetched_ranges)
+    assert 0 < fetched < size / 4, (fetched, size)  # the embedding column stays on the server
+
+
 def test_worker_processes_read_urls(sweep):
     local, url = sweep
     args = ("compare", "{}/teacher", "{}/ds_T2", "--format", "csv", "--jobs", "2")

@@ -16,7 +16,16 @@ import pyarrow.parquet as pq
 
 from ..defaults import MAX_METADATA_BYTES
 from ..errors import PredictionFileError
-from .fs import Location, RemotePath, as_location, exists, is_file, open_input, remote_error
+from .fs import (
+    REMOTE_BLOCK_SIZE,
+    Location,
+    RemotePath,
+    as_location,
+    exists,
+    is_file,
+    open_input,
+    remote_error,
+)
 from .runset import SeedRun
 from .spec import (
     GROUP_PREFIX,
@@ -42,12 +51,11 @@ MAX_READ_THREADS = 4
 
 
 def _parquet_file(loc: Location) -> pq.ParquetFile:
-    """A streaming ``ParquetFile`` (1 MiB reads, no pre-buffering) on a path or a URL."""
+    """A streaming ``ParquetFile`` (1 MiB reads, 4 MiB requests remotely; no pre-buffering)."""
     source = open_input(loc)
+    buffer = REMOTE_BLOCK_SIZE if isinstance(loc, RemotePath) else IO_BUFFER_SIZE
     try:
-        return pq.ParquetFile(
-            source, memory_map=False, buffer_size=IO_BUFFER_SIZE, pre_buffer=False
-        )
+        return pq.ParquetFile(source, memory_map=False, buffer_size=buffer, pre_buffer=False)
     except BaseException:
         if not isinstance(source, str):
             source.close()
