@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -33,6 +32,8 @@ __all__ = [
     "list_parquet",
     "find_parquet_dirs",
     "open_input",
+    "remote_error",
+    "REMOTE_BLOCK_SIZE",
 ]
 
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
@@ -235,8 +236,3 @@ def open_input(loc: Location) -> Any:
         return fs.open(path, "rb", cache_type="none")
     except Exception as exc:
         raise remote_error(loc, exc) from None
-
-
-def iter_locations(values: list[Any]) -> Iterator[Location]:
-    for v in values:
-        yield as_location(v)
