@@ -27,6 +27,7 @@ __all__ = [
     "Location",
     "as_location",
     "is_url",
+    "kind",
     "exists",
     "is_file",
     "list_parquet",
@@ -161,15 +162,22 @@ def _info(loc: RemotePath) -> dict[str, Any] | None:
         raise remote_error(loc, exc) from None
 
 
+def kind(loc: Location) -> str | None:
+    """``"file"``, ``"directory"`` (or another kind of entry), or None when ``loc`` does not exist."""
+    if isinstance(loc, Path):
+        if not loc.exists():
+            return None
+        return "file" if loc.is_file() else "directory" if loc.is_dir() else "other"
+    info = _info(loc)
+    return None if info is None else str(info.get("type", "other"))
+
+
 def exists(loc: Location) -> bool:
-    return loc.exists() if isinstance(loc, Path) else _info(loc) is not None
+    return kind(loc) is not None
 
 
 def is_file(loc: Location) -> bool:
-    if isinstance(loc, Path):
-        return loc.is_file()
-    info = _info(loc)
-    return info is not None and info.get("type") == "file"
+    return kind(loc) == "file"
 
 
 def _is_prediction_name(name: str) -> bool:

@@ -21,8 +21,7 @@ from .fs import (
     Location,
     RemotePath,
     as_location,
-    exists,
-    is_file,
+    kind,
     open_input,
     remote_error,
 )
@@ -69,28 +68,24 @@ def _close(pf: pq.ParquetFile) -> None:
 def open_parquet(path: str | os.PathLike[str] | Location) -> pq.ParquetFile:
     """Open one prediction file (a path or a URL) for streaming reads; one-line errors."""
     loc = as_location(path)
-    if not exists(loc):
+    what = kind(loc)
+    if what is None:
         raise PredictionFileError(loc, "does not exist")
-    if not is_file(loc):
+    if what != "file":
         raise PredictionFileError(loc, "is not a file")
     try:
         return _parquet_file(loc)
     except PredictionFileError:
         raise
-    except (pa.ArrowInvalid, pa.ArrowIOError, ValueError) as exc:
+    except Exception as exc:  # ArrowInvalid (a ValueError), OSError, network errors of any library
+        if isinstance(loc, RemotePath) and not isinstance(exc, ValueError):
+            raise remote_error(loc, exc) from None
+        if not isinstance(exc, (ValueError, OSError)):
+            raise
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise PredictionFileError(
             loc, f"not a readable Parquet file (truncated or another format): {first}"
         ) from None
-    except Exception as exc:  # network and filesystem errors of any library
-        if isinstance(loc, RemotePath):
-            raise remote_error(loc, exc) from None
-        if isinstance(exc, OSError):
-            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            raise PredictionFileError(
-                loc, f"not a readable Parquet file (truncated or another format): {first}"
-            ) from None
-        raise
 
 
 def file_metadata(pf: pq.ParquetFile, path: Location) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import KDAuditError, PredictionFileError
-from .fs import Location, as_location, exists, find_parquet_dirs, is_file, list_parquet
+from .fs import Location, as_location, find_parquet_dirs, kind, list_parquet
 from .spec import FORMAT_VERSION, GROUP_PREFIX, as_int_array, check_range, encode_groups
 
 __all__ = ["SeedRun", "RunSet", "find_prediction_files", "find_runsets"]
@@ -275,9 +275,10 @@ def find_prediction_files(path: str | os.PathLike[str] | Location) -> list[Locat
     ``path`` is a local path or a URL (``s3://bucket/sweep/ds_T4``; see ``docs/remote.md``).
     """
     path = as_location(path)
-    if not exists(path):
+    what = kind(path)
+    if what is None:
         raise PredictionFileError(path, "does not exist")
-    if is_file(path):
+    if what == "file":
         return [path]
     files = list_parquet(path)
     if not files:
@@ -357,9 +358,10 @@ def find_runsets(root: str | os.PathLike[str] | Location) -> list[Location]:
 
     ``root`` is a local path or a URL (see ``docs/remote.md``)."""
     root = as_location(root)
-    if not exists(root):
+    what = kind(root)
+    if what is None:
         raise PredictionFileError(root, "does not exist")
-    if is_file(root):
+    if what == "file":
         return [root]
     found = find_parquet_dirs(root)
     if not found:
