@@ -70,21 +70,29 @@ def test_checks_fire_in_a_late_batch_of_a_late_row_group(tmp_path, data, monkeyp
         read_predictions(f)
 
 
-def test_files_read_in_threads_equal_files_read_one_by_one(tmp_path, data, monkeypatch):
-    from kdbias_audit.io import loading
-
+def test_row_groups_in_threads_equal_serial_reads_and_arrays_are_shared(
+    tmp_path, data, monkeypatch
+):
     z, y = data
     rng = np.random.default_rng(1)
-    (tmp_path / "A").mkdir()
-    for s in range(5):
-        noisy = z + rng.random(z.shape, dtype=np.float32)
-        _write(tmp_path / "A" / f"seed{s}.parquet", noisy, y, row_group_size=700, seed=s)
-    monkeypatch.setattr(loading.os, "cpu_count", lambda: 4)
-    threaded = load_runsets([tmp_path / "A"])[0]
-    monkeypatch.setattr(loading, "MAX_READ_THREADS", 1)
-    serial = load_runsets([tmp_path / "A"])[0]
-    np.testing.assert_array_equal(threaded.preds, serial.preds)
-    assert threaded.seeds == serial.seeds == [0, 1, 2, 3, 4]
+    for side in ("A", "B"):
+        (tmp_path / side).mkdir()
+        for s in range(4):
+            noisy = z + rng.random(z.shape, dtype=np.float32)
+            _write(tmp_path / side / f"seed{s}.parquet", noisy, y, row_group_size=700, seed=s)
+    monkeypatch.setattr(reader.os, "cpu_count", lambda: 4)
+    threaded = load_runsets([tmp_path / "A", tmp_path / "B"])
+    monkeypatch.setattr(reader, "MAX_READ_THREADS", 1)
+    serial = load_runsets([tmp_path / "A", tmp_path / "B"])
+    for t, s in zip(threaded, serial, strict=True):
+        np.testing.assert_array_equal(t.preds, s.preds)
+        assert t.seeds == s.seeds == [0, 1, 2, 3]
+    # one copy of the sample ids and labels for every run; per-run preds are rows of the stack
+    a, b = threaded
+    assert all(r.sample_id is a.runs[0].sample_id for r in (*a.runs, *b.runs))
+    assert all(r.label is a.runs[0].label for r in (*a.runs, *b.runs))
+    assert all(np.shares_memory(r.pred, a.preds) for r in a.runs)
+    assert not a.runs[0].pred.flags.writeable
 
 
 def test_locations():

@@ -4,25 +4,22 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 
 from ..errors import KDAuditError
 from .fs import Location, as_location
-from .reader import MAX_READ_THREADS, read_predictions
+from .reader import read_predictions
 from .runset import RunSet, SeedRun, check_aligned, check_runset_consistency, find_prediction_files
 
 __all__ = ["load_runset", "load_runsets"]
 
 
-def _read_one_stream(f: Location) -> SeedRun:
-    return read_predictions(f, threads=1)
-
-
 def read_many(files: Sequence[Location], *, jobs: int, progress: bool) -> list[SeedRun]:
     """Read files in order, with a rich progress bar on stderr.
 
-    ``jobs == 1``: in this process, several files at once in threads (each file streamed by one
-    thread; up to ``min(cpus, 4)`` files), so memory holds a few batches, never a file.
-    ``jobs > 1``: in ``jobs`` processes.
+    ``jobs == 1``: one file after the other in this process, each streamed (its row groups
+    decoded in parallel threads), so memory holds a few batches, never a file.
+    ``jobs > 1``: files in ``jobs`` processes, each streamed the same way.
     """
     if jobs < 1:
         raise KDAuditError(f"--jobs must be at least 1, got {jobs}")
@@ -48,27 +45,13 @@ def read_many(files: Sequence[Location], *, jobs: int, progress: bool) -> list[S
         bar.start()
         task = bar.add_task("read", total=len(files))
     try:
-        threads = min(os.cpu_count() or 1, MAX_READ_THREADS, len(files))
-        if len(files) == 1 or (jobs == 1 and threads <= 1):
+        if jobs == 1 or len(files) == 1:
             out = []
             for f in files:
                 out.append(read_predictions(f))
                 if bar is not None:
                     bar.advance(task)
             return out
-        if jobs == 1:
-            from concurrent.futures import ThreadPoolExecutor
-
-            threads_pool = ThreadPoolExecutor(max_workers=threads)
-            try:
-                out = []
-                for run in threads_pool.map(_read_one_stream, files):
-                    out.append(run)
-                    if bar is not None:
-                        bar.advance(task)
-                return out
-            finally:  # after an error, files not yet started are not read
-                threads_pool.shutdown(wait=True, cancel_futures=True)
         from concurrent.futures import ProcessPoolExecutor
 
         with ProcessPoolExecutor(max_workers=min(jobs, len(files))) as pool:
@@ -103,21 +86,28 @@ def load_runsets(
         Run set directories (or single files), local or at fsspec URLs (``s3://...``,
         ``gs://...``, ``hf://...``, ``file://...``; see ``docs/remote.md``).
     jobs : int, default 1
-        Processes used to read and reduce files in parallel (1: threads in this process,
-        several files at once, each streamed).
+        Processes used to read and reduce files in parallel (1: in this process, one file at
+        a time, its row groups decoded in parallel threads).
     progress : bool, default False
         Show a progress bar (stderr) while files load.
     """
     per_set = [find_prediction_files(p) for p in paths]
     flat = [f for files in per_set for f in files]
     runs = read_many(flat, jobs=jobs, progress=progress)
-    out: list[RunSet] = []
+    chunks: list[list[SeedRun]] = []
     i = 0
-    for p, files in zip(paths, per_set, strict=False):
+    for files in per_set:
         chunk = runs[i : i + len(files)]
         i += len(files)
         check_runset_consistency(chunk)
-        out.append(RunSet(as_location(p), tuple(chunk)))
-    for rs in out[1:]:
-        check_aligned(rs.runs[0], out[0].runs[0])
-    return out
+        chunks.append(chunk)
+    ref = chunks[0][0]
+    for chunk in chunks[1:]:
+        check_aligned(chunk[0], ref)
+    # aligned: every run has ref's sample ids and labels; keep one copy of them, not one per file
+    return [
+        RunSet(
+            as_location(p), tuple(replace(r, sample_id=ref.sample_id, label=ref.label) for r in c)
+        )
+        for p, c in zip(paths, chunks, strict=True)
+    ]

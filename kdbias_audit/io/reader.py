@@ -219,21 +219,21 @@ def _read_row_groups(
     1 MiB buffers): a batch's logits are reduced to argmax as soon as it is decoded, so memory
     holds a few batches whatever the size of the file or of its row groups.
     """
-    cols = small_cols + (["logits"] if kind is not None else [])
     batch_rows = max(64, BATCH_VALUES // nc)
 
-    def one(i: int, handle: pq.ParquetFile | None = None) -> tuple[list, list[np.ndarray]]:
+    def one(i: int, handle: pq.ParquetFile | None = None) -> tuple[pa.Table, list[np.ndarray]]:
         own = handle is None
         f = _parquet_file(path) if own else handle
         try:
-            parts, preds = [], []
-            for batch in f.iter_batches(
-                batch_size=batch_rows, row_groups=[i], columns=cols, use_threads=False
-            ):
-                if kind is not None:
-                    preds.append(_reduce_logits(batch.column("logits"), kind, nc, path))
-                parts.append(batch.select(small_cols))
-            return parts, preds
+            # the small columns in one read; the logits streamed batch by batch
+            small = f.read_row_group(i, columns=small_cols, use_threads=False)
+            preds = []
+            if kind is not None:
+                for batch in f.iter_batches(
+                    batch_size=batch_rows, row_groups=[i], columns=["logits"], use_threads=False
+                ):
+                    preds.append(_reduce_logits(batch.column(0), kind, nc, path))
+            return small, preds
         finally:
             if own:
                 _close(f)
@@ -249,8 +249,7 @@ def _read_row_groups(
 
         with ThreadPoolExecutor(max_workers=workers) as pool:
             done = list(pool.map(one, range(n_groups)))
-    batches = [b for parts, _ in done for b in parts]
-    small = pa.Table.from_batches(batches)
+    small = pa.concat_tables([t for t, _ in done]) if len(done) > 1 else done[0][0]
     return small, [p for _, ps in done for p in ps]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -75,9 +75,12 @@ class RunSet:
     def __post_init__(self) -> None:
         if not self.runs:
             raise KDAuditError(f"{self.path}: a run set needs at least one run")
-        object.__setattr__(self, "runs", tuple(sorted(self.runs, key=lambda r: r.seed)))
-        preds = np.stack([r.pred for r in self.runs])
+        runs = sorted(self.runs, key=lambda r: r.seed)
+        preds = np.stack([r.pred for r in runs])
         preds.setflags(write=False)
+        # each run's pred becomes a row of the stack: one copy of the predictions, not two
+        runs = [replace(r, pred=preds[k]) for k, r in enumerate(runs)]
+        object.__setattr__(self, "runs", tuple(runs))
         object.__setattr__(self, "_preds", preds)
 
     # -- construction without files ----------------------------------------------------------
