@@ -46,12 +46,14 @@ def data():
 @pytest.mark.parametrize("row_group_size", [999, 2_500])
 @pytest.mark.parametrize("batch_values", [C * 64, 1 << 18])
 @pytest.mark.parametrize("threads", [1, 3])
+@pytest.mark.parametrize("whole_group_values", [0, 1 << 20], ids=["streamed", "whole"])
 def test_any_layout_gives_the_same_arrays(
-    tmp_path, data, monkeypatch, row_group_size, batch_values, threads
+    tmp_path, data, monkeypatch, row_group_size, batch_values, threads, whole_group_values
 ):
     z, y = data
     f = _write(tmp_path / "s.parquet", z, y, row_group_size=row_group_size, extra=True)
     monkeypatch.setattr(reader, "BATCH_VALUES", batch_values)
+    monkeypatch.setattr(reader, "WHOLE_GROUP_VALUES", whole_group_values)
     run = read_predictions(f, threads=threads)
     order = np.argsort(np.arange(y.size)[::-1])  # rows come back sorted by sample_id
     np.testing.assert_array_equal(run.sample_id, np.arange(y.size))
@@ -66,6 +68,7 @@ def test_checks_fire_in_a_late_batch_of_a_late_row_group(tmp_path, data, monkeyp
     z[2_400, 3] = np.nan
     f = _write(tmp_path / "s.parquet", z, y, row_group_size=500)
     monkeypatch.setattr(reader, "BATCH_VALUES", C * 64)
+    monkeypatch.setattr(reader, "WHOLE_GROUP_VALUES", 0)
     with pytest.raises(PredictionFileError, match="s.parquet: logits contain NaN or inf"):
         read_predictions(f)
 
@@ -81,6 +84,7 @@ def test_row_groups_in_threads_equal_serial_reads_and_arrays_are_shared(
             noisy = z + rng.random(z.shape, dtype=np.float32)
             _write(tmp_path / side / f"seed{s}.parquet", noisy, y, row_group_size=700, seed=s)
     monkeypatch.setattr(reader.os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(reader, "WHOLE_GROUP_VALUES", 0)
     threaded = load_runsets([tmp_path / "A", tmp_path / "B"])
     monkeypatch.setattr(reader, "MAX_READ_THREADS", 1)
     serial = load_runsets([tmp_path / "A", tmp_path / "B"])

@@ -43,6 +43,10 @@ __all__ = ["read_predictions"]
 
 #: Rows per decoded batch target about this many logits values (1 MB of float32).
 BATCH_VALUES = 1 << 18
+#: Row groups with at most this many logits values (4 MB of float32) are read in one piece.
+WHOLE_GROUP_VALUES = 1 << 20
+#: After reading a file with at least this many logits values, freed memory goes back to the OS.
+RELEASE_AFTER_VALUES = 1 << 23
 #: pyarrow's read buffer: column chunks are streamed in pieces of this size, never read whole.
 IO_BUFFER_SIZE = 1 << 20
 #: At most this many row groups of one file are decoded at once (one thread each).
@@ -182,7 +186,9 @@ def _reduce_logits(col: pa.Array, kind: str, nc: int, path: Location) -> np.ndar
         if lengths.size and (lengths != nc).any():
             bad = int(lengths[lengths != nc][0])
             raise PredictionFileError(path, f"logits have length {bad} but num_classes is {nc}")
-    values = col.flatten()
+    # fixed-size lists: the child array sliced to this chunk (zero-copy; flatten() goes
+    # through pyarrow.compute); variable lists: flatten() follows the offsets
+    values = col.values.slice(col.offset * nc, len(col) * nc) if kind == "fixed" else col.flatten()
     if values.null_count:
         raise PredictionFileError(path, "logits contain null values")
     z = _column_to_numpy(values).reshape(-1, nc)
@@ -225,6 +231,12 @@ def _read_row_groups(
         own = handle is None
         f = _parquet_file(path) if own else handle
         try:
+            if kind is not None and f.metadata.row_group(i).num_rows * nc <= WHOLE_GROUP_VALUES:
+                # a small row group: one read, as cheap as it gets, and still small
+                part = f.read_row_group(i, columns=[*small_cols, "logits"], use_threads=False)
+                chunks = part.column("logits").chunks
+                preds = [_reduce_logits(c, kind, nc, path) for c in chunks]
+                return part.drop_columns(["logits"]), preds
             # the small columns in one read; the logits streamed batch by batch
             small = f.read_row_group(i, columns=small_cols, use_threads=False)
             preds = []
@@ -289,9 +301,11 @@ def read_predictions(path: str | os.PathLike[str], *, threads: int | None = None
     """
     path = as_location(path)
     pf = open_parquet(path)
+    n_values = 0
     try:
         meta = file_metadata(pf, path)
         nc = meta["num_classes"]
+        n_values = pf.metadata.num_rows * nc
         schema = pf.schema_arrow
         kind, group_cols = _check_schema(schema, meta, path)
         n = pf.metadata.num_rows
@@ -318,9 +332,11 @@ def read_predictions(path: str | os.PathLike[str], *, threads: int | None = None
         raise
     finally:
         _close(pf)
-        # hand freed decode buffers back to the OS: without it the allocator keeps each
-        # stream's high-water mark, and fragmentation makes that several times the data
-        pa.default_memory_pool().release_unused()
+        if n_values >= RELEASE_AFTER_VALUES:
+            # hand freed decode buffers back to the OS: without it the allocator keeps each
+            # stream's high-water mark, and fragmentation makes that several times the data.
+            # (After small files it would only cost page faults on the next file.)
+            pa.default_memory_pool().release_unused()
 
     for name in small_cols:
         if small.column(name).null_count:
