@@ -143,12 +143,12 @@ def _subset(d: DatasetSplits, opts: DataOptions) -> DatasetSplits:
 
 
 def _load_trifeature(opts: DataOptions) -> DatasetSplits:
-    from .data.trifeature import load_trifeature
+    from .data.trifeature import TEST_SIZE, TRAIN_SIZE, load_trifeature
 
     return load_trifeature(
         image_size=opts.image_size or 224,
-        train_size=10_000 if opts.train_size is None else opts.train_size,
-        test_size=2_000 if opts.test_size is None else opts.test_size,
+        train_size=TRAIN_SIZE if opts.train_size is None else opts.train_size,
+        test_size=TEST_SIZE if opts.test_size is None else opts.test_size,
         seed=opts.data_seed,
     )
 
