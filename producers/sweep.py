@@ -714,7 +714,10 @@ def main(
     ] = False,
     compile_mode: Annotated[str, typer.Option(help="torch.compile mode.")] = "reduce-overhead",
     logits_dtype: Annotated[
-        str, typer.Option(help="float32 or float16 logits in the files.")
+        str,
+        typer.Option(
+            help="float32 or float16 logits in the files, or none (the pred column only)."
+        ),
     ] = "float32",
     teacher_wait: Annotated[
         float, typer.Option(help="Seconds to wait for a teacher of another shard.")

@@ -92,9 +92,9 @@ class RunSpec:
             raise KDAuditError("epochs and batch_size must be >= 1")
         if self.grad_clip is not None and not self.grad_clip > 0:
             raise KDAuditError(f"grad_clip must be > 0 (or None), got {self.grad_clip}")
-        if self.logits_dtype not in ("float32", "float16"):
+        if self.logits_dtype not in ("float32", "float16", "none"):
             raise KDAuditError(
-                f"logits_dtype must be float32 or float16, got {self.logits_dtype!r}"
+                f"logits_dtype must be float32, float16 or none, got {self.logits_dtype!r}"
             )
 
     def to_json(self) -> str:
@@ -483,17 +483,19 @@ def train_run(
     logits = trainer.predict(test_data, spec.eval_batch_size)
     test_acc = float((logits.argmax(1) == data.test.labels).mean())
     meta = spec.expected_metadata(data)
+    pred_only = spec.logits_dtype == "none"  # the predicted class alone: a tenth of the size
     write_predictions(
         out,
         y_true=data.test.labels,
-        logits=logits,
+        logits=None if pred_only else logits,
+        y_pred=logits.argmax(1).astype(np.int64) if pred_only else None,
         sample_id=data.test.sample_id,
         groups={g: np.asarray(v, dtype=str) for g, v in data.test.groups.items()} or None,
         seed=spec.seed,
         num_classes=data.num_classes,
         metadata=meta,
         overwrite=overwrite,
-        logits_dtype=spec.logits_dtype,
+        logits_dtype="float32" if pred_only else spec.logits_dtype,
     )
     log(f"done test_acc={test_acc:.4f} train_acc={train_acc:.4f} {seconds:.1f}s -> {out}")
     return RunResult(out, test_acc, train_acc, seconds, seen_total / max(seconds, 1e-9), total)
@@ -521,7 +523,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data-root")
     p.add_argument("--device", default="auto")
     p.add_argument("--compile", action="store_true")
-    p.add_argument("--logits-dtype", default="float32", choices=("float32", "float16"))
+    p.add_argument("--logits-dtype", default="float32", choices=("float32", "float16", "none"))
     p.add_argument("--out", required=True)
     a = p.parse_args(argv)
     try:

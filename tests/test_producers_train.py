@@ -81,6 +81,19 @@ def test_distilled_file_and_float16_logits(tmp_path, data, teacher_ckpt):
     )
 
 
+def test_pred_only_file(tmp_path, data):
+    import pyarrow.parquet as pq
+
+    spec = RunSpec(role="baseline", seed=0, arch="lenet5", logits_dtype="none", **TINY)
+    res = train_run(spec, tmp_path / "nds.parquet", data=data)
+    names = pq.read_schema(tmp_path / "nds.parquet").names
+    assert "pred" in names and "logits" not in names
+    run = read_predictions(tmp_path / "nds.parquet")
+    assert run.num_classes == 10 and abs(run.accuracy - res.test_accuracy) < 1e-9
+    with pytest.raises(Exception, match="logits_dtype"):
+        RunSpec(role="baseline", seed=0, arch="lenet5", logits_dtype="int8", **TINY)
+
+
 def test_teacher_stays_frozen_during_distillation(data, teacher_ckpt):
     teacher = build_model("resnet20", num_classes=10, checkpoint=teacher_ckpt)
     before = {k: v.clone() for k, v in teacher.state_dict().items()}

@@ -325,6 +325,7 @@ def render(params: TrifeatureParams, size: int, *, chunk_pixels: int = 4_000_000
 
 def _render_parallel(params: TrifeatureParams, size: int, workers: int) -> np.ndarray:
     """`render` in ``workers`` processes, chunk by chunk (same pixels as one process)."""
+    import multiprocessing as mp
     from concurrent.futures import ProcessPoolExecutor
 
     n = len(params)
@@ -333,7 +334,8 @@ def _render_parallel(params: TrifeatureParams, size: int, workers: int) -> np.nd
     bounds = np.linspace(0, n, min(workers * 4, -(-n // BLOCK)) + 1).astype(int)
     chunks = [params.take(slice(a, b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
     out = np.empty((n, size, size, 3), dtype=np.uint8)
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    # spawn, not fork: the caller may hold CUDA or OpenMP threads (a sweep's main process)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
         for a, img in zip(bounds[:-1], pool.map(render, chunks, [size] * len(chunks)), strict=True):
             out[a : a + len(img)] = img
     return out
