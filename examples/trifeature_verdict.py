@@ -632,7 +632,7 @@ python examples/trifeature_verdict.py examples/data/trifeature
 
 
 def write_text_atomic(path: Path, text: str) -> None:
-    from kdbias_audit._atomic import atomic_write
+    from kdbias_audit.atomic import atomic_write
 
     def write(tmp: Path) -> None:
         tmp.write_text(text, encoding="utf-8")
