@@ -277,6 +277,7 @@ def analyze(sweep: str | os.PathLike[str], *, sims: int = 1000, alpha: float = 0
     # issue 14's criterion: no student run more than 5 points below the NDS mean
     floor_acc = float(nds_acc.mean()) - TRAIN_MARGIN
     out["training"] = {
+        "chance": 1.0 / nds.runset.num_classes,
         "nds_mean": float(nds_acc.mean()),
         "margin": TRAIN_MARGIN,
         "low_runs": [
@@ -358,6 +359,11 @@ def _training_line(a: dict) -> str:
         f"Training check: every student run within {100 * tr['margin']:.0f} points of the NDS "
         f"mean ({_pct(tr['nds_mean'])} %)"
     )
+    if tr["nds_mean"] < tr["chance"] + TRAIN_MARGIN:
+        return (
+            head + f": **no**, the NDS itself is near chance ({_pct(tr['chance'])} %): "
+            "nothing here trained."
+        )
     if not low:
         return head + ": yes, all runs trained."
     listed = ", ".join(f"{r['run']} ({_pct(r['accuracy'])} %)" for r in low)

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The Trifeature example sweep (issues 8, 14): ResNet-20 teacher, LeNet-5 NDS and DS students,
 # T in 1-10,20,30,40, seeds 0-4 (5 teachers + 5 NDS + 65 DS = 75 runs), each run writing one
-# prediction file (the `pred` column only: --logits-dtype none) of 50,000 balanced test images.
+# prediction file of 50,000 balanced test images. Runs are written with float16 logits (what
+# every trainer supports) and reduced to the `pred` column by `python -m producers.predfiles`
+# once the sweep stops (about 65 kB a file, 5 MB for the sweep).
 #
 #   bash producers/make_example_trifeature.sh gpu [ROOT] [more sweep options]
 #   bash producers/make_example_trifeature.sh cpu [ROOT] [more sweep options]   # pipeline check
@@ -33,7 +35,7 @@ mode="${1:-gpu}"
 
 parallel_opts() {  # batched if available and it honours grad_clip, else processes
   if [[ -n "${CONCURRENT:-}" ]]; then echo "--concurrent $CONCURRENT"; return; fi
-  if "$py" -m producers.sweep --help 2>/dev/null | grep -q -- "--batch-runs" \
+  if $py -m producers.sweep --help 2>/dev/null | grep -q -- "--batch-runs" \
      && [[ -f producers/batched.py ]] && grep -q "grad_clip" producers/batched.py; then
     echo "--batch-runs ${BATCH_RUNS:-16}"
   else
@@ -44,10 +46,10 @@ parallel_opts() {  # batched if available and it honours grad_clip, else process
 gpu_cmd() {  # the full sweep into $1, extra options after
   local root="$1"; shift
   # shellcheck disable=SC2046
-  echo "$py" -m producers.sweep --setting trifeature --out "$root" --seeds "${SEEDS:-0-4}" \
+  echo $py -m producers.sweep --setting trifeature --out "$root" --seeds "${SEEDS:-0-4}" \
     --temperatures "${TEMPERATURES:-1-10,20,30,40}" --epochs "${EPOCHS:-30}" \
     --image-size "${IMAGE_SIZE:-32}" --train-size "${TRAIN_SIZE:-20000}" \
-    --test-size "${TEST_SIZE:-50000}" --logits-dtype none --device "${DEVICE:-cuda}" --quiet \
+    --test-size "${TEST_SIZE:-50000}" --logits-dtype float16 --device "${DEVICE:-cuda}" --quiet \
     $(parallel_opts 8) "$@"
 }
 
@@ -56,14 +58,19 @@ case "$mode" in
     root="${2:-runs/trifeature}"
     cmd=$(gpu_cmd "$root" "${@:3}")
     echo "$cmd" >&2
-    exec $cmd ;;
+    rc=0; $cmd || rc=$?
+    $py -m producers.predfiles "$root"
+    exit $rc ;;
   cpu)
     root="${2:-runs/trifeature_cpu}"
-    exec "$py" -m producers.sweep --setting trifeature --out "$root" --seeds "${SEEDS:-0-1}" \
+    rc=0
+    $py -m producers.sweep --setting trifeature --out "$root" --seeds "${SEEDS:-0-1}" \
       --temperatures "${TEMPERATURES:-1,4,10,40}" --epochs "${EPOCHS:-2}" \
       --image-size "${IMAGE_SIZE:-32}" --train-size "${TRAIN_SIZE:-1000}" \
-      --test-size "${TEST_SIZE:-2000}" --logits-dtype none --device cpu --quiet \
-      --concurrent "${CONCURRENT:-2}" "${@:3}" ;;
+      --test-size "${TEST_SIZE:-2000}" --logits-dtype float16 --device cpu --quiet \
+      --concurrent "${CONCURRENT:-2}" "${@:3}" || rc=$?
+    $py -m producers.predfiles "$root"
+    exit $rc ;;
   device-call)
     outdir="${2:-${OUT:?set OUT or pass OUTDIR}}"
     budget="${BUDGET:-420}"
@@ -89,11 +96,12 @@ case "$mode" in
     done
     rc=0; wait "$pid" 2>/dev/null || rc=$?
     elapsed=$(( $(date +%s) - t0 ))
+    $py -m producers.predfiles "$root" >> "$outdir/sweep.log" 2>&1 || true
     n_done=$(find "$root" -name 'seed*.parquet' -not -path '*/.producers/*' | wc -l)
     {
       echo "command: $cmd"
       echo "status: $status (exit $rc), ${elapsed}s wall"
-      echo "prediction files: $n_done of $(( $(echo "${SEEDS:-0-4}" | awk -F- '{print $2-$1+1}') * 15 ))"
+      echo "prediction files: $n_done (75 in the full sweep)"
       du -sh --exclude=.producers "$root" | sed 's/^/size of the prediction files: /'
       shopt -s nullglob; for d in "$root"/*/; do
         echo "  $(basename "$d"): $(find "$d" -maxdepth 1 -name 'seed*.parquet' | wc -l) files"

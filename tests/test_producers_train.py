@@ -256,3 +256,29 @@ def test_train_speed_benchmark_runs_on_cpu(tmp_path):
         "b_dataloader_kd56to20",
     }
     assert out["ratios"]["a/b r20"] > 0
+
+
+def test_drop_logits_keeps_everything_else(tmp_path):
+    from kdbias_audit.io import write_predictions
+    from producers.predfiles import drop_logits, drop_logits_tree
+
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(300, 10)).astype(np.float32)
+    y = rng.integers(0, 10, 300)
+    groups = {"color": np.array(["red", "blue", "green"])[rng.integers(0, 3, 300)]}
+    path = tmp_path / "ds_T4" / "seed3.parquet"
+    meta = {"role": "distilled", "temperature": 4.0, "alpha": 0.8, "grad_clip": 1.0}
+    write_predictions(
+        path, y_true=y, logits=logits, groups=groups, seed=3, metadata=meta, logits_dtype="float16"
+    )
+    before = read_predictions(path)
+    assert drop_logits_tree(tmp_path) == 1 and not drop_logits(path)  # idempotent
+    after = read_predictions(path)
+    for f in ("label", "pred", "sample_id"):
+        assert np.array_equal(getattr(before, f), getattr(after, f))
+    assert after.metadata == before.metadata and after.seed == 3
+    assert after.group_levels == before.group_levels
+    assert np.array_equal(after.groups["color"], before.groups["color"])
+    import pyarrow.parquet as pq
+
+    assert "logits" not in pq.read_schema(path).names
