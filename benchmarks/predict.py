@@ -105,7 +105,7 @@ def main() -> None:
         default=None,
         help="timm architecture (default: resnet18 on CPU, resnet50 on CUDA)",
     )
-    ap.add_argument("--n", type=int, default=None, help="images (default 400 on CPU, 2000 on CUDA)")
+    ap.add_argument("--n", type=int, default=None, help="images (default 400 on CPU, 5000 on CUDA)")
     ap.add_argument("--photo-size", default="400x300", help="JPEG size WxH (ImageNet-like)")
     ap.add_argument("--batch-size", type=int, default=None, help="export batch (64 CPU, 256 CUDA)")
     ap.add_argument(
@@ -137,7 +137,7 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     arch = args.model or ("resnet50" if cuda else "resnet18")
-    n = args.n or (2000 if cuda else 400)
+    n = args.n or (5000 if cuda else 400)
     batch = args.batch_size or (256 if cuda else 64)
     workers = args.workers if args.workers is not None else min(16, os.cpu_count() or 1)
     w, h = (int(v) for v in args.photo_size.lower().split("x"))

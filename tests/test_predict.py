@@ -216,10 +216,10 @@ def test_torchvision_state_dict(images, tmp_path):
 
     root, _ = images
     torch.manual_seed(0)
-    model = torchvision.models.get_model("mobilenet_v3_small", weights=None, num_classes=3).eval()
+    model = torchvision.models.get_model("shufflenet_v2_x0_5", weights=None, num_classes=3).eval()
     torch.save(model.state_dict(), tmp_path / "s.pth")
     out = predict(
-        "torchvision:mobilenet_v3_small",
+        "torchvision:shufflenet_v2_x0_5",
         str(root),
         tmp_path / "o.parquet",
         weights=tmp_path / "s.pth",
@@ -227,12 +227,12 @@ def test_torchvision_state_dict(images, tmp_path):
         workers=0,
     )
     run = _read(out)
-    enum = torchvision.models.get_model_weights("mobilenet_v3_small")
+    enum = torchvision.models.get_model_weights("shufflenet_v2_x0_5")
     transform = enum.DEFAULT.transforms(crop_size=32, resize_size=37)
     expect = _manual_image_logits(model, transform, root, list(run.sample_id))
     np.testing.assert_allclose(run.logits, expect, rtol=1e-4, atol=1e-5)
     assert (
-        "MobileNet_V3_Small_Weights.DEFAULT.transforms()"
+        "ShuffleNet_V2_X0_5_Weights.DEFAULT.transforms()"
         in run.metadata["preprocessing"]["library"]
     )
 
@@ -341,10 +341,11 @@ def test_producers_checkpoint_on_a_setting(tmp_path):
         tmp_path / "o.parquet",
         weights=tmp_path / "teacher_seed0.pt",
         test_size=40,
+        train_size=300,
         workers=0,
     )
     run = _read(out)
-    data = get_setting("digits").load(DataOptions(test_size=40))
+    data = get_setting("digits").load(DataOptions(test_size=40, train_size=300))
     mean, std = data.channel_stats()
     dd = DeviceData(
         data.test.images, data.test.labels, mean=mean, std=std, device=torch.device("cpu")
@@ -359,40 +360,32 @@ def test_producers_checkpoint_on_a_setting(tmp_path):
 # --- label spaces ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", ["json", "csv"])
-def test_class_map_file(images, timm_model, tmp_path, kind):
+def test_class_map_by_file_json_and_csv(images, timm_model, tmp_path):
     root, _ = images
-    model, wfile = timm_model
-    mapping = {"cat": 2, "dog": 0, "fox": 1}
-    if kind == "json":
-        cmap = tmp_path / "map.json"
-        cmap.write_text(json.dumps(mapping))
-    else:
-        cmap = tmp_path / "map.csv"
-        cmap.write_text("dataset,model\n" + "".join(f"{k},{v}\n" for k, v in mapping.items()))
-    a = _read(
-        predict(
-            "timm:test_resnet",
-            str(root),
-            tmp_path / "a.parquet",
-            weights=wfile,
-            image_size=32,
-            workers=0,
-        ),
+    _, wfile = timm_model
+    (tmp_path / "map.json").write_text(json.dumps({"cat": 2, "dog": 0, "fox": 1}))
+    # a CSV naming the model's classes, which come from --model-classes (one per line)
+    (tmp_path / "map.csv").write_text("dataset,model\ncat,z\ndog,x\nfox,y\n")
+    (tmp_path / "model_classes.txt").write_text("x\ny\nz\n")
+
+    def run(name, **kw):
+        out = tmp_path / f"{name}.parquet"
+        return _read(
+            predict(
+                "timm:test_resnet", str(root), out, weights=wfile, image_size=32, workers=0, **kw
+            )
+        )
+
+    a = run("plain")
+    b = run("json", class_map=tmp_path / "map.json")
+    c = run(
+        "csv", class_map=tmp_path / "map.csv", model_classes=str(tmp_path / "model_classes.txt")
     )
-    b = _read(
-        predict(
-            "timm:test_resnet",
-            str(root),
-            tmp_path / "b.parquet",
-            weights=wfile,
-            image_size=32,
-            workers=0,
-            class_map=cmap,
-        ),
-    )
-    assert b.metadata["label_mapping"] == "class-map"
+    assert a.metadata["label_mapping"] == "sorted-order"
+    assert b.metadata["label_mapping"] == c.metadata["label_mapping"] == "class-map"
     np.testing.assert_array_equal(b.logits, a.logits[:, [2, 0, 1]])
+    np.testing.assert_array_equal(c.logits, a.logits[:, [2, 0, 1]])
+    assert c.metadata["model_output_index"] == [2, 0, 1]
 
 
 def test_imagenet_model_restricted_to_ten_dataset_classes(tmp_path):
