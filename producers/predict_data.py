@@ -307,7 +307,9 @@ def _load_setting(
     setting = get_setting(name)
     opts = DataOptions(
         root=data_root,
-        image_size=image_size,
+        # generated settings draw their images at this size; files keep theirs (the model's
+        # preprocessing still resizes to --image-size)
+        image_size=image_size if setting.extra.get("generated") else None,
         train_size=train_size,
         test_size=test_size,
         data_seed=data_seed,

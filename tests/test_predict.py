@@ -21,8 +21,7 @@ from PIL import Image  # noqa: E402
 from safetensors.torch import save_file  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
-from kdbias_audit import KDAuditError  # noqa: E402
-from kdbias_audit.io import read_predictions  # noqa: E402
+from kdbias_audit import KDAuditError, read_predictions  # noqa: E402
 from producers.predict import app, map_classes, predict  # noqa: E402
 
 CLASSES = ("cat", "dog", "fox")
