@@ -132,7 +132,7 @@ def predict_logits(
     """The model's logits (N, K) float32 for every example of ``data``, in order.
 
     Batched under ``torch.inference_mode``; bf16 autocast on CUDA (``amp``); channels_last
-    inputs for convolutional image models; images decoded and transformed by ``workers``
+    inputs for convolutional image models on CUDA; images decoded and transformed by ``workers``
     DataLoader processes (0: in this process).
     """
     import torch
@@ -140,7 +140,7 @@ def predict_logits(
     from .gpu import autocast
 
     model = lm.module.to(device).eval()
-    cl = lm.channels_last and lm.input_kind == "image"
+    cl = lm.channels_last and lm.input_kind == "image" and device.type == "cuda"
     if cl:
         model = model.to(memory_format=torch.channels_last)
     n = len(data)
