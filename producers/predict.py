@@ -109,7 +109,7 @@ def _progress(unit: str, enabled: bool) -> Any:
 
     return Progress(
         TextColumn("[bold]{task.description}"),
-        BarColumn(),
+        BarColumn(bar_width=20),
         MofNCompleteColumn(),
         Speed(),
         TimeElapsedColumn(),
@@ -147,7 +147,8 @@ def predict_logits(
     out = np.empty((n, lm.num_outputs), dtype=np.float32)
     done = 0
     with _progress(data.unit, progress) as bar, torch.inference_mode(), autocast(device, amp):
-        task = bar.add_task(f"{lm.spec} on {data.name}", total=n)
+        label = lm.spec if lm.family != "hf" else f"hf:{Path(lm.spec[3:]).name}"
+        task = bar.add_task(f"{label} on {data.name}"[:40], total=n)
         if lm.input_kind == "text":
             texts = data.texts or ()
             for start in range(0, n, batch_size):

@@ -264,7 +264,7 @@ def test_hf_text_by_name_with_group_columns(text_table, tmp_path):
     assert set(run.metadata["weights_sha256"]) == {"model.safetensors"}
 
 
-def test_hf_distilbert_without_names_uses_sorted_order(tmp_path):
+def test_hf_distilbert_without_names_uses_sorted_order(tmp_path, capsys):
     _write_bert(tmp_path / "db", distil=True)  # id2label LABEL_0, LABEL_1: no names
     data = tmp_path / "t.jsonl"
     rows = [
@@ -278,7 +278,10 @@ def test_hf_distilbert_without_names_uses_sorted_order(tmp_path):
         tmp_path / "o.parquet",
         text_column="text",
         id_column="id",
+        progress=True,
+        logits_dtype="float16",
     )
+    assert "texts/s" in capsys.readouterr().err  # the rich progress bar's speed column
     run = _read(out)
     assert run.metadata["label_mapping"] == "sorted-order" and run.metadata["class_names"] == [
         "0",
@@ -286,6 +289,7 @@ def test_hf_distilbert_without_names_uses_sorted_order(tmp_path):
     ]
     assert list(run.sample_id) == [f"p{i}" for i in range(6)]
     assert run.metadata["model"] == "hf:distilbert"
+    assert pq.read_schema(out).field("logits").type.value_type == pa.float16()
 
 
 def test_hf_image_classifier_from_table(images, tmp_path):
