@@ -46,11 +46,14 @@ def make_folder(root: Path, n: int, size: tuple[int, int], seed: int = 0) -> lis
     for c in range(10):
         (root / f"class{c}").mkdir(parents=True, exist_ok=True)
 
+    rng0 = np.random.default_rng(seed)
+    noise = [rng0.integers(-12, 13, (h, w, 3), dtype=np.int16) for _ in range(8)]
+
     def one(i: int) -> Path:
         rng = np.random.default_rng([seed, i])
         coarse = rng.integers(0, 256, (h // 16 + 1, w // 16 + 1, 3), dtype=np.uint8)
         img = Image.fromarray(coarse).resize((w, h), Image.Resampling.BILINEAR)
-        arr = np.asarray(img, dtype=np.int16) + rng.integers(-12, 13, (h, w, 3), dtype=np.int16)
+        arr = np.asarray(img, dtype=np.int16) + noise[i % len(noise)]
         p = root / f"class{i % 10}" / f"{i:06d}.jpg"
         Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8)).save(p, quality=90)
         return p
