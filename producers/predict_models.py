@@ -170,33 +170,31 @@ def _timm_dir(path: Path) -> tuple[dict[str, Any], Path]:
     raise KDAuditError(f"{path}: no model.safetensors or pytorch_model.bin")
 
 
-def _load_timm(
-    arch: str, weights: Path, *, num_classes: int | None, image_size: int | None
-) -> LoadedModel:
+def _timm_from_dir(arch: str, path: Path) -> tuple[torch.nn.Module, str, Path]:
+    """A Hugging Face-style timm directory, loaded by timm itself (``local-dir:`` source)."""
     import timm
-    from timm.data import create_transform, resolve_data_config
 
-    label_names = None
-    overlay: dict[str, Any] = {}
-    kwargs: dict[str, Any] = {}
-    if weights.is_dir():
-        cfg, wfile = _timm_dir(weights)
-        dir_arch = cfg.get("architecture")
-        if arch and dir_arch and arch != dir_arch:
-            raise KDAuditError(f"{weights}: holds a {dir_arch}, not the {arch} asked for")
-        arch = arch or dir_arch or ""
-        overlay = dict(cfg.get("pretrained_cfg") or {})
-        kwargs.update(cfg.get("model_args") or {})
-        if cfg.get("label_names"):
-            label_names = tuple(str(x) for x in cfg["label_names"])
-    else:
-        wfile = weights
+    cfg, wfile = _timm_dir(path)
+    dir_arch = str(cfg.get("architecture") or "")
+    if arch and dir_arch and arch != dir_arch:
+        raise KDAuditError(f"{path}: holds a {dir_arch}, not the {arch} asked for")
+    try:
+        model = timm.create_model(f"local-dir:{path}", pretrained=True)
+    except Exception as exc:  # truncated weights, foreign config: one line naming the folder
+        raise KDAuditError(f"{path}: cannot load the timm model ({_first_line(exc)})") from None
+    return model, arch or dir_arch, wfile
+
+
+def _timm_from_file(arch: str, wfile: Path, num_classes: int | None) -> torch.nn.Module:
+    """A timm architecture with a state dict; the class count is read from the classifier."""
+    import timm
+
     if not arch:
         raise KDAuditError("timm: give an architecture (timm:resnet18)")
     if not timm.is_model(arch):
         raise KDAuditError(f"timm: unknown architecture {arch!r}")
     state = read_state_dict(wfile)
-    probe = _probe(lambda: timm.create_model(arch, pretrained=False, **kwargs))
+    probe = _probe(lambda: timm.create_model(arch, pretrained=False))
     clf = probe.pretrained_cfg.get("classifier") or "fc"
     clf_keys = [clf] if isinstance(clf, str) else list(clf)
     k = num_classes or _outputs_from_state(state, clf_keys)
@@ -204,17 +202,28 @@ def _load_timm(
         raise KDAuditError(
             f"{wfile}: no classifier weights ({clf_keys[0]}.weight); pass --num-classes"
         )
-    model = timm.create_model(
-        arch, pretrained=False, num_classes=k, pretrained_cfg_overlay=overlay or None, **kwargs
-    )
+    model = timm.create_model(arch, pretrained=False, num_classes=k)
     _fit(model, state, wfile, f"timm:{arch} with {k} classes")
+    return model
+
+
+def _load_timm(
+    arch: str, weights: Path, *, num_classes: int | None, image_size: int | None
+) -> LoadedModel:
+    from timm.data import create_transform, resolve_data_config
+
+    if weights.is_dir():
+        model, arch, wfile = _timm_from_dir(arch, weights)
+    else:
+        model, wfile = _timm_from_file(arch, weights, num_classes), weights
+    k = int(model.num_classes)
+    names = model.pretrained_cfg.get("label_names")
+    label_names = tuple(str(x) for x in names) if names and len(names) == k else None
     args = {"input_size": (3, image_size, image_size)} if image_size else {}
     data_cfg = resolve_data_config(args=args, model=model)
     transform = create_transform(**data_cfg)
-    if label_names is not None and len(label_names) != k:
-        label_names = None
     return LoadedModel(
-        module=model,
+        module=model.eval(),
         family="timm",
         spec=f"timm:{arch}",
         input_kind="image",

@@ -178,36 +178,34 @@ def test_timm_model_directory_maps_class_names(images, timm_model, tmp_path):
     root, _ = images
     model, _ = timm_model
     d = tmp_path / "timm_dir"
-    d.mkdir()
-    save_file(model.state_dict(), d / "model.safetensors")
-    # the model's outputs are in another order than the folders: fox, cat, dog
-    cfg = {
-        "architecture": "test_resnet",
-        "num_classes": 3,
-        "label_names": ["fox", "cat", "dog"],
-        "pretrained_cfg": {
-            "input_size": [3, 24, 24],
-            "mean": [0.4, 0.4, 0.4],
-            "std": [0.2, 0.3, 0.2],
-            "crop_pct": 1.0,
-            "interpolation": "bicubic",
-        },
-    }
-    (d / "config.json").write_text(json.dumps(cfg))
-    out = predict("timm:test_resnet", str(root), tmp_path / "o.parquet", weights=d, workers=0)
+    # timm's own Hugging Face export; the model's outputs are in another order than the
+    # folders (fox, cat, dog) and its preprocessing is its own
+    pcfg = {"input_size": (3, 24, 24), "mean": (0.4,) * 3, "std": (0.2, 0.3, 0.2)}
+    pcfg.update(crop_pct=1.0, interpolation="bicubic")
+    timm.models.save_for_hf(
+        model,
+        d,
+        model_config={"label_names": ["fox", "cat", "dog"], "pretrained_cfg": pcfg},
+        safe_serialization=True,
+    )
+    out = predict("timm:", str(root), tmp_path / "o.parquet", weights=d, workers=0)
     run = _read(out)
+    assert run.metadata["model"] == "timm:test_resnet"  # the architecture from config.json
     assert run.metadata["label_mapping"] == "by-name"
     assert run.metadata["model_output_index"] == [1, 2, 0]
     assert run.metadata["preprocessing"]["mean"] == [0.4, 0.4, 0.4]  # the dir's own config
-    transform = timm.data.create_transform(
-        input_size=(3, 24, 24),
-        mean=(0.4,) * 3,
-        std=(0.2, 0.3, 0.2),
-        crop_pct=1.0,
-        interpolation="bicubic",
-    )
+    assert set(run.metadata["weights_sha256"]) == {str(d / "model.safetensors")}
+    transform = timm.data.create_transform(**pcfg)
     full = _manual_image_logits(model, transform, root, list(run.sample_id))
     np.testing.assert_allclose(run.logits, full[:, [1, 2, 0]], rtol=1e-4, atol=1e-5)
+
+    # a truncated directory: one line naming the folder, nothing written
+    (d / "model.safetensors").write_bytes((d / "model.safetensors").read_bytes()[:300])
+    line = _cli_error(
+        ["--model", "timm:test_resnet", "--weights", str(d), "--data", str(root)],
+        tmp_path / "x.parquet",
+    )
+    assert str(d) in line and "cannot load the timm model" in line
 
 
 def test_torchvision_state_dict(images, tmp_path):
