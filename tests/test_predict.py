@@ -565,3 +565,21 @@ def test_existing_output_is_not_replaced(images, timm_model, tmp_path):
     )
     assert res.exit_code == 1 and "already exists" in res.stderr
     assert out.read_bytes() == b"mine"
+
+
+def test_bad_data_specs(images, timm_model, text_table, tmp_path):
+    root, sidecar = images
+    _, wfile = timm_model
+    csv, _ = text_table
+    model = ["--model", "timm:test_resnet", "--weights", str(wfile)]
+    short = tmp_path / "groups.csv"
+    short.write_text("".join(sidecar.read_text().splitlines(keepends=True)[:-1]))  # one row less
+    line = _cli_error([*model, "--data", str(root), "--groups", str(short)], tmp_path / "o.parquet")
+    assert str(short) in line and "no row for 1 of 12 images" in line
+    hf = ["--model", "hf:nowhere"]
+    line = _cli_error([*hf, "--data", str(csv), "--text-column", "body"], tmp_path / "o.parquet")
+    assert str(csv) in line and "no text column 'body'" in line
+    line = _cli_error([*hf, "--data", str(csv), "--text-column", "text"], tmp_path / "o.parquet")
+    assert "nowhere" in line and "not found" in line
+    line = _cli_error([*model, "--data", str(tmp_path / "none")], tmp_path / "o.parquet")
+    assert str(tmp_path / "none") in line and "not found" in line
