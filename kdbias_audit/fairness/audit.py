@@ -285,7 +285,9 @@ def _audit_attribute(
 ) -> AttributeFairness:
     codes, groups = _attribute_codes(runset, components)
     n_groups = len(groups)
+    classes: tuple[str, ...]
     if mode == "binary":
+        assert positive is not None  # resolved by fairness_audit
         counts = group_counts(labels, preds, codes, n_groups, positive=positive)[:, None, :]
         classes = (class_names[positive],)
     else:

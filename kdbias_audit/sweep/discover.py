@@ -202,8 +202,9 @@ def discover_sweep(
     """
     root = Path(root)
     dirs = find_runset_dirs(root)
-    overrides: dict[str, Path] = {}
-    for role_name, value in (("teacher", teacher), ("baseline", baseline)):
+    overrides: dict[Role, Path] = {}
+    candidates: tuple[tuple[Role, Any], ...] = (("teacher", teacher), ("baseline", baseline))
+    for role_name, value in candidates:
         if value is None:
             continue
         p = Path(value)
@@ -228,7 +229,7 @@ def discover_sweep(
             path=p,
             role=role_name,
             temperature=base[0],
-            kd_alpha=base[1],  # type: ignore[arg-type]
+            kd_alpha=base[1],
             dataset=base[2],
             model=base[3],
             role_source="override",

@@ -225,7 +225,7 @@ class SweepResult:
                 rec["accuracy_mean"], rec["accuracy_std"] = r.accuracy_mean_std()
                 for attr in self.attributes:
                     for metric in ("eod", "dpd"):
-                        m, s = r.fairness_mean_std(attr, metric)  # type: ignore[arg-type]
+                        m, s = r.fairness_mean_std(attr, metric)
                         rec[f"{attr}_{metric}_mean"] = m
                         rec[f"{attr}_{metric}_std"] = s
                 records.append(rec)
@@ -267,7 +267,7 @@ class SweepResult:
             for attr in self.attributes:
                 fair[attr] = {}
                 for metric in ("dpd", "eod"):
-                    m, s = r.fairness_mean_std(attr, metric)  # type: ignore[arg-type]
+                    m, s = r.fairness_mean_std(attr, metric)
                     fair[attr][metric] = {"mean": _num(m), "std": _num(s)}
             rows.append(
                 {
