@@ -22,8 +22,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from .defaults import DEFAULT_ALPHA, DEFAULT_CONFIDENCE_LEVEL
-from .errors import KDAuditError
+from .defaults import DEFAULT_ALPHA, DEFAULT_CONFIDENCE_LEVEL, DEFAULT_RANDOM_STATE
+from .errors import InvalidArgumentError
 from .fairness.compare import compare_fairness
 from .render.formats import pm
 from .stats.classwise import ClasswiseResult, classwise_test
@@ -218,7 +218,7 @@ def compare(
     alpha: float = DEFAULT_ALPHA,
     permutations: int | None = None,
     pairing: Literal["seed", "all"] = "seed",
-    random_state: Any = 0,
+    random_state: Any = DEFAULT_RANDOM_STATE,
     sensitive: Sequence[str] | None = None,
     positive_class: int | None = None,
     confidence_level: float = DEFAULT_CONFIDENCE_LEVEL,
@@ -253,7 +253,9 @@ def compare(
     Comparison
     """
     if pairing not in ("seed", "all"):
-        raise KDAuditError(f"pairing must be 'seed' or 'all'; got {pairing!r}")
+        raise InvalidArgumentError(
+            f"pairing must be 'seed' or 'all'; got {pairing!r}", parameter="pairing"
+        )
     cw = classwise_test(
         a,
         b,

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .atomic import atomic_write_text
+from .defaults import DEFAULT_PERMUTATIONS
 from .render.formats import pm
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -228,7 +229,7 @@ def build_report(
         (
             "Count permutations",
             _e(
-                "every split (at most 10,000)"
+                f"every split (at most {DEFAULT_PERMUTATIONS:,})"
                 if result.permutations is None
                 else f"at most {result.permutations}"
             ),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import re
 import sys
 import warnings
 from collections.abc import Callable, Iterator
@@ -27,6 +28,48 @@ class OutputFormat(str, Enum):
     latex = "latex"
 
 
+#: Library parameter -> command-line flag: the one place where the CLI renames what the library's
+#: messages call an argument (see :class:`~kdbias_audit.errors.InvalidArgumentError`).
+PARAMETER_FLAGS: dict[str, str] = {
+    "alpha": "--alpha",
+    "baseline": "--baseline",
+    "jobs": "--jobs",
+    "pairing": "--pairing",
+    "permutations": "--permutations",
+    "positive_class": "--positive-class",
+    "random_state": "--seed-random",
+    "sensitive": "--sensitive",
+    "teacher": "--teacher",
+}
+
+_SUGGESTED = re.compile(
+    r"(?<![\w./=-])(" + "|".join(PARAMETER_FLAGS) + r")=(?:'([^']*)'|(?=(\S?)))"
+)
+
+
+def cli_message(exc: BaseException) -> str:
+    """The message of a library error with parameters written as the CLI's flags.
+
+    ``name='value'`` and ``name=`` become ``--flag value`` and ``--flag``; a message that
+    starts with the offending parameter (``InvalidArgumentError.parameter``) starts with its
+    flag instead.
+    """
+    message = str(exc)
+
+    def flag(m: re.Match[str]) -> str:
+        value = m.group(2)
+        if value is not None:
+            return f"{PARAMETER_FLAGS[m.group(1)]} {value}"
+        follows = m.group(3)
+        return PARAMETER_FLAGS[m.group(1)] + (" " if follows and not follows.isspace() else "")
+
+    message = _SUGGESTED.sub(flag, message)
+    parameter = getattr(exc, "parameter", None)
+    if parameter in PARAMETER_FLAGS and re.match(rf"{re.escape(parameter)}\b(?!=)", message):
+        message = PARAMETER_FLAGS[parameter] + message[len(parameter) :]
+    return message
+
+
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print ``error: message`` (one line) on stderr and return the Exit to raise."""
     typer.echo(f"error: {' '.join(str(message).split())}", err=True)
@@ -41,7 +84,7 @@ def guarded(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except KDAuditError as exc:
-            raise fail(str(exc)) from None
+            raise fail(cli_message(exc)) from None
         except OSError as exc:  # permissions, disk full, ... never a traceback
             where = getattr(exc, "filename", None)
             raise fail(f"{where}: {exc.strerror or exc}" if where else str(exc)) from None

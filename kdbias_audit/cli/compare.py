@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from ..defaults import DEFAULT_ALPHA
+from ..defaults import DEFAULT_ALPHA, DEFAULT_RANDOM_STATE
 from ._app import app
 from ._common import OutputFormat, degenerate_warnings_to_stderr, emit, guarded
 
@@ -131,7 +131,7 @@ def compare_command(
     ] = None,
     seed_random: Annotated[
         int, typer.Option("--seed-random", help="Seed of the random permutation splits.")
-    ] = 0,
+    ] = DEFAULT_RANDOM_STATE,
     jobs: Annotated[
         int, typer.Option("--jobs", "-j", help="Processes reading files in parallel.")
     ] = 1,

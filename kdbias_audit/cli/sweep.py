@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ..defaults import DEFAULT_ALPHA
+from ..defaults import DEFAULT_ALPHA, DEFAULT_RANDOM_STATE
 from ._app import app
 from ._common import OutputFormat, degenerate_warnings_to_stderr, emit, guarded
 
@@ -42,6 +42,9 @@ PermOpt = Annotated[
     ),
 ]
 JobsOpt = Annotated[int, typer.Option("--jobs", "-j", help="Processes reading files in parallel.")]
+SeedOpt = Annotated[
+    int, typer.Option("--seed-random", help="Seed of the random permutation splits.")
+]
 
 
 def _analyze(
@@ -51,6 +54,7 @@ def _analyze(
     alpha: float,
     permutations: int | None,
     jobs: int,
+    seed_random: int = DEFAULT_RANDOM_STATE,
 ) -> Any:
     from ..sweep.analyze import analyze_sweep
 
@@ -61,6 +65,7 @@ def _analyze(
             baseline=baseline,
             alpha=alpha,
             permutations=permutations,
+            random_state=seed_random,
             jobs=jobs,
             progress=sys.stderr.isatty(),
         )
@@ -103,11 +108,12 @@ def sweep_command(
         Path | None, typer.Option("--out", "-o", help="Write to this file instead of stdout.")
     ] = None,
     jobs: JobsOpt = 1,
+    seed_random: SeedOpt = DEFAULT_RANDOM_STATE,
 ) -> None:
     """Class-bias table (accuracy, #SC, #TC per temperature) and fairness table of a sweep."""
     from ..render.tables import render_sweep, sweep_rich_tables
 
-    result = _analyze(root, teacher, baseline, alpha, permutations, jobs)
+    result = _analyze(root, teacher, baseline, alpha, permutations, jobs, seed_random)
     if fmt is OutputFormat.table and out is None and sys.stdout.isatty():
         from ._common import console
 
@@ -130,6 +136,7 @@ def plot_command(
     permutations: PermOpt = None,
     jobs: JobsOpt = 1,
     dpi: Annotated[int, typer.Option("--dpi", help="Resolution of the PNG files.")] = 150,
+    seed_random: SeedOpt = DEFAULT_RANDOM_STATE,
 ) -> None:
     """The paper's figures (class-wise accuracy, disagreement, #SC/#TC and EOD/DPD vs T) as PNG and PDF."""
     from ..errors import KDAuditError
@@ -138,7 +145,7 @@ def plot_command(
     if dpi < 10:
         raise KDAuditError(f"--dpi must be at least 10, got {dpi}")
     _check_out_dir(out)
-    result = _analyze(root, teacher, baseline, alpha, permutations, jobs)
+    result = _analyze(root, teacher, baseline, alpha, permutations, jobs, seed_random)
     paths = plot_sweep(result, out, dpi=dpi)
     typer.echo(f"wrote {len(paths)} files to {out}", err=True)
 
@@ -153,6 +160,7 @@ def report_command(
     alpha: AlphaOpt = DEFAULT_ALPHA,
     permutations: PermOpt = None,
     jobs: JobsOpt = 1,
+    seed_random: SeedOpt = DEFAULT_RANDOM_STATE,
 ) -> None:
     """One self-contained HTML report (tables, embedded figures, run sets, seeds, version, command)."""
     from ..report import write_report
@@ -168,8 +176,9 @@ def report_command(
             "--alpha": None if alpha == DEFAULT_ALPHA else alpha,
             "--permutations": permutations,
             "--jobs": None if jobs == 1 else jobs,
+            "--seed-random": None if seed_random == DEFAULT_RANDOM_STATE else seed_random,
         },
     )
-    result = _analyze(root, teacher, baseline, alpha, permutations, jobs)
+    result = _analyze(root, teacher, baseline, alpha, permutations, jobs, seed_random)
     path = write_report(result, out, command=command)
     typer.echo(f"wrote {path}", err=True)

@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from ..errors import KDAuditError
+from ..errors import InvalidArgumentError, KDAuditError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
     from ..io.runset import RunSet
-from ..checks import where_named
+from ..checks import where
 from .counts import (
     INTERSECTION_SEP,
     GroupCounts,
@@ -212,9 +212,13 @@ def parse_sensitive(
         ]
         parts = [p[len("group.") :] if p.startswith("group.") else p for p in parts]
         if not parts or any(not p for p in parts):
-            raise KDAuditError(f"--sensitive: empty attribute name in {entry!r}")
+            raise InvalidArgumentError(
+                f"sensitive: empty attribute name in {entry!r}", parameter="sensitive"
+            )
         if len(set(parts)) != len(parts):
-            raise KDAuditError(f"--sensitive: attribute repeated in {entry!r}")
+            raise InvalidArgumentError(
+                f"sensitive: attribute repeated in {entry!r}", parameter="sensitive"
+            )
         for p in parts:
             if p not in available:
                 has = ", ".join(available) if available else "none"
@@ -236,12 +240,10 @@ def resolve_positive(runset: Any, positive_class: int | None) -> int:
     else:
         origin = "positive_class"
     if isinstance(positive_class, bool) or not isinstance(positive_class, (int, np.integer)):
-        raise KDAuditError(
-            f"{where_named(runset)}: {origin} must be an integer, got {positive_class!r}"
-        )
+        raise KDAuditError(f"{where(runset)}: {origin} must be an integer, got {positive_class!r}")
     if not 0 <= int(positive_class) < k:
         raise KDAuditError(
-            f"{where_named(runset)}: {origin} {int(positive_class)} is not a class "
+            f"{where(runset)}: {origin} {int(positive_class)} is not a class "
             f"of this {k}-class task (expected 0..{k - 1})"
         )
     return int(positive_class)
@@ -256,7 +258,7 @@ def _attribute_codes(runset: Any, components: tuple[str, ...]) -> tuple[np.ndarr
                 runset.group_codes(a),
                 len(lv),
                 int(runset.n_samples),
-                f"{where_named(runset)}: group.{a}",
+                f"{where(runset)}: group.{a}",
             )
         )
     if len(components) == 1:
@@ -454,18 +456,18 @@ def fairness_audit(
     KDAuditError
         No group attributes, an unknown attribute, or an invalid positive class.
     """
-    where = where_named(runset)
+    label = where(runset)
     available = tuple(runset.group_attributes)
     if not available:
-        raise KDAuditError(f"{where}: no group columns (group.<attribute>) to audit fairness on")
-    specs = parse_sensitive(sensitive, available, where=where)
+        raise KDAuditError(f"{label}: no group columns (group.<attribute>) to audit fairness on")
+    specs = parse_sensitive(sensitive, available, where=label)
     k = int(runset.num_classes)
     if k == 2:
         mode, positive = "binary", resolve_positive(runset, positive_class)
     else:
         if positive_class is not None:
             raise KDAuditError(
-                f"{where}: positive_class applies to binary tasks only; this task "
+                f"{label}: positive_class applies to binary tasks only; this task "
                 f"has {k} classes (audited one-vs-rest)"
             )
         mode, positive = "one-vs-rest", None

@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
     from ..io.runset import RunSet
-from ..checks import where_named
+from ..checks import check_alpha, where
 from .audit import (
     AttributeFairness,
     FairnessAudit,
@@ -224,8 +224,7 @@ def compare_fairness(
     FairnessComparison or None
         None when the run sets share no group attribute (and ``sensitive`` is None).
     """
-    if not 0 < alpha < 1:
-        raise KDAuditError(f"alpha: expected a value in (0, 1), got {alpha}")
+    alpha = check_alpha(alpha)
     attrs_a, attrs_b = tuple(a.group_attributes), tuple(b.group_attributes)
     if sensitive is None:
         shared = [x for x in attrs_a if x in attrs_b]
@@ -233,19 +232,19 @@ def compare_fairness(
             return None
         sensitive = shared
     else:
-        parse_sensitive(sensitive, attrs_a, where=where_named(a))
-        parse_sensitive(sensitive, attrs_b, where=where_named(b))
+        parse_sensitive(sensitive, attrs_a, where=where(a))
+        parse_sensitive(sensitive, attrs_b, where=where(b))
     if int(a.num_classes) != int(b.num_classes):
         raise KDAuditError(
-            f"{where_named(b)}: {b.num_classes} classes, but {where_named(a)} has "
+            f"{where(b)}: {b.num_classes} classes, but {where(a)} has "
             f"{a.num_classes}; fairness of different tasks cannot be compared"
         )
     if positive_class is None and int(a.num_classes) == 2:
         pa, pb = resolve_positive(a, None), resolve_positive(b, None)
         if pa != pb:
             raise KDAuditError(
-                f"{where_named(b)}: positive_class {pb} differs from {pa} in "
-                f"{where_named(a)}; pass positive_class explicitly"
+                f"{where(b)}: positive_class {pb} differs from {pa} in "
+                f"{where(a)}; pass positive_class explicitly"
             )
     audit_a = fairness_audit(a, sensitive=sensitive, positive_class=positive_class)
     audit_b = fairness_audit(b, sensitive=sensitive, positive_class=positive_class)

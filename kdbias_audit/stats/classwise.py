@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..defaults import DEFAULT_ALPHA, DEFAULT_CONFIDENCE_LEVEL
-from ..errors import DegenerateDataWarning, KDAuditError
+from ..defaults import DEFAULT_ALPHA, DEFAULT_CONFIDENCE_LEVEL, DEFAULT_RANDOM_STATE
+from ..errors import DegenerateDataWarning, InvalidArgumentError, KDAuditError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -122,15 +122,20 @@ def seed_accuracies(y_true: Any, preds: Any, num_classes: int) -> SeedAccuracy:
     if p.ndim == 1:
         p = p[None, :]
     if y.ndim != 1 or p.ndim != 2 or p.shape[1] != y.shape[0]:
-        raise KDAuditError(
-            f"preds must have shape (S, N) with N = len(y_true) = {y.shape[0]}; got {p.shape}"
+        raise InvalidArgumentError(
+            f"preds must have shape (S, N) with N = len(y_true) = {y.shape[0]}; got {p.shape}",
+            parameter="preds",
         )
     num_classes = int(num_classes)
     if num_classes < 1:
-        raise KDAuditError(f"num_classes must be at least 1; got {num_classes}")
+        raise InvalidArgumentError(
+            f"num_classes must be at least 1; got {num_classes}", parameter="num_classes"
+        )
     y = y.astype(np.int64, copy=False)
     if y.size and (y.min() < 0 or y.max() >= num_classes):
-        raise KDAuditError(f"y_true has labels outside [0, {num_classes})")
+        raise InvalidArgumentError(
+            f"y_true has labels outside [0, {num_classes})", parameter="y_true"
+        )
     n_seeds, n = p.shape
 
     correct = p == y[None, :]
@@ -315,7 +320,7 @@ def classwise_test(
     *,
     alpha: float = DEFAULT_ALPHA,
     permutations: int | None = None,
-    random_state: Any = 0,
+    random_state: Any = DEFAULT_RANDOM_STATE,
     confidence_level: float = DEFAULT_CONFIDENCE_LEVEL,
 ) -> ClasswiseResult:
     """Per-class Welch tests of B's relative class accuracy against A's, with error control.

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from ..defaults import MAX_MATRIX_CLASSES
-from ..errors import DegenerateDataWarning, KDAuditError
+from ..errors import DegenerateDataWarning, InvalidArgumentError, KDAuditError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -231,7 +231,9 @@ def disagreement(a: RunSet, b: RunSet, *, pairing: Pairing = "seed") -> Disagree
     [(1, 2, 1.0)]
     """
     if pairing not in ("seed", "all"):
-        raise KDAuditError(f"pairing must be 'seed' or 'all'; got {pairing!r}")
+        raise InvalidArgumentError(
+            f"pairing must be 'seed' or 'all'; got {pairing!r}", parameter="pairing"
+        )
     if a.num_classes != b.num_classes:
         raise KDAuditError(
             f"{where(b)}: has {b.num_classes} classes but {where(a)} has {a.num_classes}; "
@@ -248,7 +250,7 @@ def disagreement(a: RunSet, b: RunSet, *, pairing: Pairing = "seed") -> Disagree
         if not common:
             raise KDAuditError(
                 f"{where(a)} (seeds {seeds_a}) and {where(b)} (seeds {seeds_b}) have no seed "
-                "in common; use --pairing all (pairing='all') to compare every pair of runs"
+                "in common; use pairing='all' to compare every pair of runs"
             )
         pos_a = {s: i for i, s in enumerate(seeds_a)}
         pos_b = {s: i for i, s in enumerate(seeds_b)}
