@@ -24,7 +24,7 @@ import numpy as np
 
 from .defaults import DEFAULT_ALPHA, DEFAULT_CONFIDENCE_LEVEL, DEFAULT_RANDOM_STATE
 from .errors import InvalidArgumentError
-from .fairness.compare import compare_fairness
+from .fairness.compare import FairnessComparison, compare_fairness
 from .render.formats import pm
 from .stats.classwise import ClasswiseResult, classwise_test
 from .stats.disagreement import DisagreementResult, disagreement
@@ -107,7 +107,7 @@ class Comparison:
     alpha: float
     classwise: ClasswiseResult
     disagreement: DisagreementResult
-    fairness: Any = None
+    fairness: FairnessComparison | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract of ``kdaudit compare --format json`` (NaN kept; ``render.formats.to_json``
@@ -272,11 +272,12 @@ def compare(
         positive_class=positive_class,
         alpha=cw.alpha,
     )
+    # ``fairness`` is None when nothing was compared (no shared group attribute)
     return Comparison(
         a=RunSetSummary.of(a, cw.seed_accuracy_a),
         b=RunSetSummary.of(b, cw.seed_accuracy_b),
         alpha=cw.alpha,
         classwise=cw,
         disagreement=dis,
-        fairness=fair,
+        fairness=fair if fair.results else None,
     )

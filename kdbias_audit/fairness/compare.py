@@ -194,6 +194,18 @@ class FairnessComparison:
         return title + self.display_frame().to_html(index=False)
 
 
+def _no_audit(runset: RunSet) -> FairnessAudit:
+    """The audit of no attribute (what two run sets without a shared attribute have)."""
+    path = getattr(runset, "path", None)
+    return FairnessAudit(
+        runset=str(runset.name),
+        path=None if path is None else str(path),
+        num_classes=int(runset.num_classes),
+        seeds=tuple(int(s) for s in runset.seeds),
+        results=(),
+    )
+
+
 def compare_fairness(
     a: RunSet,
     b: RunSet,
@@ -201,7 +213,7 @@ def compare_fairness(
     sensitive: Sequence[str] | None = None,
     positive_class: int | None = None,
     alpha: float = DEFAULT_ALPHA,
-) -> FairnessComparison | None:
+) -> FairnessComparison:
     """Audit run sets A and B on their shared attributes and test B - A across seeds.
 
     For DPD and EOD of each attribute: ``delta = mean_s(B) - mean_s(A)`` and a two-sided Welch
@@ -221,15 +233,18 @@ def compare_fairness(
 
     Returns
     -------
-    FairnessComparison or None
-        None when the run sets share no group attribute (and ``sensitive`` is None).
+    FairnessComparison
+        Always; with no attributes (``results == ()``) when the run sets share no group
+        attribute and ``sensitive`` is None.
     """
     alpha = check_alpha(alpha)
     attrs_a, attrs_b = tuple(a.group_attributes), tuple(b.group_attributes)
     if sensitive is None:
         shared = [x for x in attrs_a if x in attrs_b]
         if not shared:
-            return None
+            return FairnessComparison(
+                a=_no_audit(a), b=_no_audit(b), alpha=float(alpha), results=()
+            )
         sensitive = shared
     else:
         parse_sensitive(sensitive, attrs_a, where=where(a))
