@@ -25,6 +25,7 @@ import numpy as np
 from .defaults import DEFAULT_ALPHA, DEFAULT_CONFIDENCE_LEVEL, DEFAULT_RANDOM_STATE
 from .errors import InvalidArgumentError
 from .fairness.compare import FairnessComparison, compare_fairness
+from .plainjson import plain
 from .render.formats import pm
 from .stats.classwise import ClasswiseResult, classwise_test
 from .stats.disagreement import DisagreementResult, disagreement
@@ -77,12 +78,14 @@ class RunSetSummary:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """``{"path", "seeds", "accuracy": {"mean", "std"}}`` (fractions)."""
-        return {
-            "path": self.path,
-            "seeds": list(self.seeds),
-            "accuracy": {"mean": self.accuracy_mean, "std": self.accuracy_std},
-        }
+        """``{"path", "seeds", "accuracy": {"mean", "std"}}`` (fractions; NaN/inf as ``None``)."""
+        return plain(
+            {
+                "path": self.path,
+                "seeds": list(self.seeds),
+                "accuracy": {"mean": self.accuracy_mean, "std": self.accuracy_std},
+            }
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -110,8 +113,8 @@ class Comparison:
     fairness: FairnessComparison | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON contract of ``kdaudit compare --format json`` (NaN kept; ``render.formats.to_json``
-        writes it as null). A ``"fairness"`` key is present only when fairness was computed."""
+        """The JSON contract of ``kdaudit compare --format json`` (plain values; NaN/inf as
+        ``None``). A ``"fairness"`` key is present only when fairness was computed."""
         out: dict[str, Any] = {
             "format_version": JSON_FORMAT_VERSION,
             "a": self.a.to_dict(),

@@ -575,7 +575,8 @@ def test_compare_fairness_welch_equals_scipy():
         assert diff.statistic == pytest.approx(ref.statistic, rel=1e-10)
     d = cmp.to_dict()
     assert set(d["male"]) == {"a", "b", "dpd_diff", "eod_diff"}
-    assert set(d["male"]["dpd_diff"]) == {"delta", "pvalue"}
+    # JSON is the most complete format: the test statistic, df and verdict the tables show
+    assert set(d["male"]["dpd_diff"]) == {"delta", "statistic", "df", "pvalue", "significant"}
     assert d["male"]["a"] == fairness_audit(a)["male"].to_dict()
     frame = cmp.to_frame()
     assert len(frame) == 4 and set(frame["metric"]) == {"dpd", "eod"}

@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from ..io.runset import RunSet
 from ..checks import where
+from ..plainjson import plain
 from .counts import (
     INTERSECTION_SEP,
     GroupCounts,
@@ -128,21 +129,23 @@ class AttributeFairness:
         return _std(self.eod_per_seed)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object of the contract (fractions; NaN stays NaN until ``to_json``)."""
-        return {
-            "mode": self.mode,
-            "groups": list(self.groups),
-            "dpd": {
-                "mean": self.dpd_mean,
-                "std": self.dpd_std,
-                "per_seed": [float(v) for v in self.dpd_per_seed],
-            },
-            "eod": {
-                "mean": self.eod_mean,
-                "std": self.eod_std,
-                "per_seed": [float(v) for v in self.eod_per_seed],
-            },
-        }
+        """The JSON object of the contract (fractions; plain values, NaN/inf as ``None``)."""
+        return plain(
+            {
+                "mode": self.mode,
+                "groups": list(self.groups),
+                "dpd": {
+                    "mean": self.dpd_mean,
+                    "std": self.dpd_std,
+                    "per_seed": self.dpd_per_seed,
+                },
+                "eod": {
+                    "mean": self.eod_mean,
+                    "std": self.eod_std,
+                    "per_seed": self.eod_per_seed,
+                },
+            }
+        )
 
     def group_rates(self) -> pd.DataFrame:
         """Long table: one row per seed x class x group with counts and rates (fractions)."""

@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from ..io.runset import RunSet
 from ..checks import check_alpha, where
+from ..plainjson import plain
 from .audit import (
     AttributeFairness,
     FairnessAudit,
@@ -53,7 +54,16 @@ class MetricDiff:
         return bool(math.isfinite(self.pvalue) and self.pvalue <= self.alpha)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"delta": self.delta, "pvalue": self.pvalue}
+        """``{"delta", "statistic", "df", "pvalue", "significant"}`` (NaN/inf as ``None``)."""
+        return plain(
+            {
+                "delta": self.delta,
+                "statistic": self.statistic,
+                "df": self.df,
+                "pvalue": self.pvalue,
+                "significant": self.significant,
+            }
+        )
 
 
 def _welch(a: np.ndarray, b: np.ndarray, alpha: float) -> MetricDiff:

@@ -11,43 +11,19 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..plainjson import plain
+
 if TYPE_CHECKING:  # pandas is imported by the functions that need it
     import pandas as pd
 
 
-def jsonable(obj: Any) -> Any:
-    """Convert numpy scalars/arrays, tuples and NaN/inf floats into plain JSON values (NaN -> None)."""
-    if isinstance(obj, dict):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        if len(obj) > 64 and isinstance(obj[0], (float, list)):
-            # large numeric lists (a C x C matrix): one vectorised conversion instead of a walk
-            try:
-                arr = np.asarray(obj)
-            except (TypeError, ValueError):  # ragged
-                arr = None
-            if arr is not None and (
-                arr.dtype.kind in "biu" or (arr.dtype.kind == "f" and np.isfinite(arr).all())
-            ):
-                return arr.tolist()
-        return [jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        if obj.dtype.kind in "biu" or (obj.dtype.kind == "f" and np.isfinite(obj).all()):
-            return obj.tolist()  # fast path: already plain JSON values
-        return jsonable(obj.tolist())
-    if isinstance(obj, (bool, np.bool_)):
-        return bool(obj)
-    if isinstance(obj, (int, np.integer)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        value = float(obj)
-        return value if math.isfinite(value) else None
-    return obj
+#: The one NaN rule (NaN/inf -> None), kept under its former name here.
+jsonable = plain
 
 
 def to_json(obj: Any, *, indent: int | None = 2) -> str:
     """Serialise ``obj`` as strict JSON (``NaN``/``inf`` become ``null``)."""
-    return json.dumps(jsonable(obj), indent=indent, allow_nan=False) + "\n"
+    return json.dumps(plain(obj), indent=indent, allow_nan=False) + "\n"
 
 
 def _cell(value: Any, float_format: str) -> str:

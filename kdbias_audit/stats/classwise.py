@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from ..io.runset import RunSet
 from ..checks import check_alpha, where
+from ..plainjson import plain
 from .permutation import PermutationCountResult, permutation_count_test
 from .welch import WelchResult, welch_classwise
 
@@ -348,13 +349,11 @@ class ClasswiseResult:
         }
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``classwise`` object of the ``kdaudit compare`` JSON contract (NaN kept as float)."""
+        """The ``classwise`` object of the ``kdaudit compare`` JSON contract (plain values;
+        NaN/inf as ``None``)."""
 
         def f(x: Any) -> float:
             return float(x)
-
-        def f_or_none(x: Any) -> float | None:
-            return float(x) if np.isfinite(x) else None
 
         classes = [
             {
@@ -369,13 +368,13 @@ class ClasswiseResult:
                 "ci_high": f(self.ci_high[i]),
                 "statistic": f(self.statistic[i]),
                 "df": f(self.df[i]),
-                "pvalue": f_or_none(self.pvalue[i]),
-                "qvalue": f_or_none(self.qvalue[i]),
+                "pvalue": f(self.pvalue[i]),
+                "qvalue": f(self.qvalue[i]),
                 "significant": bool(self.significant[i]),
             }
             for i in range(self.n_classes)
         ]
-        return {**self.summary(), "classes": classes}
+        return plain({**self.summary(), "classes": classes})
 
     def _repr_html_(self) -> str:
         s = self.summary()

@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from ..io.runset import RunSet
 from ..checks import where
+from ..plainjson import plain
 
 __all__ = ["DisagreementResult", "disagreement", "disagreement_arrays"]
 
@@ -128,14 +129,17 @@ class DisagreementResult:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``disagreement`` object of the ``kdaudit compare`` JSON contract."""
-        return {
-            "pairing": self.pairing,
-            "n_pairs": int(self.n_pairs),
-            "rate": {"mean": float(self.rate_mean), "std": float(self.rate_std)},
-            "matrix": self.matrix.tolist(),
-            "per_class_rate": [float(v) for v in self.per_class_rate],
-        }
+        """The ``disagreement`` object of the ``kdaudit compare`` JSON contract (plain values;
+        NaN/inf as ``None``)."""
+        return plain(
+            {
+                "pairing": self.pairing,
+                "n_pairs": int(self.n_pairs),
+                "rate": {"mean": float(self.rate_mean), "std": float(self.rate_std)},
+                "matrix": self.matrix,
+                "per_class_rate": self.per_class_rate,
+            }
+        )
 
     def _repr_html_(self) -> str:
         head = (
