@@ -13,6 +13,7 @@ from ..checks import check_alpha, check_jobs, check_permutations
 from ..defaults import DEFAULT_ALPHA, DEFAULT_RANDOM_STATE
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
+    from ..fairness.audit import FairnessAudit
     from ..io.runset import RunSet
 from .discover import DiscoveredRunSet, discover_sweep
 from .results import SweepResult, SweepRow
@@ -104,21 +105,15 @@ def analyze_sweep(
     num_classes = t_rs.num_classes  # load_runsets checked every run set against it
     attributes = _common_attributes(loaded)
 
-    fairness_cache: dict[Path, tuple[Any, dict[str, Any]]] = {}
-
-    def fairness_of(rs: RunSet) -> tuple[Any, dict[str, Any]]:
+    def fairness_of(rs: RunSet) -> FairnessAudit | None:
         if not attributes:
-            return None, {}
-        if rs.path not in fairness_cache:
-            from ..fairness.audit import fairness_audit
+            return None
+        from ..fairness.audit import fairness_audit
 
-            audit = fairness_audit(rs, sensitive=list(attributes))
-            fairness_cache[rs.path] = (audit, audit.to_dict())
-        return fairness_cache[rs.path]
+        return fairness_audit(rs, sensitive=list(attributes))
 
     def base_row(rs: RunSet, e: DiscoveredRunSet, **kw: Any) -> SweepRow:
         acc = seed_accuracies(rs.label, rs.preds, num_classes)
-        fa, fd = fairness_of(rs)
         return SweepRow(
             runset=rs,
             role=e.role,
@@ -126,8 +121,7 @@ def analyze_sweep(
             kd_alpha=e.kd_alpha if e.role == "distilled" else None,
             accuracy=np.asarray(acc.accuracy, dtype=float),
             class_accuracy=np.asarray(acc.class_accuracy, dtype=float),
-            fairness=fa,
-            fairness_dict=fd,
+            fairness=fairness_of(rs),
             **kw,
         )
 
@@ -170,4 +164,5 @@ def analyze_sweep(
         class_names=None if class_names is None else tuple(str(c) for c in class_names),
         dataset=dataset,
         skipped=plan.skipped,
+        random_state=random_state,
     )
