@@ -65,6 +65,7 @@ _EXPORTS: dict[str, str] = {
     "SweepResult": ".sweep.results",
     "SweepRow": ".sweep.results",
     "render_sweep": ".render.tables",
+    "render_result": ".render.views",
     "sweep_figures": ".plots",
     "plot_sweep": ".plots",
     "build_report": ".report",
@@ -104,6 +105,7 @@ if TYPE_CHECKING:  # what the lazy exports resolve to, for type checkers and edi
     from .io.writer import write_predictions
     from .plots import plot_sweep, sweep_figures
     from .render.tables import render_sweep
+    from .render.views import render_result
     from .report import build_report, write_report
     from .stats.classwise import (
         ClasswiseResult,

@@ -15,7 +15,6 @@ This is the computation behind ``kdaudit compare A B``; the command only loads, 
 
 from __future__ import annotations
 
-import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -26,7 +25,7 @@ from .defaults import DEFAULT_ALPHA, DEFAULT_CONFIDENCE_LEVEL, DEFAULT_RANDOM_ST
 from .errors import InvalidArgumentError
 from .fairness.compare import FairnessComparison, compare_fairness
 from .plainjson import plain
-from .render.formats import pm
+from .render.cells import pm
 from .stats.classwise import ClasswiseResult, classwise_test
 from .stats.disagreement import DisagreementResult, disagreement
 
@@ -197,21 +196,9 @@ class Comparison:
         return self.disagreement.top_pairs_frame(k)
 
     def _repr_html_(self) -> str:
-        title = f"<h4>{html.escape(self.b.name)} vs {html.escape(self.a.name)}</h4>"
-        parts = [
-            title,
-            self.summary_frame().to_html(index=False),
-            "<p><b>Most affected classes</b></p>",
-            self.most_affected_frame(10).to_html(index=False, float_format=lambda v: f"{v:.4g}"),
-            "<p><b>Top disagreeing class pairs (A-pred, B-pred)</b></p>",
-            self.top_pairs_frame(10).to_html(index=False, float_format=lambda v: f"{v:.4g}"),
-        ]
-        if self.fairness is not None:
-            parts += [
-                "<p><b>Fairness</b></p>",
-                self.fairness.to_frame().to_html(index=False, float_format=lambda v: f"{v:.4g}"),
-            ]
-        return "\n".join(parts)
+        from .render.views import result_html
+
+        return result_html(self)
 
 
 def compare(

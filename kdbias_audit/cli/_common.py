@@ -26,6 +26,7 @@ class OutputFormat(str, Enum):
     csv = "csv"
     markdown = "markdown"
     latex = "latex"
+    html = "html"
 
 
 #: Library parameter -> command-line flag: the one place where the CLI renames what the library's
@@ -113,6 +114,28 @@ def emit(text: str, out: Path | None, *, protect: tuple[Path, ...] = ()) -> None
     if target.is_dir():
         raise KDAuditError(f"{out}: is a directory; give a file name for --out")
     atomic_write_text(target, text)
+
+
+def show(
+    result: Any, fmt: OutputFormat, out: Path | None, *, protect: tuple[Path, ...], **options: Any
+) -> None:
+    """Render ``result`` through the one renderer and print or write it.
+
+    The ``table`` format goes to a colour terminal as rich tables; everywhere else it is plain
+    text. ``options`` go to the result's view (``top=`` for a comparison).
+    """
+    from ..render.document import rich_tables
+    from ..render.views import document, render_result
+
+    if fmt is OutputFormat.table and out is None and sys.stdout.isatty():
+        doc = document(result, **options)
+        con = console()
+        if doc.title:
+            con.print(doc.title)
+        for table in rich_tables(doc):
+            con.print(table)
+        return
+    emit(render_result(result, fmt.value, **options), out, protect=protect)
 
 
 def console(stderr: bool = False):

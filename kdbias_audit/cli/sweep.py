@@ -11,7 +11,7 @@ import typer
 
 from ..defaults import DEFAULT_ALPHA, DEFAULT_RANDOM_STATE
 from ._app import app
-from ._common import OutputFormat, degenerate_warnings_to_stderr, emit, guarded
+from ._common import OutputFormat, degenerate_warnings_to_stderr, guarded, show
 
 RootArg = Annotated[
     Path,
@@ -111,18 +111,9 @@ def sweep_command(
     seed_random: SeedOpt = DEFAULT_RANDOM_STATE,
 ) -> None:
     """Class-bias table (accuracy, #SC, #TC per temperature) and fairness table of a sweep."""
-    from ..render.tables import render_sweep, sweep_rich_tables
-
     result = _analyze(root, teacher, baseline, alpha, permutations, jobs, seed_random)
-    if fmt is OutputFormat.table and out is None and sys.stdout.isatty():
-        from ._common import console
-
-        con = console()
-        for table in sweep_rich_tables(result):
-            con.print(table)
-        return
     protect = tuple(p for p in (root, teacher, baseline) if p is not None)
-    emit(render_sweep(result, fmt.value), out, protect=protect)
+    show(result, fmt, out, protect=protect)
 
 
 @app.command("plot")

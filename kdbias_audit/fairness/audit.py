@@ -65,12 +65,6 @@ def _class_mean(per_class: np.ndarray) -> np.ndarray:
     return out
 
 
-def fmt_pct(mean: float, std: float) -> str:
-    if not math.isfinite(mean):
-        return "nan"
-    return f"{100 * mean:.2f} ± {100 * std:.2f}" if math.isfinite(std) else f"{100 * mean:.2f}"
-
-
 @dataclass(frozen=True, eq=False)
 class AttributeFairness:
     """DPD and EOD of one run set for one sensitive attribute (or intersection), per seed.
@@ -338,19 +332,6 @@ def _audit_attribute(
     )
 
 
-def _display_rows(results: Sequence[AttributeFairness]) -> list[dict[str, Any]]:
-    return [
-        {
-            "attribute": r.attribute,
-            "mode": r.mode,
-            "groups": len(r.groups),
-            "DPD (%)": fmt_pct(r.dpd_mean, r.dpd_std),
-            "EOD (%)": fmt_pct(r.eod_mean, r.eod_std),
-        }
-        for r in results
-    ]
-
-
 @dataclass(frozen=True, eq=False)
 class FairnessAudit:
     """Fairness of one run set, per sensitive attribute, across seeds.
@@ -407,12 +388,9 @@ class FairnessAudit:
 
     def display_frame(self) -> pd.DataFrame:
         """As shown in tables: percent with two decimals, ``mean ± std``."""
-        import pandas as pd
+        from ..render.views import fairness_audit_frame
 
-        return pd.DataFrame(
-            _display_rows(self.results),
-            columns=["attribute", "mode", "groups", "DPD (%)", "EOD (%)"],
-        )
+        return fairness_audit_frame(self)
 
     def group_rates(self, attribute: str) -> pd.DataFrame:
         """Per seed x class x group counts and rates of one attribute (see
@@ -423,8 +401,9 @@ class FairnessAudit:
         return self[attribute].per_class()
 
     def _repr_html_(self) -> str:
-        title = f"<p><b>Fairness of {self.runset}</b> ({len(self.seeds)} seeds)</p>"
-        return title + self.display_frame().to_html(index=False)
+        from ..render.views import result_html
+
+        return result_html(self)
 
 
 def fairness_audit(

@@ -22,7 +22,6 @@ from .audit import (
     AttributeFairness,
     FairnessAudit,
     fairness_audit,
-    fmt_pct,
     parse_sensitive,
     resolve_positive,
 )
@@ -175,33 +174,14 @@ class FairnessComparison:
 
     def display_frame(self) -> pd.DataFrame:
         """As shown in tables: percent with two decimals; p-values with three significant digits."""
-        import pandas as pd
+        from ..render.views import fairness_comparison_frame
 
-        rows = []
-        for r in self.results:
-            for metric, diff in (("DPD", r.dpd_diff), ("EOD", r.eod_diff)):
-                m = metric.lower()
-                rows.append(
-                    {
-                        "attribute": r.attribute,
-                        "metric": metric,
-                        f"{self.a.runset} (%)": fmt_pct(
-                            getattr(r.a, f"{m}_mean"), getattr(r.a, f"{m}_std")
-                        ),
-                        f"{self.b.runset} (%)": fmt_pct(
-                            getattr(r.b, f"{m}_mean"), getattr(r.b, f"{m}_std")
-                        ),
-                        "B - A (%)": "nan"
-                        if not math.isfinite(diff.delta)
-                        else f"{100 * diff.delta:+.2f}",
-                        "p": "" if not math.isfinite(diff.pvalue) else f"{diff.pvalue:.3g}",
-                    }
-                )
-        return pd.DataFrame(rows)
+        return fairness_comparison_frame(self)
 
     def _repr_html_(self) -> str:
-        title = f"<p><b>Fairness: {self.a.runset} (A) vs {self.b.runset} (B)</b></p>"
-        return title + self.display_frame().to_html(index=False)
+        from ..render.views import result_html
+
+        return result_html(self)
 
 
 def _no_audit(runset: RunSet) -> FairnessAudit:

@@ -377,15 +377,9 @@ class ClasswiseResult:
         return plain({**self.summary(), "classes": classes})
 
     def _repr_html_(self) -> str:
-        s = self.summary()
-        head = (
-            f"<p><b>Class-wise Welch tests</b>: {s['n_significant']} of {s['n_classes']} classes "
-            f"with p &le; {self.alpha:g} (BH: {s['n_significant_fdr']}; untestable: "
-            f"{s['n_untestable']}); count p-value {s['count_pvalue']:.4g} over "
-            f"{s['n_permutations']} splits, expected false positives "
-            f"{s['expected_false_positives']:.3g}.</p>"
-        )
-        return head + self.to_frame().to_html(index=False, float_format=lambda v: f"{v:.4g}")
+        from ..render.views import result_html
+
+        return result_html(self)
 
 
 def classwise_test(

@@ -142,13 +142,9 @@ class DisagreementResult:
         )
 
     def _repr_html_(self) -> str:
-        head = (
-            f"<p><b>Disagreement</b> ({self.pairing} pairing, {self.n_pairs} pair(s)): "
-            f"{100 * self.rate_mean:.2f}% &plusmn; {100 * self.rate_std:.2f}% of test samples.</p>"
-        )
-        return head + self.top_pairs_frame(10).to_html(
-            index=False, float_format=lambda v: f"{v:.4g}"
-        )
+        from ..render.views import result_html
+
+        return result_html(self)
 
 
 def disagreement_arrays(

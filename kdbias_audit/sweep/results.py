@@ -263,6 +263,11 @@ class SweepResult:
         """The class-bias frame (the sweep's main table)."""
         return self.class_bias_frame()
 
+    def _repr_html_(self) -> str:
+        from ..render.views import result_html
+
+        return result_html(self)
+
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract of ``kdaudit sweep --format json`` (``docs/sweep.md``): everything
         the table, Markdown, LaTeX and CSV outputs show, and more.
