@@ -25,7 +25,6 @@ from .defaults import DEFAULT_ALPHA, DEFAULT_CONFIDENCE_LEVEL, DEFAULT_RANDOM_ST
 from .errors import InvalidArgumentError
 from .fairness.compare import FairnessComparison, compare_fairness
 from .plainjson import plain
-from .render.cells import pm
 from .stats.classwise import ClasswiseResult, classwise_test
 from .stats.disagreement import DisagreementResult, disagreement
 
@@ -134,63 +133,15 @@ class Comparison:
 
     def summary_frame(self) -> pd.DataFrame:
         """Headline numbers as a two-column (``quantity``, ``value``) table of strings."""
-        import pandas as pd
+        from .render.views import comparison_summary_frame
 
-        cw, dis = self.classwise, self.disagreement
-
-        def pct(mean: float, std: float) -> str:
-            return f"{pm(mean, std)} %"
-
-        def seeds(s: RunSetSummary) -> str:
-            return f"{s.path} (seeds {', '.join(map(str, s.seeds))})"
-
-        perm = (
-            f"{cw.count_pvalue:.4g} ({cw.n_permutations} {'splits, exact' if cw.permutations_exact else 'random splits'})"
-            if cw.n_permutations
-            else "not computed"
-        )
-        rows = [
-            ("A", seeds(self.a)),
-            ("B", seeds(self.b)),
-            ("accuracy A", pct(self.a.accuracy_mean, self.a.accuracy_std)),
-            ("accuracy B", pct(self.b.accuracy_mean, self.b.accuracy_std)),
-            (f"significant classes (p ≤ {self.alpha:g})", f"{cw.n_significant} / {cw.n_classes}"),
-            (
-                f"significant classes (BH q ≤ {self.alpha:g})",
-                f"{cw.n_significant_fdr} / {cw.n_classes}",
-            ),
-            ("untestable classes", str(cw.n_untestable)),
-            ("count p-value (permutation)", perm),
-            ("expected false positives", f"{cw.expected_false_positives:.2f}"),
-            (
-                f"disagreement rate ({dis.pairing} pairing, {dis.n_pairs} pairs)",
-                pct(dis.rate_mean, dis.rate_std),
-            ),
-        ]
-        return pd.DataFrame(rows, columns=["quantity", "value"])
+        return comparison_summary_frame(self)
 
     def most_affected_frame(self, k: int = 10) -> pd.DataFrame:
         """The ``k`` classes with the smallest p-values, formatted for display."""
-        import pandas as pd
+        from .render.views import most_affected_frame
 
-        top = self.classwise.most_affected(k)
-        frame = pd.DataFrame(
-            {
-                "class": top["class"],
-                "name": top["name"].map(lambda v: "" if v is None else str(v)),
-                "acc A %": 100 * top["acc_a"],
-                "acc B %": 100 * top["acc_b"],
-                "rel A": top["rel_a"],
-                "rel B": top["rel_b"],
-                "delta": top["delta"],
-                "CI low": top["ci_low"],
-                "CI high": top["ci_high"],
-                "p": top["pvalue"],
-                "q": top["qvalue"],
-                "sig": top["significant"].map(lambda v: "*" if v else ""),
-            }
-        )
-        return frame if self.classwise.class_names is not None else frame.drop(columns=["name"])
+        return most_affected_frame(self, k)
 
     def top_pairs_frame(self, k: int = 10) -> pd.DataFrame:
         return self.disagreement.top_pairs_frame(k)

@@ -116,3 +116,17 @@ def test_type_checking_block_names_every_lazy_export():
         for a in n.names
     }
     assert imported == set(kdbias_audit._EXPORTS), set(kdbias_audit._EXPORTS) ^ imported
+
+
+def test_every_export_is_documented():
+    """Every exported function and class has a docstring (numpydoc: what it is, then details)."""
+    import inspect
+
+    missing = [
+        name
+        for name in kdbias_audit.__all__
+        if (inspect.isfunction(obj := getattr(kdbias_audit, name)) or inspect.isclass(obj))
+        # a dataclass without a docstring gets "Name(field, ...)" from dataclasses
+        and (not (doc := (obj.__doc__ or "").strip()) or doc.startswith(f"{obj.__name__}("))
+    ]
+    assert not missing, missing

@@ -10,7 +10,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
-from ..comparison import Comparison
+from ..comparison import Comparison, RunSetSummary
 from ..fairness.audit import FairnessAudit
 from ..fairness.compare import FairnessComparison
 from ..stats.classwise import ClasswiseResult
@@ -25,6 +25,8 @@ __all__ = [
     "result_html",
     "fairness_audit_frame",
     "fairness_comparison_frame",
+    "comparison_summary_frame",
+    "most_affected_frame",
 ]
 
 
@@ -151,6 +153,68 @@ def _disagreement(res: DisagreementResult, *, top: int = 10, **options: Any) -> 
         data=res.to_frame(),
         json=res.to_dict(),
     )
+
+
+def comparison_summary_frame(result: Comparison) -> Any:
+    """Headline numbers of a comparison as a two-column (``quantity``, ``value``) table of strings."""
+    import pandas as pd
+
+    cw, dis = result.classwise, result.disagreement
+
+    def pct(mean: float, std: float) -> str:
+        return f"{pm(mean, std)} %"
+
+    def seeds(s: RunSetSummary) -> str:
+        return f"{s.path} (seeds {', '.join(map(str, s.seeds))})"
+
+    perm = (
+        f"{cw.count_pvalue:.4g} ({cw.n_permutations} {'splits, exact' if cw.permutations_exact else 'random splits'})"
+        if cw.n_permutations
+        else "not computed"
+    )
+    rows = [
+        ("A", seeds(result.a)),
+        ("B", seeds(result.b)),
+        ("accuracy A", pct(result.a.accuracy_mean, result.a.accuracy_std)),
+        ("accuracy B", pct(result.b.accuracy_mean, result.b.accuracy_std)),
+        (f"significant classes (p ≤ {result.alpha:g})", f"{cw.n_significant} / {cw.n_classes}"),
+        (
+            f"significant classes (BH q ≤ {result.alpha:g})",
+            f"{cw.n_significant_fdr} / {cw.n_classes}",
+        ),
+        ("untestable classes", str(cw.n_untestable)),
+        ("count p-value (permutation)", perm),
+        ("expected false positives", f"{cw.expected_false_positives:.2f}"),
+        (
+            f"disagreement rate ({dis.pairing} pairing, {dis.n_pairs} pairs)",
+            pct(dis.rate_mean, dis.rate_std),
+        ),
+    ]
+    return pd.DataFrame(rows, columns=["quantity", "value"])
+
+
+def most_affected_frame(result: Comparison, k: int = 10) -> Any:
+    """The ``k`` classes with the smallest p-values, formatted for display."""
+    import pandas as pd
+
+    top = result.classwise.most_affected(k)
+    frame = pd.DataFrame(
+        {
+            "class": top["class"],
+            "name": top["name"].map(lambda v: "" if v is None else str(v)),
+            "acc A %": 100 * top["acc_a"],
+            "acc B %": 100 * top["acc_b"],
+            "rel A": top["rel_a"],
+            "rel B": top["rel_b"],
+            "delta": top["delta"],
+            "CI low": top["ci_low"],
+            "CI high": top["ci_high"],
+            "p": top["pvalue"],
+            "q": top["qvalue"],
+            "sig": top["significant"].map(lambda v: "*" if v else ""),
+        }
+    )
+    return frame if result.classwise.class_names is not None else frame.drop(columns=["name"])
 
 
 @document.register(Comparison)
