@@ -13,6 +13,7 @@ from typing import Any
 from ..comparison import Comparison, RunSetSummary
 from ..fairness.audit import FairnessAudit
 from ..fairness.compare import FairnessComparison
+from ..io.validate import ValidationReport
 from ..stats.classwise import ClasswiseResult
 from ..stats.disagreement import DisagreementResult
 from ..sweep.results import SweepResult
@@ -247,6 +248,21 @@ def _comparison(result: Comparison, *, top: int = 10, **options: Any) -> Documen
         json=result.to_dict(),
         # pretty for small outputs; compact when the (C, C) matrix makes indentation costly
         json_indent=2 if result.classwise.n_classes <= 100 else None,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# validation
+
+
+@document.register(ValidationReport)
+def _validation(report: ValidationReport, **options: Any) -> Document:
+    frame = report.to_frame()
+    return Document(
+        title=None,
+        tables=(Table("Run sets", frame),) if report.summaries else (),
+        data=frame,
+        json=report.to_dict(),
     )
 
 
