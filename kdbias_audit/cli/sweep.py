@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ..defaults import DEFAULT_ALPHA, DEFAULT_RANDOM_STATE
+from ..defaults import DEFAULT_ALPHA, DEFAULT_PERMUTATIONS, DEFAULT_RANDOM_STATE
 from ._app import app
 from ._common import OutputFormat, degenerate_warnings_to_stderr, guarded, show
 
@@ -37,7 +37,8 @@ PermOpt = Annotated[
     int | None,
     typer.Option(
         "--permutations",
-        help="Splits for each count's permutation test: all when at most N (default 10,000), "
+        help="Splits for each count's permutation test: all when at most N "
+        f"(default {DEFAULT_PERMUTATIONS:,}), "
         "else N random splits; 0 skips it.",
     ),
 ]
