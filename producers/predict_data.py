@@ -15,7 +15,8 @@ or texts), the true class of every example as an index into the dataset's ``clas
   optional id column (``sample_id``; the row number when there is none). The classes are the
   label values in sorted order (numeric order for integer labels).
 - **Setting** (``setting:NAME``): the test split of a registered study setting
-  (`producers.settings`), with its class names, sample ids and groups.
+  (`producers.settings`), with its class names, sample ids and groups; ``setting:hatexplain``
+  is text (post ids, ``normal``/``toxic``, ``race`` and ``gender``).
 
 Nothing here imports torch; the torch ``Dataset`` wrappers live in `producers.predict`.
 """
@@ -293,6 +294,30 @@ def _load_folder(root: Path, groups_file: Path | None) -> PredictData:
 # --- settings --------------------------------------------------------------------------------
 
 
+def _load_text_setting(name: str, *, data_root: Path | None, test_size: int | None) -> PredictData:
+    """The test split of a text setting (HateXplain: post ids, binary toxic label, race/gender)."""
+    if name != "hatexplain":
+        raise KDAuditError(f"setting:{name} is text; write its test split as a table instead")
+    if data_root is None:
+        raise KDAuditError("setting:hatexplain reads local files: pass --data-root DIR")
+    from .data.hatexplain import load_hatexplain
+
+    split = load_hatexplain(data_root, split="test")
+    n = len(split) if test_size is None else min(test_size, len(split))
+    return PredictData(
+        kind="text",
+        name=split.dataset,
+        spec=f"setting:{name}",
+        class_names=tuple(split.class_names),
+        labels=np.asarray(split.labels[:n], dtype=np.int64),
+        sample_ids=np.asarray(split.sample_ids[:n]),
+        groups={g: np.asarray(v[:n]) for g, v in split.groups.items()},
+        texts=tuple(split.texts[:n]),
+        setting=name,
+        extra={"split": split.split, "test_size": n},
+    )
+
+
 def _load_setting(
     name: str,
     *,
@@ -305,6 +330,8 @@ def _load_setting(
     from .settings import DataOptions, get_setting
 
     setting = get_setting(name)
+    if setting.extra.get("runner") == "text":
+        return _load_text_setting(setting.name, data_root=data_root, test_size=test_size), None
     opts = DataOptions(
         root=data_root,
         # generated settings draw their images at this size; files keep theirs (the model's

@@ -50,7 +50,7 @@ class ClassMapping:
         if self.method == "sorted-order":
             meta["label_mapping_note"] = (
                 "the model carries no class names: its outputs 0..K-1 were taken to be the "
-                "dataset's classes in sorted order"
+                "dataset's classes in their order (sorted, for folders and tables)"
             )
         if not (
             len(self.columns) == num_outputs

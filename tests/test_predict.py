@@ -583,3 +583,38 @@ def test_bad_data_specs(images, timm_model, text_table, tmp_path):
     assert "nowhere" in line and "not found" in line
     line = _cli_error([*model, "--data", str(tmp_path / "none")], tmp_path / "o.parquet")
     assert str(tmp_path / "none") in line and "not found" in line
+
+
+def test_hatexplain_setting_with_a_text_model(tmp_path):
+    root = tmp_path / "hatexplain"
+    root.mkdir()
+
+    def post(votes, targets, tokens):
+        return {
+            "post_tokens": tokens,
+            "annotators": [{"label": v, "target": t} for v, t in zip(votes, targets, strict=True)],
+        }
+
+    posts = {
+        "p1": post(["hatespeech"] * 2 + ["normal"], [["African"], ["African"], []], ["the", "bad"]),
+        "p2": post(["normal"] * 3, [["Women"], ["Women"], []], ["a", "good", "film"]),
+        "p3": post(["offensive"] * 3, [[], [], []], ["awful"]),
+    }
+    (root / "dataset.json").write_text(json.dumps(posts))
+    (root / "post_id_divisions.json").write_text(
+        json.dumps({"train": ["p1"], "val": [], "test": ["p3", "p1", "p2"]})
+    )
+    model, tok = _write_bert(tmp_path / "bert", id2label={0: "normal", 1: "toxic"})
+    out = predict(
+        f"hf:{tmp_path / 'bert'}", "setting:hatexplain", tmp_path / "o.parquet", data_root=root
+    )
+    run = _read(out)
+    assert run.sample_id == ["p3", "p1", "p2"] and run.label == [1, 1, 0]
+    assert run.groups["race"] == ["no race", "race", "no race"]
+    assert run.groups["gender"] == ["no gender", "no gender", "gender"]
+    assert (
+        run.metadata["class_names"] == ["normal", "toxic"] and run.metadata["positive_class"] == 1
+    )
+    with torch.inference_mode():
+        enc = tok(["awful", "the bad", "a good film"], padding=True, return_tensors="pt")
+        np.testing.assert_allclose(run.logits, model(**enc).logits.numpy(), rtol=1e-4, atol=1e-5)
