@@ -59,7 +59,7 @@ case "$mode" in
     cmd=$(gpu_cmd "$root" "${@:3}")
     echo "$cmd" >&2
     rc=0; $cmd || rc=$?
-    $py -m producers.predfiles "$root"
+    if [[ -d "$root" ]]; then $py -m producers.predfiles "$root"; fi
     exit $rc ;;
   cpu)
     root="${2:-runs/trifeature_cpu}"
@@ -69,7 +69,7 @@ case "$mode" in
       --image-size "${IMAGE_SIZE:-32}" --train-size "${TRAIN_SIZE:-1000}" \
       --test-size "${TEST_SIZE:-2000}" --logits-dtype float16 --device cpu --quiet \
       --concurrent "${CONCURRENT:-2}" "${@:3}" || rc=$?
-    $py -m producers.predfiles "$root"
+    if [[ -d "$root" ]]; then $py -m producers.predfiles "$root"; fi
     exit $rc ;;
   device-call)
     outdir="${2:-${OUT:?set OUT or pass OUTDIR}}"
