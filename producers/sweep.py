@@ -44,6 +44,7 @@ __all__ = [
     "SweepSummary",
     "parse_int_list",
     "parse_float_list",
+    "plan_groups",
     "plan_sweep",
     "run_sweep",
 ]
@@ -393,12 +394,12 @@ class _Display:
         if self.enabled and name in self.tasks:
             self.progress.update(self.tasks[name], completed=done, total=total)
 
-    def run_finished(self, name: str) -> None:
+    def run_finished(self, name: str, runs: int = 1) -> None:
         if self.enabled:
             task = self.tasks.pop(name, None)
             if task is not None:
                 self.progress.remove_task(task)
-            self.progress.advance(self.overall)
+            self.progress.advance(self.overall, runs)
 
     def close(self) -> None:
         if self.enabled:
@@ -412,10 +413,73 @@ def _prepare_data(plan: SweepPlan, runs: Sequence[SweepRun]):
     return load_data(runs[0].spec)
 
 
+def plan_groups(runs: Sequence[SweepRun], batch_runs: int) -> list[tuple[SweepRun, ...]]:
+    """Split ``runs`` into groups that train together as one wide network (`producers.batched`).
+
+    Groups come in stage order (teachers, then non-distilled, then distilled students); a group
+    holds runs of one role, architecture and recipe (`producers.batched.group_key`), sorted by
+    seed then temperature, so the distilled students of one seed at every temperature share a
+    group (and their teacher's forward pass) whenever ``batch_runs`` allows. ``n`` compatible
+    runs make ``ceil(n / batch_runs)`` groups of near-equal size (65 students, K = 16: five
+    groups of 13, one seed each). Architectures without a batched version, and
+    ``batch_runs <= 1``, give groups of one (the unbatched reference trainer).
+    """
+    from .batched import batchable, group_key
+
+    order = {"teacher": 0, "baseline": 1, "distilled": 2}
+    out: list[tuple[SweepRun, ...]] = []
+    for role in sorted(order, key=order.get):
+        buckets: dict[tuple, list[SweepRun]] = {}
+        for run in runs:
+            if run.spec.role != role:
+                continue
+            spec = run.spec
+            ok = batch_runs > 1 and batchable(spec.arch)
+            if ok and role == "distilled":
+                ok = batchable(spec.teacher_arch or "")
+            if not ok:
+                out.append((run,))
+                continue
+            buckets.setdefault(group_key(spec), []).append(run)
+        for members in buckets.values():
+            members.sort(key=lambda r: (r.spec.seed, r.spec.temperature or 0.0))
+            n = len(members)
+            g = -(-n // batch_runs)
+            size, extra = divmod(n, g)
+            start = 0
+            for j in range(g):
+                stop = start + size + (1 if j < extra else 0)
+                out.append(tuple(members[start:stop]))
+                start = stop
+    return out
+
+
+def group_name(group: Sequence[SweepRun]) -> str:
+    """``teacher/seed0`` for one run; ``ds_T1..T10/seed0 (10 runs)`` style for a group."""
+    if len(group) == 1:
+        return group[0].name
+    runsets = list(dict.fromkeys(r.runset for r in group))
+    seeds = list(dict.fromkeys(r.spec.seed for r in group))
+    rs = runsets[0] if len(runsets) == 1 else f"{runsets[0]}..{runsets[-1]}"
+    sd = f"seed{seeds[0]}" if len(seeds) == 1 else f"seeds {seeds[0]}..{seeds[-1]}"
+    return f"{rs}/{sd} ({len(group)} runs)"
+
+
+def default_batch_runs(device: str) -> int:
+    """16 on CUDA (K runs per wide network), 1 (the unbatched reference) on CPU."""
+    from .gpu import resolve_device
+
+    try:
+        return 16 if resolve_device(device).type == "cuda" else 1
+    except RuntimeError:
+        return 1
+
+
 def run_sweep(
     plan: SweepPlan,
     *,
     concurrent: int = 1,
+    batch_runs: int = 1,
     show_progress: bool = True,
     teacher_wait: float = 6 * 3600,
     poll_seconds: float = 5.0,
@@ -423,9 +487,14 @@ def run_sweep(
 ) -> SweepSummary:
     """Execute ``plan``: skip finished runs, train the rest (teachers first), report.
 
-    A failing run is logged and reported; the runs that depend on it (distilled students of a
-    failed teacher) are reported as failed too; the others go on.
+    ``batch_runs`` K > 1 trains compatible runs K at a time as one wide network (see
+    `plan_groups`); a partly finished group trains only its missing runs (finished runs are
+    skipped before groups are formed). ``concurrent`` K > 1 trains K runs at once in separate
+    processes instead. A failing run is logged and reported; the runs that depend on it
+    (distilled students of a failed teacher) are reported as failed too; the others go on.
     """
+    if concurrent > 1 and batch_runs > 1:
+        raise KDAuditError("--concurrent and --batch-runs are alternatives; choose one")
     display = _Display(len(plan.runs), show_progress and not dry_run)
     skipped: list[str] = []
     trained: list[str] = []
@@ -446,18 +515,22 @@ def run_sweep(
                 if state == "invalid":
                     display.print(f"{run.out}: does not validate; training it again")
                 todo.append(run)
+        groups = plan_groups(todo, batch_runs) if batch_runs > 1 else [(r,) for r in todo]
         if dry_run:
-            for run in todo:
-                print(
-                    f"would train {run.name} ({run.spec.role} {run.spec.arch}"
-                    + (f", T={run.spec.temperature:g}" if run.spec.temperature else "")
-                    + ")"
-                )
+            for group in groups:
+                if len(group) > 1:
+                    print(f"would train together: {group_name(group)}")
+                for run in group:
+                    print(
+                        f"would train {run.name} ({run.spec.role} {run.spec.arch}"
+                        + (f", T={run.spec.temperature:g}" if run.spec.temperature else "")
+                        + ")"
+                    )
             return SweepSummary(plan.root, (), tuple(skipped), ())
         if todo and data is None:
             data = _prepare_data(plan, todo)
         if concurrent <= 1:
-            _run_inline(todo, data, display, trained, failed, plan, teacher_wait, poll_seconds)
+            _run_groups(groups, data, display, trained, failed, teacher_wait, poll_seconds)
         else:
             _run_pool(todo, concurrent, display, trained, failed, plan, teacher_wait, poll_seconds)
     finally:
@@ -477,37 +550,66 @@ def _describe(result: dict) -> str:
     return f"test acc {result['test_accuracy']:.4f}, {result['seconds']:.1f}s, {result['images_per_second']:.0f} img/s"
 
 
-def _run_inline(todo, data, display, trained, failed, plan, teacher_wait, poll_seconds) -> None:
+def _run_groups(groups, data, display, trained, failed, teacher_wait, poll_seconds) -> None:
+    """Train groups in order in this process: one run with `train_run`, more with `train_group`."""
     from .train import train_run
 
     failed_teachers: set[int] = set()
-    for run in todo:
-        if run.spec.role == "distilled":
-            if run.spec.seed in failed_teachers:
-                failed.append((run.name, "its teacher failed"))
-                display.run_finished(run.name)
-                continue
-            if not _wait_for_teacher(run, display, teacher_wait, poll_seconds):
-                failed.append(
-                    (run.name, f"teacher {run.teacher_out} not ready after {teacher_wait:.0f}s")
-                )
-                display.run_finished(run.name)
-                continue
-        display.run_started(run.name)
-        try:
-            res = train_run(
-                run.spec,
-                run.out,
-                data=data,
-                log_path=run.log,
-                progress=lambda d, t, n=run.name: display.run_progress(n, d, t),
-            )
-        except (KDAuditError, OSError, RuntimeError, ValueError) as exc:
+    for group in groups:
+        ready: list[SweepRun] = []
+        for run in group:
+            if run.spec.role == "distilled":
+                if run.spec.seed in failed_teachers:
+                    failed.append((run.name, "its teacher failed"))
+                    display.run_finished(run.name)
+                    continue
+                if not _wait_for_teacher(run, display, teacher_wait, poll_seconds):
+                    failed.append(
+                        (run.name, f"teacher {run.teacher_out} not ready after {teacher_wait:.0f}s")
+                    )
+                    display.run_finished(run.name)
+                    continue
+            ready.append(run)
+        if not ready:
+            continue
+        name = group_name(ready)
+        display.run_started(name)
+        progress = lambda d, t, n=name: display.run_progress(n, d, t)  # noqa: E731
+        if len(ready) == 1:
+            run = ready[0]
+            try:
+                res = train_run(run.spec, run.out, data=data, log_path=run.log, progress=progress)
+            except (KDAuditError, OSError, RuntimeError, ValueError) as exc:
+                _record_failure(run, exc, failed, failed_teachers, display)
+            else:
+                trained.append(run.name)
+                display.print(f"{run.name}: {_describe(res.to_dict())}")
+        else:
+            _train_batched_group(ready, data, display, trained, failed, failed_teachers, progress)
+        display.run_finished(name, runs=len(ready))
+
+
+def _train_batched_group(group, data, display, trained, failed, failed_teachers, progress) -> None:
+    from .batched import train_group
+
+    try:
+        outcomes = train_group(
+            [r.spec for r in group],
+            [r.out for r in group],
+            data=data,
+            log_paths=[r.log for r in group],
+            progress=progress,
+        )
+    except (KDAuditError, OSError, RuntimeError, ValueError) as exc:
+        for run in group:
             _record_failure(run, exc, failed, failed_teachers, display)
+        return
+    for run, outcome in zip(group, outcomes, strict=True):
+        if outcome.error is not None:
+            _record_failure(run, outcome.error, failed, failed_teachers, display)
         else:
             trained.append(run.name)
-            display.print(f"{run.name}: {_describe(res.to_dict())}")
-        display.run_finished(run.name)
+            display.print(f"{run.name}: {_describe(outcome.result.to_dict())}")
 
 
 def _record_failure(run, exc, failed, failed_teachers, display) -> None:
@@ -693,6 +795,12 @@ def main(
     ] = None,
     shard: Annotated[str | None, typer.Option(help="i/n: this task's share of the runs.")] = None,
     concurrent: Annotated[int, typer.Option(help="Runs trained at once (separate processes).")] = 1,
+    batch_runs: Annotated[
+        int | None,
+        typer.Option(
+            help="Runs trained together as one wide network (default: 16 on CUDA, 1 on CPU)."
+        ),
+    ] = None,
     device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
     compile: Annotated[
         bool, typer.Option("--compile/--no-compile", help="torch.compile (CUDA graphs on CUDA).")
@@ -744,6 +852,10 @@ def main(
         )
         if concurrent < 1:
             raise KDAuditError("--concurrent must be >= 1")
+        if batch_runs is not None and batch_runs < 1:
+            raise KDAuditError("--batch-runs must be >= 1")
+        if batch_runs is None:
+            batch_runs = 1 if concurrent > 1 else default_batch_runs(device)
         i, n = parse_shard(shard)
         plan = plan.shard(i, n)
         runner = get_setting(setting).extra.get("runner")
@@ -767,6 +879,7 @@ def main(
             summary = run_sweep(
                 plan,
                 concurrent=concurrent,
+                batch_runs=batch_runs,
                 show_progress=not quiet,
                 teacher_wait=teacher_wait,
                 dry_run=dry_run,

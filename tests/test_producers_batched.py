@@ -183,3 +183,111 @@ def test_kd_loss_with_a_run_axis_equals_per_run_losses():
     torch.testing.assert_close(got, torch.stack(want), rtol=1e-12, atol=0)
     ce = kd_loss(s, None, y, temperature=1.0, alpha=0.8)
     torch.testing.assert_close(ce, torch.stack([kd_loss(s[i], None, y[i]) for i in range(3)]))
+
+
+# --- the sweep: planning, files, resume --------------------------------------------------------
+
+SWEEP = dict(
+    setting="trifeature",
+    teacher_arch="resnet8",
+    epochs=1,
+    image_size=16,
+    train_size=32,
+    test_size=20,
+    batch_size=16,
+    device="cpu",
+)
+
+
+def test_groups_are_planned_by_role_recipe_and_seed(tmp_path):
+    from producers.sweep import plan_groups, plan_sweep
+
+    plan = plan_sweep(
+        out=tmp_path, seeds=[0, 1, 2, 3, 4], temperatures=[*range(1, 11), 20, 30, 40], **SWEEP
+    )
+    groups = plan_groups(plan.runs, 16)
+    roles = [g[0].spec.role for g in groups]
+    assert roles == ["teacher", "baseline"] + ["distilled"] * 5
+    ds = groups[2:]
+    assert [len(g) for g in ds] == [13] * 5  # one seed per group: one teacher forward per batch
+    assert all(len({r.spec.seed for r in g}) == 1 for g in ds)
+    assert sorted(r.name for g in groups for r in g) == sorted(r.name for r in plan.runs)
+    assert [len(g) for g in plan_groups(plan.runs, 1)] == [1] * len(plan.runs)
+    # another recipe (learning rate) never shares a group
+    other = plan_sweep(
+        out=tmp_path, seeds=[0, 1], temperatures=[], lr=0.05, include_nds=False, **SWEEP
+    )
+    assert len(plan_groups([*plan.runs[:2], *other.runs], 16)) == 2
+
+
+def _logits(path):
+    import pyarrow.parquet as pq
+
+    col = pq.read_table(path, columns=["logits"]).column("logits").combine_chunks()
+    return col.flatten().to_numpy().reshape(len(col), -1)
+
+
+def test_batched_sweep_writes_the_same_files_as_the_unbatched_one(tmp_path):
+    from kdbias_audit.io import read_predictions
+    from producers.sweep import plan_sweep, run_sweep
+
+    common = dict(seeds=[0, 1, 2], temperatures=[2.0, 4.0], **SWEEP)
+    a = run_sweep(plan_sweep(out=tmp_path / "a", **common), batch_runs=3, show_progress=False)
+    assert len(a.trained) == 12 and not a.failed, a.failed
+    b = run_sweep(plan_sweep(out=tmp_path / "b", **common), batch_runs=1, show_progress=False)
+    assert len(b.trained) == 12
+    for f in sorted((tmp_path / "b").rglob("*.parquet")):
+        rel = f.relative_to(tmp_path / "b")
+        pa, pb = read_predictions(tmp_path / "a" / rel), read_predictions(f)
+        assert pa.metadata == pb.metadata, rel
+        np.testing.assert_allclose(_logits(tmp_path / "a" / rel), _logits(f), rtol=1e-3, atol=1e-3)
+    log = (tmp_path / "a" / ".producers" / "logs" / "ds_T4_seed1.log").read_text()
+    assert "batched with 3 runs" in log and "done test_acc=" in log
+
+
+def test_an_interrupted_group_resumes_with_only_its_missing_runs(tmp_path, monkeypatch):
+    import kdbias_audit.io
+    from producers.sweep import plan_sweep, run_sweep
+
+    plan = plan_sweep(
+        out=tmp_path, seeds=[0], temperatures=[1.0, 3.0, 9.0], include_nds=False, **SWEEP
+    )
+    real = kdbias_audit.io.write_predictions
+    written = []
+
+    def killed_after_one(path, **kw):
+        if "ds_T" in str(path) and written:
+            raise KeyboardInterrupt  # the process dies while the group writes its files
+        real(path, **kw)
+        if "ds_T" in str(path):
+            written.append(path)
+
+    monkeypatch.setattr(kdbias_audit.io, "write_predictions", killed_after_one)
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(plan, batch_runs=3, show_progress=False)
+    monkeypatch.undo()
+    assert len(written) == 1
+    assert len(list(tmp_path.glob("ds_T*/seed0.parquet"))) == 1
+    resumed = run_sweep(plan, batch_runs=3, show_progress=False)
+    assert len(resumed.skipped) == 2 and not resumed.failed  # the teacher and the written one
+    assert sorted(resumed.trained) == sorted(
+        r.name for r in plan.runs if r.spec.role == "distilled" and r.out != written[0]
+    )
+    missing = [r for r in plan.runs if r.name in resumed.trained]
+    assert "batched with 2 runs" in missing[0].log.read_text()
+
+
+def test_batch_runs_option_and_default(tmp_path):
+    from typer.testing import CliRunner
+
+    from producers.sweep import app, default_batch_runs
+
+    assert default_batch_runs("cpu") == 1
+    args = ["--setting", "trifeature", "--out", str(tmp_path), "--epochs", "1", "--seeds", "0-2"]
+    res = CliRunner().invoke(
+        app, [*args, "--temperatures", "2,4", "--batch-runs", "3", "--dry-run"]
+    )
+    assert res.exit_code == 0, res.output
+    assert res.output.count("would train together") == 4  # teachers, NDS, DS of seeds 0-1, 1-2
+    res = CliRunner().invoke(app, [*args, "--batch-runs", "2", "--concurrent", "2"])
+    assert res.exit_code == 1 and "choose one" in res.output
