@@ -73,6 +73,8 @@ class Setting:
         Random horizontal flips in training.
     epochs : int
         The study's epoch count (``--epochs`` overrides).
+    train_size : int or None
+        Training images of the full setting (used to project a sweep's cost), if known.
     """
 
     name: str
@@ -87,6 +89,7 @@ class Setting:
     crop_padding: int = 4
     hflip: bool = True
     epochs: int = 100
+    train_size: int | None = None
     description: str = ""
     extra: dict = field(default_factory=dict)
 
@@ -192,6 +195,7 @@ def _register_builtin() -> None:
             SHAPES,
             ("color", "texture"),
             crop_padding=28,
+            train_size=10000,
             description="Trifeature shapes (label) with colour and texture groups; generated",
             extra={"generated": True},
         )
@@ -206,6 +210,7 @@ def _register_builtin() -> None:
             128,
             10,
             CIFAR10_CLASSES,
+            train_size=50000,
             description="CIFAR-10 from cifar-10-batches-bin/",
         )
     )
@@ -219,6 +224,7 @@ def _register_builtin() -> None:
             128,
             100,
             CIFAR100_CLASSES,
+            train_size=50000,
             description="CIFAR-100 (fine labels) from cifar-100-binary/",
         )
     )
@@ -251,6 +257,7 @@ def _register_builtin() -> None:
             128,
             10,
             SVHN_CLASSES,
+            train_size=73257,
             description="SVHN cropped digits from svhn/{train,test}_32x32.mat",
         )
     )
