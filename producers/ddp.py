@@ -313,7 +313,7 @@ class DDPRun:
     train_size: int | None = None  # first N training images (quick runs)
     test_size: int | None = None  # first N test images
     device: str | None = None
-    label: str = "Smiling"  # CelebA only
+    label: str | None = None  # CelebA only; default: the setting's (Smiling, Eyeglasses)
     data_seed: int = 0  # CelebA: seed of the training-set undersampling
     overwrite: bool = False
 
@@ -382,7 +382,9 @@ def train_ddp(
     try:
         spec = image_setting(run.setting)
         size = run.image_size or spec.image_size
-        train_split, test_split = spec.load(run.data_root, label=run.label, data_seed=run.data_seed)
+        train_split, test_split = spec.load_files(
+            run.data_root, label=run.label, data_seed=run.data_seed
+        )
         if run.train_size is not None and run.train_size < len(train_split):
             train_split = train_split.subset(range(run.train_size))
         if run.test_size is not None and run.test_size < len(test_split):

@@ -184,7 +184,7 @@ def plan_sweep(
     t_arch = teacher_arch or s.teacher_arch
     s_arch = student_arch or s.student_arch
     cache = None
-    if s.extra.get("generated"):
+    if s.generated:
         key = "_".join(
             f"{k}{spec_options.get(k)}"
             for k in ("image_size", "train_size", "test_size", "data_seed")
@@ -858,7 +858,7 @@ def main(
             batch_runs = 1 if concurrent > 1 else default_batch_runs(device)
         i, n = parse_shard(shard)
         plan = plan.shard(i, n)
-        runner = get_setting(setting).extra.get("runner")
+        runner = get_setting(setting).runner
         if runner in ("ddp", "text") and not dry_run:
             # streamed (DataLoader, torchrun/DDP) or text (transformers) settings: same plan,
             # their own executor (see producers/sweep_large.py)

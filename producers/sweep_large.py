@@ -61,7 +61,7 @@ _CHECKED = (
 
 
 def _is_text(setting: str) -> bool:
-    return get_setting(setting).extra.get("runner") == "text"
+    return get_setting(setting).runner == "text"
 
 
 def _text_ckpt(path: str | None) -> Path | None:
@@ -202,7 +202,7 @@ def _train_one(run: SweepRun, ctx: Any, opts: dict[str, Any]) -> None:
             train_size=s.train_size,
             test_size=s.test_size,
             device=None if s.device == "auto" else s.device,
-            label=get_setting(s.setting).extra.get("label", "Smiling"),
+            label=get_setting(s.setting).label,
             data_seed=s.data_seed,
             overwrite=opts.get("overwrite", False),
         ),
