@@ -84,7 +84,14 @@ class WideConv2d(nn.Module):
     ``shared=True`` one ``(B, cin, H, W)`` input seen by all K runs (an ordinary convolution
     with ``K * cout`` filters: the same numbers as K copies of the input, without the copies).
     Weight ``(K * cout, cin, kh, kw)``: run ``k``'s filters are rows ``k * cout ...``.
+
+    ``mode`` (a class attribute): ``"grouped"`` runs one grouped convolution (fast on CUDA with
+    cuDNN); ``"split"`` runs the K convolutions one after the other on channel slices (on CPU,
+    oneDNN's grouped kernels were measured slower than K plain ones at batch 128); ``"auto"``
+    (default) is grouped on CUDA and split elsewhere. Both give the same numbers.
     """
+
+    mode: str = "auto"
 
     def __init__(
         self,
@@ -104,8 +111,18 @@ class WideConv2d(nn.Module):
         nn.init.kaiming_normal_(self.weight)
 
     def forward(self, x: torch.Tensor, shared: bool = False) -> torch.Tensor:
-        groups = 1 if shared else self.k
-        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, 1, groups)
+        if shared or self.k == 1:
+            return F.conv2d(x, self.weight, self.bias, self.stride, self.padding)
+        split = self.mode == "split" or (self.mode == "auto" and x.device.type != "cuda")
+        if not split:
+            return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, 1, self.k)
+        weights = self.weight.chunk(self.k, 0)
+        biases = self.bias.chunk(self.k, 0) if self.bias is not None else (None,) * self.k
+        parts = [
+            F.conv2d(xi, w, b, self.stride, self.padding)
+            for xi, w, b in zip(x.chunk(self.k, 1), weights, biases, strict=True)
+        ]
+        return torch.cat(parts, 1)
 
 
 class WideLinear(nn.Module):

@@ -10,6 +10,7 @@ torch.set_num_threads(1)
 
 from producers.batched import (  # noqa: E402
     BatchedTrainer,
+    WideConv2d,
     batchable,
     build_wide,
     load_run,
@@ -105,8 +106,12 @@ def _assert_same_run(batched, i, single, test):
     )
 
 
-@pytest.mark.parametrize("arch", ["resnet8", "lenet5"])
-def test_batched_runs_equal_unbatched_runs(data, arch):
+@pytest.mark.parametrize(
+    "arch, conv", [("resnet8", "grouped"), ("lenet5", "grouped"), ("lenet5", "split")]
+)
+def test_batched_runs_equal_unbatched_runs(data, arch, conv, monkeypatch):
+    # "grouped" is the CUDA path (one grouped convolution), "split" the CPU one
+    monkeypatch.setattr(WideConv2d, "mode", conv)
     train, test = data
     seeds = [0, 1, 2]
     inits = [_init(arch, s) for s in seeds]
@@ -131,7 +136,8 @@ def test_batched_runs_equal_unbatched_runs(data, arch):
     [([0, 0, 0], [1.0, 4.0, 20.0]), ([0, 1, 0], [2.0, 2.0, 5.0])],
     ids=["one-seed", "two-seeds"],
 )
-def test_kd_group_equals_separate_kd_runs(data, seeds, temperatures):
+def test_kd_group_equals_separate_kd_runs(data, seeds, temperatures, monkeypatch):
+    monkeypatch.setattr(WideConv2d, "mode", "grouped")  # the CUDA path; "split" is tested above
     train, test = data
     teachers = {s: _init("resnet8", 100 + s) for s in dict.fromkeys(seeds)}
     inits = [_init("lenet5", s) for s in seeds]
