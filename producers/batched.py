@@ -50,6 +50,7 @@ from .train import RunResult, RunSpec, Trainer, _log_writer, load_data
 __all__ = [
     "BatchedTrainer",
     "GroupOutcome",
+    "PerRunNetwork",
     "WideCifarResNet",
     "WideLeNet5",
     "batchable",
@@ -84,14 +85,7 @@ class WideConv2d(nn.Module):
     ``shared=True`` one ``(B, cin, H, W)`` input seen by all K runs (an ordinary convolution
     with ``K * cout`` filters: the same numbers as K copies of the input, without the copies).
     Weight ``(K * cout, cin, kh, kw)``: run ``k``'s filters are rows ``k * cout ...``.
-
-    ``mode`` (a class attribute): ``"grouped"`` runs one grouped convolution (fast on CUDA with
-    cuDNN); ``"split"`` runs the K convolutions one after the other on channel slices (on CPU,
-    oneDNN's grouped kernels were measured slower than K plain ones at batch 128); ``"auto"``
-    (default) is grouped on CUDA and split elsewhere. Both give the same numbers.
     """
-
-    mode: str = "auto"
 
     def __init__(
         self,
@@ -111,18 +105,8 @@ class WideConv2d(nn.Module):
         nn.init.kaiming_normal_(self.weight)
 
     def forward(self, x: torch.Tensor, shared: bool = False) -> torch.Tensor:
-        if shared or self.k == 1:
-            return F.conv2d(x, self.weight, self.bias, self.stride, self.padding)
-        split = self.mode == "split" or (self.mode == "auto" and x.device.type != "cuda")
-        if not split:
-            return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, 1, self.k)
-        weights = self.weight.chunk(self.k, 0)
-        biases = self.bias.chunk(self.k, 0) if self.bias is not None else (None,) * self.k
-        parts = [
-            F.conv2d(xi, w, b, self.stride, self.padding)
-            for xi, w, b in zip(x.chunk(self.k, 1), weights, biases, strict=True)
-        ]
-        return torch.cat(parts, 1)
+        groups = 1 if shared else self.k
+        return F.conv2d(x, self.weight, self.bias, self.stride, self.padding, 1, groups)
 
 
 class WideLinear(nn.Module):
@@ -194,6 +178,13 @@ class WideCifarResNet(nn.Module):
                 in_planes = planes
         self.layers = nn.Sequential(*layers)
         self.fc = WideLinear(k, 64, num_classes)
+        self._single_args = (depth, num_classes, in_channels)
+
+    def single(self) -> nn.Module:
+        """A single-run network of this architecture (the layout `run_state_dict` fills)."""
+        from .models import CifarResNet
+
+        return CifarResNet(*self._single_args)
 
     def forward(self, x: torch.Tensor, shared: bool = False) -> torch.Tensor:
         x = F.relu(self.bn1(self.conv1(x, shared)))
@@ -215,6 +206,13 @@ class WideLeNet5(nn.Module):
         self.fc1 = WideLinear(k, 16 * 5 * 5, 120)
         self.fc2 = WideLinear(k, 120, 84)
         self.fc3 = WideLinear(k, 84, num_classes)
+        self._single_args = (num_classes, in_channels)
+
+    def single(self) -> nn.Module:
+        """A single-run network of this architecture (the layout `run_state_dict` fills)."""
+        from .models import LeNet5
+
+        return LeNet5(*self._single_args)
 
     def forward(self, x: torch.Tensor, shared: bool = False) -> torch.Tensor:
         h, w = x.shape[-2:]
@@ -229,6 +227,49 @@ class WideLeNet5(nn.Module):
         x = F.relu(self.fc1(x))
         x = F.relu(self.fc2(x))
         return self.fc3(x)
+
+
+class PerRunNetwork(nn.Module):
+    """Runs a wide network's K runs one after the other, each as the single-run network.
+
+    The same weights (views of the wide network's tensors, so gradients and BatchNorm running
+    statistics land in the wide tensors) and the same numbers as the wide forward; on CPU it is
+    faster than grouped convolutions (oneDNN's grouped kernels were measured slower than K plain
+    ones), so `BatchedTrainer` uses it there. Input and output as the wide network's.
+    """
+
+    def __init__(self, wide: nn.Module) -> None:
+        super().__init__()
+        self.k = wide.k
+        self.wide = [wide]  # not a submodule: the wide network owns the weights
+        first = next(iter(wide.parameters()))
+        self.template = wide.single().to(device=first.device, dtype=first.dtype)
+        self.shapes = {k: v.shape for k, v in self.template.state_dict().items()}
+
+    def _views(self, i: int) -> dict[str, torch.Tensor]:
+        wide = self.wide[0]
+        out = {}
+        for name, t in [*wide.named_parameters(), *wide.named_buffers()]:
+            one = self.shapes[name]
+            if name.endswith("num_batches_tracked"):  # counted once per step, by run 0
+                out[name] = t if i == 0 else t.clone()
+            elif t.ndim == len(one) + 1:
+                out[name] = t[i]
+            else:
+                n = one[0]
+                out[name] = t[i * n : (i + 1) * n]
+        return out
+
+    def forward(self, x: torch.Tensor, shared: bool = False) -> torch.Tensor:
+        from torch.func import functional_call
+
+        self.template.train(self.wide[0].training)
+        xs = [x] * self.k if shared else list(x.chunk(self.k, 1))
+        outs = [
+            functional_call(self.template, self._views(i), (xs[i],), strict=True)
+            for i in range(self.k)
+        ]
+        return torch.stack(outs)
 
 
 def build_wide(arch: str, k: int, *, num_classes: int, in_channels: int = 3) -> nn.Module:
@@ -305,6 +346,10 @@ class BatchedTrainer(Trainer):
         as in the unbatched `Trainer`. Runs with equal seeds share one data stream.
     teacher : wide network with one run per distinct seed (in order of first appearance), or None
     temperatures : sequence of float, length K (distilled runs), or None
+    strategy : ``"auto"``, ``"wide"`` or ``"per_run"``
+        How the K runs execute: ``"wide"`` as one network (grouped convolutions; CUDA),
+        ``"per_run"`` one after the other through `PerRunNetwork` (CPU); ``"auto"`` picks by
+        device. Both give the same numbers.
     The other parameters are `Trainer`'s (the recipe is the same for every run of a group).
     """
 
@@ -316,6 +361,7 @@ class BatchedTrainer(Trainer):
         seeds: Sequence[int],
         temperatures: Sequence[float] | None = None,
         teacher=None,
+        strategy: str = "auto",
         **kwargs,
     ) -> None:
         kwargs.pop("seed", None)
@@ -339,6 +385,16 @@ class BatchedTrainer(Trainer):
         self._identity = self.streams == self.k and all(
             i == unique.index(s) for i, s in enumerate(self.seeds)
         )
+        if strategy not in ("auto", "wide", "per_run"):
+            raise ValueError(f"strategy must be auto, wide or per_run, got {strategy!r}")
+        if strategy == "auto":
+            strategy = "wide" if self.device.type == "cuda" else "per_run"
+        self.strategy = strategy
+        self._eval = self.model
+        if strategy == "per_run":
+            self._fwd = self._eval = PerRunNetwork(self.model)
+            if self.teacher is not None:
+                self._tfwd = PerRunNetwork(self.teacher)
         self.temperatures = None
         if temperatures is not None:
             if len(temperatures) != self.k or any(t is None or t <= 0 for t in temperatures):
@@ -444,7 +500,7 @@ class BatchedTrainer(Trainer):
         outs = []
         with torch.no_grad(), autocast(self.device, self.amp):
             for x, _ in data.eval_batches(batch_size):
-                outs.append(self.model(x, True).float().cpu())
+                outs.append(self._eval(x, True).float().cpu())
         return torch.cat(outs, dim=1).numpy()
 
 

@@ -10,7 +10,6 @@ torch.set_num_threads(1)
 
 from producers.batched import (  # noqa: E402
     BatchedTrainer,
-    WideConv2d,
     batchable,
     build_wide,
     load_run,
@@ -70,7 +69,9 @@ def _train_single(model, train, *, seed, teacher=None, temperature=None, alpha=N
     return tr
 
 
-def _train_batched(wide, train, *, seeds, teacher=None, temperatures=None, alpha=None):
+def _train_batched(
+    wide, train, *, seeds, teacher=None, temperatures=None, alpha=None, strategy="wide"
+):
     tr = BatchedTrainer(
         wide,
         train,
@@ -79,6 +80,7 @@ def _train_batched(wide, train, *, seeds, teacher=None, temperatures=None, alpha
         teacher=teacher,
         temperatures=temperatures,
         alpha=alpha,
+        strategy=strategy,
         **RECIPE,
     )
     steps = 0
@@ -107,11 +109,11 @@ def _assert_same_run(batched, i, single, test):
 
 
 @pytest.mark.parametrize(
-    "arch, conv", [("resnet8", "grouped"), ("lenet5", "grouped"), ("lenet5", "split")]
+    "arch, strategy",
+    [("resnet8", "wide"), ("lenet5", "wide"), ("resnet8", "per_run"), ("lenet5", "per_run")],
 )
-def test_batched_runs_equal_unbatched_runs(data, arch, conv, monkeypatch):
-    # "grouped" is the CUDA path (one grouped convolution), "split" the CPU one
-    monkeypatch.setattr(WideConv2d, "mode", conv)
+def test_batched_runs_equal_unbatched_runs(data, arch, strategy):
+    # "wide" (grouped convolutions) is the CUDA path, "per_run" the CPU one
     train, test = data
     seeds = [0, 1, 2]
     inits = [_init(arch, s) for s in seeds]
@@ -119,7 +121,7 @@ def test_batched_runs_equal_unbatched_runs(data, arch, conv, monkeypatch):
     singles = [
         _train_single(copy.deepcopy(m), train, seed=s) for m, s in zip(inits, seeds, strict=True)
     ]
-    batched = _train_batched(wide, train, seeds=seeds)
+    batched = _train_batched(wide, train, seeds=seeds, strategy=strategy)
     for i, single in enumerate(singles):
         _assert_same_run(batched, i, single, test)
     # the runs really differ (own init and batches) and really trained
@@ -136,8 +138,8 @@ def test_batched_runs_equal_unbatched_runs(data, arch, conv, monkeypatch):
     [([0, 0, 0], [1.0, 4.0, 20.0]), ([0, 1, 0], [2.0, 2.0, 5.0])],
     ids=["one-seed", "two-seeds"],
 )
-def test_kd_group_equals_separate_kd_runs(data, seeds, temperatures, monkeypatch):
-    monkeypatch.setattr(WideConv2d, "mode", "grouped")  # the CUDA path; "split" is tested above
+@pytest.mark.parametrize("strategy", ["wide", "per_run"])
+def test_kd_group_equals_separate_kd_runs(data, seeds, temperatures, strategy):
     train, test = data
     teachers = {s: _init("resnet8", 100 + s) for s in dict.fromkeys(seeds)}
     inits = [_init("lenet5", s) for s in seeds]
@@ -160,6 +162,7 @@ def test_kd_group_equals_separate_kd_runs(data, seeds, temperatures, monkeypatch
         teacher=wide_teacher,
         temperatures=temperatures,
         alpha=0.8,
+        strategy=strategy,
     )
     assert batched.streams == len(teachers)
     for i, single in enumerate(singles):
