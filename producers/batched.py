@@ -43,7 +43,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from kdbias_audit._errors import KDAuditError
+from kdbias_audit.errors import KDAuditError
 
 from .train import RunResult, RunSpec, Trainer, _log_writer, load_data
 
@@ -260,11 +260,15 @@ class PerRunNetwork(nn.Module):
                 out[name] = t[i * n : (i + 1) * n]
         return out
 
-    def forward(self, x: torch.Tensor, shared: bool = False) -> torch.Tensor:
+    def forward(self, x, shared: bool = False) -> torch.Tensor:
+        """``x``: the wide network's input, or a list of K per-run inputs."""
         from torch.func import functional_call
 
         self.template.train(self.wide[0].training)
-        xs = [x] * self.k if shared else list(x.chunk(self.k, 1))
+        if isinstance(x, (list, tuple)):  # one input per run, each (B, C, H, W)
+            xs = list(x)
+        else:
+            xs = [x] * self.k if shared else list(x.chunk(self.k, 1))
         outs = [
             functional_call(self.template, self._views(i), (xs[i],), strict=True)
             for i in range(self.k)
@@ -379,6 +383,7 @@ class BatchedTrainer(Trainer):
             g = torch.Generator(device=self.device)
             g.manual_seed(s)
             self.generators.append(g)
+        self._stream_list = [unique.index(s) for s in self.seeds]
         self.stream_of = torch.tensor(
             [unique.index(s) for s in self.seeds], dtype=torch.long, device=self.device
         )
@@ -451,11 +456,17 @@ class BatchedTrainer(Trainer):
         for g in self.optimizer.param_groups:
             g["lr"] = lr
         shared = self.streams == 1
-        xs = x[0].permute(0, 3, 1, 2) if shared else _wide_input(self._per_run(x))
+        if shared:
+            xs = xt = x[0].permute(0, 3, 1, 2)
+        elif self.strategy == "per_run":  # no wide copy: each run reads its stream's batch
+            xs = [x[i].permute(0, 3, 1, 2) for i in self._stream_list]
+            xt = [x[i].permute(0, 3, 1, 2) for i in range(self.streams)]
+        else:
+            xs = _wide_input(self._per_run(x))
+            xt = _wide_input(x) if self._tfwd is not None else None
         with autocast(self.device, self.amp):
             t_logits = None
             if self._tfwd is not None:
-                xt = x[0].permute(0, 3, 1, 2) if shared else _wide_input(x)
                 with torch.no_grad():
                     t_logits = self._per_run(self._tfwd(xt, shared))
             out = self._fwd(xs, shared)
@@ -469,10 +480,34 @@ class BatchedTrainer(Trainer):
         )
         self.optimizer.zero_grad(set_to_none=True)
         losses.sum().backward()
+        self.clip_gradients()
         self.optimizer.step()
         self.step_count += 1
         correct = (out.detach().argmax(-1) == yk).sum(-1)
         return losses.detach(), correct
+
+    def clip_gradients(self) -> None:
+        """`Trainer.clip_gradients` for each run: its own global norm, its own scale.
+
+        ``torch.nn.utils.clip_grad_norm_``'s rule (scale ``min(1, clip / (norm + 1e-6))``) with
+        the norm over run ``k``'s slices of every gradient (rows ``k`` of a ``(K * n, ...)``
+        or ``(K, ...)`` tensor), no host sync.
+        """
+        if self.grad_clip is None:
+            return
+        torch = self.torch
+        grads = [p.grad for p in self.model.parameters() if p.grad is not None]
+        if not grads:
+            return
+        k = self.k
+        sq = torch.stack([g.detach().reshape(k, -1).pow(2).sum(1) for g in grads])
+        norms = sq.sum(0).sqrt()
+        coef = (self.grad_clip / (norms + 1e-6)).clamp(max=1.0)
+        for g in grads:
+            rows = g.shape[0] // k
+            scale = coef.repeat_interleave(rows).view(-1, *([1] * (g.ndim - 1)))
+            g.detach().mul_(scale.to(g.dtype))
+        self.last_grad_norms = norms
 
     def run_epoch(self, on_step: Callable[[int], None] | None = None):
         """Train one epoch; returns (per-run mean loss, per-run train accuracy, images per run)."""
@@ -623,6 +658,7 @@ def train_group(
         lr=first.lr,
         momentum=first.momentum,
         weight_decay=first.weight_decay,
+        grad_clip=first.grad_clip,
         compile=first.compile,
         compile_mode=first.compile_mode,
     )

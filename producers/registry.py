@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from kdbias_audit._errors import KDAuditError
+from kdbias_audit.errors import KDAuditError
 
 from .data import DatasetSplits
 
@@ -75,6 +75,11 @@ class Setting:
         Random horizontal flips in training.
     epochs : int
         The study's epoch count (``--epochs`` overrides).
+    student_grad_clip : float or None
+        Maximum global gradient norm of the students' SGD steps (NDS and DS alike; teachers
+        are never clipped). ``None`` is the paper's recipe. LeNet-5 settings use 1.0: without
+        it, distillation at T >= 3 with lr 0.1 diverges or dies (see docs/producers.md,
+        "Gradient clipping for LeNet-5 students"). ``--student-grad-clip`` overrides.
     train_size : int or None
         Training images of the full setting (used to project a sweep's cost), if known.
     description : str
@@ -106,6 +111,7 @@ class Setting:
     crop_padding: int = 4
     hflip: bool = True
     epochs: int = 100
+    student_grad_clip: float | None = None
     train_size: int | None = None
     description: str = ""
     generated: bool = False

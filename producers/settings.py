@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from kdbias_audit._errors import KDAuditError
+from kdbias_audit.errors import KDAuditError
 
 from .data import DatasetSplits
 from .registry import SETTINGS, DataOptions, Setting, get_setting, register_setting
@@ -104,6 +104,7 @@ def _register_builtin() -> None:
             ("color", "texture"),
             crop_padding=28,
             train_size=10000,
+            student_grad_clip=1.0,
             description="Trifeature shapes (label) with colour and texture groups; generated",
             generated=True,
         )
@@ -149,6 +150,7 @@ def _register_builtin() -> None:
             crop_padding=2,
             hflip=False,
             epochs=30,
+            student_grad_clip=1.0,
             description="scikit-learn's bundled 8x8 handwritten digits, enlarged to 16 px; real images, no download",
             generated=True,
         )

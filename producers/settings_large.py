@@ -36,7 +36,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from kdbias_audit._errors import KDAuditError
+from kdbias_audit.errors import KDAuditError
 
 from .data.transforms import IMAGENET_MEAN, IMAGENET_STD, image_transform
 from .registry import SETTINGS, Setting, register_setting

@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from kdbias_audit._errors import KDAuditError
+from kdbias_audit.errors import KDAuditError
 
 from .plan import SweepPlan, SweepRun, SweepSummary
 from .settings import get_setting

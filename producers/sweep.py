@@ -32,7 +32,7 @@ from typing import Annotated
 
 import typer
 
-from kdbias_audit._errors import KDAuditError
+from kdbias_audit.errors import KDAuditError
 
 from .plan import (
     WORK_DIR,
@@ -459,6 +459,13 @@ def make_app(*, streamed: bool = False) -> typer.Typer:
         student_lr: Annotated[
             float | None, typer.Option(help="Students' initial learning rate (default: --lr).")
         ] = None,
+        student_grad_clip: Annotated[
+            float | None,
+            typer.Option(
+                help="Students' max gradient norm (default: the setting's, 1.0 for LeNet-5 "
+                "settings; 0 turns it off)."
+            ),
+        ] = None,
         image_size: Annotated[
             int | None, typer.Option(help="Image size (generated datasets).")
         ] = None,
@@ -549,6 +556,7 @@ def make_app(*, streamed: bool = False) -> typer.Typer:
                 teacher_epochs=teacher_epochs,
                 lr=lr,
                 student_lr=student_lr,
+                student_grad_clip="setting" if student_grad_clip is None else student_grad_clip,
                 image_size=image_size,
                 train_size=train_size,
                 test_size=test_size,

@@ -47,7 +47,7 @@ def _init(arch, seed):
     return build_model(arch, num_classes=10).double()
 
 
-def _train_single(model, train, *, seed, teacher=None, temperature=None, alpha=None):
+def _train_single(model, train, *, seed, teacher=None, temperature=None, alpha=None, clip=None):
     tr = Trainer(
         model,
         train,
@@ -56,6 +56,7 @@ def _train_single(model, train, *, seed, teacher=None, temperature=None, alpha=N
         teacher=teacher,
         temperature=temperature,
         alpha=alpha,
+        grad_clip=clip,
         **RECIPE,
     )
     steps = 0
@@ -70,7 +71,7 @@ def _train_single(model, train, *, seed, teacher=None, temperature=None, alpha=N
 
 
 def _train_batched(
-    wide, train, *, seeds, teacher=None, temperatures=None, alpha=None, strategy="wide"
+    wide, train, *, seeds, teacher=None, temperatures=None, alpha=None, strategy="wide", clip=None
 ):
     tr = BatchedTrainer(
         wide,
@@ -81,6 +82,7 @@ def _train_batched(
         temperatures=temperatures,
         alpha=alpha,
         strategy=strategy,
+        grad_clip=clip,
         **RECIPE,
     )
     steps = 0
@@ -134,12 +136,16 @@ def test_batched_runs_equal_unbatched_runs(data, arch, strategy):
 
 
 @pytest.mark.parametrize(
-    "seeds, temperatures",
-    [([0, 0, 0], [1.0, 4.0, 20.0]), ([0, 1, 0], [2.0, 2.0, 5.0])],
-    ids=["one-seed", "two-seeds"],
+    "seeds, temperatures, strategy, clip",
+    [
+        ([0, 0, 0], [1.0, 4.0, 20.0], "wide", None),
+        ([0, 1, 0], [2.0, 2.0, 5.0], "wide", 1.0),
+        ([0, 1, 0], [2.0, 2.0, 5.0], "per_run", 1.0),
+    ],
+    ids=["one-seed", "two-seeds-clipped", "two-seeds-clipped-per-run"],
 )
-@pytest.mark.parametrize("strategy", ["wide", "per_run"])
-def test_kd_group_equals_separate_kd_runs(data, seeds, temperatures, strategy):
+def test_kd_group_equals_separate_kd_runs(data, seeds, temperatures, strategy, clip):
+    # clip: each run's own global gradient norm, as the unbatched Trainer clips it
     train, test = data
     teachers = {s: _init("resnet8", 100 + s) for s in dict.fromkeys(seeds)}
     inits = [_init("lenet5", s) for s in seeds]
@@ -152,6 +158,7 @@ def test_kd_group_equals_separate_kd_runs(data, seeds, temperatures, strategy):
             teacher=copy.deepcopy(teachers[s]),
             temperature=t,
             alpha=0.8,
+            clip=clip,
         )
         for m, s, t in zip(inits, seeds, temperatures, strict=True)
     ]
@@ -163,8 +170,11 @@ def test_kd_group_equals_separate_kd_runs(data, seeds, temperatures, strategy):
         temperatures=temperatures,
         alpha=0.8,
         strategy=strategy,
+        clip=clip,
     )
     assert batched.streams == len(teachers)
+    if clip is not None:  # the clip really acts on some run at the last step
+        assert float(batched.last_grad_norms.max()) > clip
     for i, single in enumerate(singles):
         _assert_same_run(batched, i, single, test)
 
