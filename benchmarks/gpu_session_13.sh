@@ -31,7 +31,7 @@ rm -rf "$SWEEP"
 {
     timeout 150 "$PY" -m producers.sweep --setting trifeature --out "$SWEEP" --seeds 0-1 \
         --temperatures 1,4,20 --epochs 3 --image-size 32 --train-size 4000 --test-size 1000 \
-        --student-lr 0.01 --batch-runs 16 --device cuda --quiet
+        --batch-runs 16 --device cuda --quiet
     echo "exit $?"
     "$PY" -c "import sys; from kdbias_audit.cli import app; app(['validate', sys.argv[1]])" "$SWEEP"
     echo "exit $?"

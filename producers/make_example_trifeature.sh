@@ -2,7 +2,7 @@
 # The Trifeature example sweep of the study (issue 8): ResNet-20 teacher, LeNet-5 students,
 # T in 1-10,20,30,40, seeds 0-4 (5 teachers + 5 NDS + 65 DS = 75 runs).
 #
-#   bash producers/make_example_trifeature.sh gpu [OUT]   # one GPU, estimated 2-5 minutes (not measured)
+#   bash producers/make_example_trifeature.sh gpu [OUT]   # one GPU, batched runs (--batch-runs 16)
 #   bash producers/make_example_trifeature.sh cpu [OUT]   # 2 CPU cores, estimated 20-30 minutes
 # (run inside the environment with the producers extra, or set PYTHON=/path/to/python)
 #
@@ -22,7 +22,7 @@ case "$mode" in
   gpu) out="${2:-runs/trifeature}"
        exec "${PYTHON:-python}" -m producers.sweep --setting trifeature --out "$out" --seeds 0-4 \
          --temperatures 1-10,20,30,40 --epochs 15 --image-size 32 --train-size 10000 \
-         --test-size 2000 --student-lr 0.01 --concurrent 8 --device cuda "${@:3}" ;;
+         --test-size 2000 --student-lr 0.01 --batch-runs 16 --device cuda "${@:3}" ;;
   cpu) out="${2:-runs/trifeature_cpu}"
        exec "${PYTHON:-python}" -m producers.sweep --setting trifeature --out "$out" --seeds 0-4 \
          --temperatures 1-10,20,30,40 --epochs 10 --image-size 32 --train-size 3000 \
