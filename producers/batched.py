@@ -45,7 +45,7 @@ import torch.nn.functional as F
 
 from kdbias_audit.errors import KDAuditError
 
-from .train import RunResult, RunSpec, Trainer, _log_writer, load_data
+from .train import RunResult, RunSpec, Trainer, log_writer, load_data
 
 __all__ = [
     "BatchedTrainer",
@@ -597,7 +597,7 @@ def train_group(
         first.role == "distilled" and not batchable(first.teacher_arch)
     ):
         raise KDAuditError(f"{first.arch}: no batched version; train it with train_run")
-    logs = [_log_writer(Path(p) if p else None) for p in (log_paths or [None] * len(specs))]
+    logs = [log_writer(Path(p) if p else None) for p in (log_paths or [None] * len(specs))]
     setting = get_setting(first.setting)
     if first.threads:
         torch.set_num_threads(first.threads)

@@ -365,7 +365,7 @@ class Trainer:
         return torch.cat(outs).numpy()
 
 
-def _log_writer(path: Path | None) -> Callable[[str], None]:
+def log_writer(path: Path | None) -> Callable[[str], None]:
     def log(msg: str) -> None:
         if path is None:
             return
@@ -413,7 +413,7 @@ def train_run(
     from .models import build_model, load_checkpoint
 
     out = Path(out)
-    log = _log_writer(Path(log_path) if log_path else None)
+    log = log_writer(Path(log_path) if log_path else None)
     setting = get_setting(spec.setting)
     if spec.threads:
         torch.set_num_threads(spec.threads)
