@@ -45,7 +45,7 @@ import torch.nn.functional as F
 
 from kdbias_audit.errors import KDAuditError
 
-from .train import RunResult, RunSpec, Trainer, log_writer, load_data
+from .train import RunResult, RunSpec, Trainer, load_data, log_writer
 
 __all__ = [
     "BatchedTrainer",

@@ -40,9 +40,7 @@ def _modules() -> dict[str, Path]:
 
 def test_no_import_cycle_between_producers_modules():
     mods = _modules()
-    graph = {
-        m: {t for t, _ in _imports(p) if t in mods and t != m} for m, p in mods.items()
-    }
+    graph = {m: {t for t, _ in _imports(p) if t in mods and t != m} for m, p in mods.items()}
     # a package's __init__ importing its own submodules is not a cycle of the layout
     for m in graph:
         graph[m] = {t for t in graph[m] if not t.startswith(m + ".")}
