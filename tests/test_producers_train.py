@@ -243,6 +243,8 @@ def test_train_speed_benchmark_runs_on_cpu(tmp_path):
             "16",
             "--concurrent",
             "0",
+            "--batched",
+            "0",
             "--json",
             str(tmp_path / "r.json"),
         ]
@@ -282,3 +284,46 @@ def test_drop_logits_keeps_everything_else(tmp_path):
     import pyarrow.parquet as pq
 
     assert "logits" not in pq.read_schema(path).names
+
+
+@pytest.mark.slow
+def test_train_speed_batched_case_and_sweep_estimate_run_on_cpu(tmp_path):
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "train_speed.py"
+    spec = importlib.util.spec_from_file_location("train_speed", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    args = ["--device", "cpu", "--steps", "1", "--warmup", "1", "--n-train", "64"]
+    rc = mod.main(
+        [
+            *args,
+            "--batch-size",
+            "16",
+            "--cases",
+            "a,d",
+            "--batched",
+            "2",
+            "--kd-group",
+            "2",
+            "--estimate-sweep",
+            "digits",
+            "--estimate-train-size",
+            "64",
+            "--estimate-epochs",
+            "1",
+            "--estimate-steps",
+            "1",
+            "--json",
+            str(tmp_path / "r.json"),
+        ]
+    )
+    assert rc == 0
+    out = json.loads((tmp_path / "r.json").read_text())
+    assert {"d_batched2_r20", "d_kdgroup2_kd56to20"} <= set(out["results"])
+    assert out["ratios"]["d2/2 sequential r20"] > 0
+    est = out["estimate"]["digits"]
+    assert [g["role"] for g in est["groups"]] == ["teacher", "baseline", "distilled"]
+    assert est["steps_per_run"] == 1 and est["minutes"] > 0
