@@ -35,7 +35,9 @@ mode="${1:-gpu}"
 
 parallel_opts() {  # batched if available and it honours grad_clip, else processes
   if [[ -n "${CONCURRENT:-}" ]]; then echo "--concurrent $CONCURRENT"; return; fi
-  if $py -m producers.sweep --help 2>/dev/null | grep -q -- "--batch-runs" \
+  # (the help is captured first: under pipefail, `--help | grep -q` can fail on SIGPIPE)
+  local help; help=$($py -m producers.sweep --help 2>/dev/null || true)
+  if [[ "$help" == *"--batch-runs"* ]] \
      && [[ -f producers/batched.py ]] && grep -q "grad_clip" producers/batched.py; then
     echo "--batch-runs ${BATCH_RUNS:-16}"
   else
