@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import datetime as _dt
 import html
-import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,12 +20,14 @@ import numpy as np
 import pandas as pd
 
 from .atomic import atomic_write_text
-from .render.formats import pm
+from .defaults import DEFAULT_PERMUTATIONS
+from .render.cells import pm
+from .render.document import html_table
 
 if TYPE_CHECKING:  # pragma: no cover
     from .sweep.results import SweepResult
 
-__all__ = ["build_report", "write_report", "REPORT_NAME"]
+__all__ = ["build_report", "write_report", "html_table", "REPORT_NAME"]
 
 REPORT_NAME = "report.html"
 
@@ -51,41 +52,6 @@ _CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 def _e(value: Any) -> str:
     """HTML-escape any value (quotes included)."""
     return html.escape("" if value is None else str(value), quote=True)
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, (float, np.floating)):
-        v = float(value)
-        return "" if not math.isfinite(v) else f"{v:.4g}"
-    if value is pd.NA:
-        return ""
-    return str(value)
-
-
-def html_table(df: pd.DataFrame, *, caption: str | None = None, left: tuple[str, ...] = ()) -> str:
-    """``df`` as an HTML table; every header and cell escaped; ``left`` columns left-aligned
-    (non-numeric columns are left-aligned too)."""
-    left_cols = set(left) | {c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])}
-    cls = ["" if c not in left_cols else ' class="l"' for c in df.columns]
-    parts = ["<table>"]
-    if caption:
-        parts.append(f"<caption>{_e(caption)}</caption>")
-    parts.append(
-        "<thead><tr>"
-        + "".join(f"<th{k}>{_e(c)}</th>" for c, k in zip(df.columns, cls, strict=False))
-        + "</tr></thead>"
-    )
-    parts.append("<tbody>")
-    for row in df.itertuples(index=False):
-        parts.append(
-            "<tr>"
-            + "".join(f"<td{k}>{_e(_cell(v))}</td>" for v, k in zip(row, cls, strict=False))
-            + "</tr>"
-        )
-    parts.append("</tbody></table>")
-    return "\n".join(parts)
 
 
 def _package_version() -> str:
@@ -186,7 +152,10 @@ def build_report(
     title
         Page title (default names the dataset).
     """
-    from .render.tables import class_bias_display_frame, fairness_display_frame
+    from .render.views import document
+
+    # the sweep's tables as every other output shows them (the one renderer's document)
+    tables = document(result).tables
 
     if figures is None:
         from .plots import figure_bytes, sweep_figures
@@ -228,7 +197,7 @@ def build_report(
         (
             "Count permutations",
             _e(
-                "every split (at most 10,000)"
+                f"every split (at most {DEFAULT_PERMUTATIONS:,})"
                 if result.permutations is None
                 else f"at most {result.permutations}"
             ),
@@ -264,16 +233,15 @@ def build_report(
         "q ≤ level; p(#SC), p(#TC): permutation p-values of the counts over seed splits. Accuracy: "
         "mean ± sample std over seeds, percent.</p>"
     )
-    out.append(html_table(class_bias_display_frame(result), left=("Run set", "Model")))
+    out.append(html_table(tables[0].frame, left=tables[0].left))
 
-    fair = fairness_display_frame(result)
-    if fair is not None:
+    if len(tables) > 1:
         out.append('<h2 id="fairness">Fairness</h2>')
         out.append(
             '<p class="note">EOD: equalized odds difference; DPD: demographic parity difference; percent, '
             "mean ± sample std over seeds; multi-class tasks one-vs-rest averaged over classes. Lower is fairer.</p>"
         )
-        out.append(html_table(fair, left=("Run set", "Model")))
+        out.append(html_table(tables[1].frame, left=tables[1].left))
 
     out.append('<h2 id="significant">Significant classes</h2>')
     for which, label in (("vs_baseline", "NDS vs DS"), ("vs_teacher", "Teacher vs DS")):

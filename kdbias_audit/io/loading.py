@@ -6,7 +6,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import replace
 
-from ..errors import KDAuditError
+from ..checks import check_jobs
 from .fs import Location, as_location
 from .reader import read_predictions
 from .runset import RunSet, SeedRun, check_aligned, check_runset_consistency, find_prediction_files
@@ -21,8 +21,7 @@ def read_many(files: Sequence[Location], *, jobs: int, progress: bool) -> list[S
     decoded in parallel threads), so memory holds a few batches, never a file.
     ``jobs > 1``: files in ``jobs`` processes, each streamed the same way.
     """
-    if jobs < 1:
-        raise KDAuditError(f"--jobs must be at least 1, got {jobs}")
+    jobs = check_jobs(jobs)
     bar = None
     if progress and len(files) > 1:
         from rich.console import Console
