@@ -7,6 +7,10 @@ so the CLI can print it as it is and tests can assert on it.
 from __future__ import annotations
 
 from os import PathLike
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .io.fs import RemotePath
 
 
 class KDAuditError(Exception):
@@ -19,7 +23,7 @@ class PredictionFileError(KDAuditError):
     ``str(error)`` is ``"<path>: <problem>"``.
     """
 
-    def __init__(self, path: str | PathLike[str], problem: str) -> None:
+    def __init__(self, path: str | PathLike[str] | RemotePath, problem: str) -> None:
         self.path = str(path)
         self.problem = problem
         super().__init__(f"{self.path}: {problem}")

@@ -126,7 +126,12 @@ def emit(text: str, out: Path | None, *, protect: tuple[str | Path, ...] = ()) -
 
 
 def show(
-    result: Any, fmt: OutputFormat, out: Path | None, *, protect: tuple[Path, ...], **options: Any
+    result: Any,
+    fmt: OutputFormat,
+    out: Path | None,
+    *,
+    protect: tuple[str | Path, ...],
+    **options: Any,
 ) -> None:
     """Render ``result`` through the one renderer and print or write it.
 

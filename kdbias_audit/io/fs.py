@@ -50,6 +50,7 @@ class RemotePath:
     """
 
     __slots__ = ("url",)
+    url: str
 
     def __init__(self, url: str) -> None:
         scheme, rest = url.split("://", 1)

@@ -65,13 +65,15 @@ def read_many(files: Sequence[Location], *, jobs: int, progress: bool) -> list[S
             bar.stop()
 
 
-def load_runset(path: str | os.PathLike[str], *, jobs: int = 1, progress: bool = False) -> RunSet:
+def load_runset(
+    path: str | os.PathLike[str] | Location, *, jobs: int = 1, progress: bool = False
+) -> RunSet:
     """Load a run set: a directory of prediction files (one per seed) or a single file."""
     return load_runsets([path], jobs=jobs, progress=progress)[0]
 
 
 def load_runsets(
-    paths: Sequence[str | os.PathLike[str]], *, jobs: int = 1, progress: bool = False
+    paths: Sequence[str | os.PathLike[str] | Location], *, jobs: int = 1, progress: bool = False
 ) -> list[RunSet]:
     """Load several run sets, aligned for comparison.
 

@@ -229,7 +229,7 @@ def _read_row_groups(
 
     def one(i: int, handle: pq.ParquetFile | None = None) -> tuple[pa.Table, list[np.ndarray]]:
         own = handle is None
-        f = _parquet_file(path) if own else handle
+        f = handle if handle is not None else _parquet_file(path)
         try:
             if kind is not None and f.metadata.row_group(i).num_rows * nc <= WHOLE_GROUP_VALUES:
                 # a small row group: one read, as cheap as it gets, and still small
@@ -285,7 +285,9 @@ def _column_to_numpy(arr: pa.ChunkedArray | pa.Array) -> np.ndarray:
     return np.array(arr.to_pylist(), dtype=object)
 
 
-def read_predictions(path: str | os.PathLike[str], *, threads: int | None = None) -> SeedRun:
+def read_predictions(
+    path: str | os.PathLike[str] | Location, *, threads: int | None = None
+) -> SeedRun:
     """Read and validate one prediction file; rows come back sorted by ``sample_id``.
 
     ``path`` is a local path or a URL (``s3://...``, ``gs://...``, ``hf://...``, ``file://...``;
@@ -299,36 +301,34 @@ def read_predictions(path: str | os.PathLike[str], *, threads: int | None = None
     PredictionFileError
         One line, ``"<path>: <problem>"``, for any rule of format v1 the file breaks.
     """
-    path = as_location(path)
-    pf = open_parquet(path)
+    loc = as_location(path)
+    pf = open_parquet(loc)
     n_values = 0
     try:
-        meta = file_metadata(pf, path)
+        meta = file_metadata(pf, loc)
         nc = meta["num_classes"]
         n_values = pf.metadata.num_rows * nc
         schema = pf.schema_arrow
-        kind, group_cols = _check_schema(schema, meta, path)
+        kind, group_cols = _check_schema(schema, meta, loc)
         n = pf.metadata.num_rows
         if n == 0:
-            raise PredictionFileError(path, "has no rows")
+            raise PredictionFileError(loc, "has no rows")
         small_cols = (
             ["sample_id", "label"] + (["pred"] if "pred" in schema.names else []) + group_cols
         )
         # row groups decoded in parallel threads, batch by batch, logits reduced to argmax as
         # they arrive (pred given: logits still checked)
-        small, preds = _read_row_groups(pf, path, small_cols, kind, nc, threads=threads)
+        small, preds = _read_row_groups(pf, loc, small_cols, kind, nc, threads=threads)
     except PredictionFileError:
         raise
     except (pa.ArrowInvalid, pa.ArrowIOError, OSError) as exc:
-        if isinstance(path, RemotePath) and not isinstance(exc, pa.ArrowInvalid):
-            raise remote_error(path, exc) from None
+        if isinstance(loc, RemotePath) and not isinstance(exc, pa.ArrowInvalid):
+            raise remote_error(loc, exc) from None
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise PredictionFileError(
-            path, f"cannot be read (truncated or corrupt?): {first}"
-        ) from None
+        raise PredictionFileError(loc, f"cannot be read (truncated or corrupt?): {first}") from None
     except Exception as exc:  # network errors of a remote filesystem, whatever their type
-        if isinstance(path, RemotePath):
-            raise remote_error(path, exc) from None
+        if isinstance(loc, RemotePath):
+            raise remote_error(loc, exc) from None
         raise
     finally:
         _close(pf)
@@ -340,7 +340,7 @@ def read_predictions(path: str | os.PathLike[str], *, threads: int | None = None
 
     for name in small_cols:
         if small.column(name).null_count:
-            raise PredictionFileError(path, f"column {name!r} has missing values")
+            raise PredictionFileError(loc, f"column {name!r} has missing values")
     sid = _column_to_numpy(small.column("sample_id"))
     if sid.dtype == object:
         sid = sid.astype(str).astype(object)
@@ -356,16 +356,16 @@ def read_predictions(path: str | os.PathLike[str], *, threads: int | None = None
     sid = sid[order]
     dup = np.flatnonzero(sid[1:] == sid[:-1])
     if dup.size:
-        raise PredictionFileError(path, f"sample_id {sid[dup[0]]} appears more than once")
+        raise PredictionFileError(loc, f"sample_id {sid[dup[0]]} appears more than once")
     label, pred = label[order], pred[order]
-    check_range(label, nc, path, "label", sid)
-    check_range(pred, nc, path, "pred", sid)
+    check_range(label, nc, loc, "label", sid)
+    check_range(pred, nc, loc, "pred", sid)
 
     groups, levels = {}, {}
     for name in group_cols:
         values = _column_to_numpy(small.column(name))[order]
         attr = name[len(GROUP_PREFIX) :]
-        groups[attr], levels[attr] = encode_groups(values, path, attr)
+        groups[attr], levels[attr] = encode_groups(values, loc, attr)
     for arr in (sid, label, pred, *groups.values()):
         arr.setflags(write=False)
-    return SeedRun(path, int(meta["seed"]), sid, label, pred, groups, levels, meta, nc)
+    return SeedRun(loc, int(meta["seed"]), sid, label, pred, groups, levels, meta, nc)

@@ -343,7 +343,7 @@ def check_aligned(run: SeedRun, ref: SeedRun) -> None:
 
 
 def check_runset_consistency(runs: Sequence[SeedRun]) -> None:
-    seen: dict[int, Path] = {}
+    seen: dict[int, Location] = {}
     for r in runs:
         if r.seed in seen:
             raise PredictionFileError(

@@ -7,12 +7,15 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..defaults import MAX_NUM_CLASSES
 from ..errors import PredictionFileError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .fs import RemotePath
 
 __all__ = ["FORMAT_VERSION", "METADATA_KEY", "MAX_NUM_CLASSES", "GROUP_PREFIX"]
 
@@ -26,7 +29,7 @@ ROLES_KNOWN = ("teacher", "baseline", "distilled")
 # small checks shared by the writer and the reader
 
 
-def as_int_array(values: Any, path: Path | str, what: str) -> np.ndarray:
+def as_int_array(values: Any, path: Path | str | RemotePath, what: str) -> np.ndarray:
     arr = np.asarray(values)
     if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer) or arr.size == 0):
         if (
@@ -42,7 +45,11 @@ def as_int_array(values: Any, path: Path | str, what: str) -> np.ndarray:
 
 
 def check_range(
-    arr: np.ndarray, num_classes: int, path: Path | str, what: str, sample_id: Any = None
+    arr: np.ndarray,
+    num_classes: int,
+    path: Path | str | RemotePath,
+    what: str,
+    sample_id: Any = None,
 ) -> None:
     if arr.size == 0:
         return
@@ -57,7 +64,7 @@ def check_range(
 
 
 def encode_groups(
-    values: np.ndarray, path: Path | str, attr: str
+    values: np.ndarray, path: Path | str | RemotePath, attr: str
 ) -> tuple[np.ndarray, tuple[str, ...]]:
     if values.ndim != 1:
         raise PredictionFileError(path, f"group {attr!r} must be one-dimensional")
@@ -73,7 +80,7 @@ def encode_groups(
     return codes.astype(np.int64).reshape(-1), tuple(str(u) for u in uniq.tolist())
 
 
-def check_metadata(meta: Any, path: Path | str) -> dict[str, Any]:
+def check_metadata(meta: Any, path: Path | str | RemotePath) -> dict[str, Any]:
     """Validate the ``kdbias_audit`` metadata object; return it as a dict."""
     if not isinstance(meta, dict):
         raise PredictionFileError(

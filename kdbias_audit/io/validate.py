@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -13,6 +12,7 @@ import pandas as pd
 from ..errors import KDAuditError
 from ..frames import frame_method
 from ..plainjson import plain
+from .fs import Location
 from .reader import read_predictions
 from .runset import (
     RunSet,
@@ -89,7 +89,7 @@ def validate_paths(
     """
     problems: list[str] = []
     runsets: list[RunSet] = []
-    locations: list[Path] = []
+    locations: list[Location] = []
     for p in paths:
         try:
             locations.extend(find_runsets(p))

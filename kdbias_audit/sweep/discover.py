@@ -9,11 +9,10 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 from ..errors import InvalidArgumentError, KDAuditError, PredictionFileError
-from ..io.fs import as_location, kind, list_parquet
+from ..io.fs import Location, as_location, kind, list_parquet
 
 __all__ = ["Role", "DiscoveredRunSet", "SweepPlan", "discover_sweep"]
 
@@ -48,7 +47,7 @@ class DiscoveredRunSet:
     ``role_source`` says where the role came from: ``"metadata"`` or ``"override"``.
     """
 
-    path: Path
+    path: Location
     role: Role
     temperature: float | None
     kd_alpha: float | None
@@ -69,18 +68,18 @@ class SweepPlan:
     override picked one).
     """
 
-    root: Path
+    root: Location
     teacher: DiscoveredRunSet
     baseline: DiscoveredRunSet
     distilled: tuple[DiscoveredRunSet, ...]
-    skipped: tuple[tuple[Path, str], ...] = ()
+    skipped: tuple[tuple[Location, str], ...] = ()
 
     @property
     def runsets(self) -> tuple[DiscoveredRunSet, ...]:
         return (self.teacher, self.baseline, *self.distilled)
 
 
-def _as_float(value: Any, where: Path, key: str) -> float | None:
+def _as_float(value: Any, where: Location, key: str) -> float | None:
     if value is None:
         return None
     try:
@@ -92,7 +91,7 @@ def _as_float(value: Any, where: Path, key: str) -> float | None:
     return out
 
 
-def _peek_metadata(path: Path) -> dict[str, Any]:
+def _peek_metadata(path: Location) -> dict[str, Any]:
     """The validated ``kdbias_audit`` metadata of one file, from its Parquet footer only."""
     from ..io.reader import file_metadata, open_parquet
 
@@ -103,7 +102,7 @@ def _peek_metadata(path: Path) -> dict[str, Any]:
         pf.close(force=True)
 
 
-def find_runset_dirs(root: str | os.PathLike[str]) -> list[Path]:
+def find_runset_dirs(root: str | os.PathLike[str] | Location) -> list[Location]:
     """Every directory under ``root`` (recursively, hidden ones skipped) holding ``*.parquet`` files.
 
     ``root`` itself must not hold prediction files: a sweep is a directory of run sets.
@@ -122,11 +121,11 @@ def find_runset_dirs(root: str | os.PathLike[str]) -> list[Path]:
     return found
 
 
-def _runset_metadata(path: Path) -> dict[str, Any]:
+def _runset_metadata(path: Location) -> dict[str, Any]:
     """Role-relevant metadata of a run set, checked to agree across its seed files."""
     files = list_parquet(path)
     first: dict[str, Any] | None = None
-    first_file: Path | None = None
+    first_file: Location | None = None
     for f in files:
         meta = _peek_metadata(f)
         picked = {k: meta.get(k) for k in ("role", "temperature", "alpha", "dataset", "model")}
@@ -142,7 +141,7 @@ def _runset_metadata(path: Path) -> dict[str, Any]:
     return first
 
 
-def _classify(path: Path, meta: dict[str, Any]) -> DiscoveredRunSet:
+def _classify(path: Location, meta: dict[str, Any]) -> DiscoveredRunSet:
     temperature = _as_float(meta.get("temperature"), path, "temperature")
     kd_alpha = _as_float(meta.get("alpha"), path, "alpha")
     raw_role = meta.get("role")
@@ -172,7 +171,7 @@ def _classify(path: Path, meta: dict[str, Any]) -> DiscoveredRunSet:
     )
 
 
-def _same_path(a: Path, b: Path) -> bool:
+def _same_path(a: Location, b: Location) -> bool:
     try:
         return a.resolve() == b.resolve()
     except OSError:
@@ -180,7 +179,7 @@ def _same_path(a: Path, b: Path) -> bool:
 
 
 def discover_sweep(
-    root: str | os.PathLike[str],
+    root: str | os.PathLike[str] | Location,
     *,
     teacher: str | os.PathLike[str] | None = None,
     baseline: str | os.PathLike[str] | None = None,
@@ -203,9 +202,9 @@ def discover_sweep(
         set, a distilled run set without a temperature, two distilled run sets with the same
         ``(alpha, temperature)``, or run sets of different datasets.
     """
-    root = as_location(root)
-    dirs = find_runset_dirs(root)
-    overrides: dict[Role, Path] = {}
+    where = as_location(root)
+    dirs = find_runset_dirs(where)
+    overrides: dict[Role, Location] = {}
     candidates: tuple[tuple[Role, Any], ...] = (("teacher", teacher), ("baseline", baseline))
     for role_name, value in candidates:
         if value is None:
@@ -248,7 +247,7 @@ def discover_sweep(
             continue
         entries.append(_classify(d, _runset_metadata(d)))
 
-    skipped: list[tuple[Path, str]] = []
+    skipped: list[tuple[Location, str]] = []
     picked: dict[str, DiscoveredRunSet] = {}
     for role_name in ("teacher", "baseline"):
         claimed = [e for e in entries if e.role == role_name]
@@ -264,19 +263,19 @@ def discover_sweep(
             continue
         if not claimed:
             raise KDAuditError(
-                f"{root}: no {role_name} run set found (set metadata role={role_name!r} or pass {role_name}=DIR)"
+                f"{where}: no {role_name} run set found (set metadata role={role_name!r} or pass {role_name}=DIR)"
             )
         if len(claimed) > 1:
             names = ", ".join(str(e.path) for e in claimed)
             raise KDAuditError(
-                f"{root}: {len(claimed)} {role_name} run sets ({names}); pick one with {role_name}=DIR"
+                f"{where}: {len(claimed)} {role_name} run sets ({names}); pick one with {role_name}=DIR"
             )
         picked[role_name] = claimed[0]
 
     distilled = [e for e in entries if e.role == "distilled"]
     if not distilled:
         raise KDAuditError(
-            f"{root}: no distilled run set found (metadata role='distilled' with a temperature)"
+            f"{where}: no distilled run set found (metadata role='distilled' with a temperature)"
         )
     seen: dict[tuple[float | None, float], DiscoveredRunSet] = {}
     for e in distilled:
@@ -300,7 +299,7 @@ def discover_sweep(
 
     distilled.sort(key=lambda e: (alpha_key(e.kd_alpha), e.temperature))
     return SweepPlan(
-        root=root,
+        root=where,
         teacher=picked["teacher"],
         baseline=picked["baseline"],
         distilled=tuple(distilled),
@@ -309,7 +308,7 @@ def discover_sweep(
 
 
 def _classify_lenient(
-    path: Path, meta: dict[str, Any]
+    path: Location, meta: dict[str, Any]
 ) -> tuple[float | None, float | None, str | None, str | None]:
     temperature = _as_float(meta.get("temperature"), path, "temperature")
     kd_alpha = _as_float(meta.get("alpha"), path, "alpha")

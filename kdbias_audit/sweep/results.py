@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -12,6 +11,7 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
     import pandas as pd
 
     from ..fairness.audit import AttributeFairness, FairnessAudit
+    from ..io.fs import Location
     from ..io.runset import RunSet
     from ..stats.classwise import ClasswiseResult
     from ..stats.disagreement import DisagreementResult
@@ -149,7 +149,7 @@ class SweepResult:
     level of the class-wise tests; ``attributes`` the group attributes audited for fairness.
     """
 
-    root: Path
+    root: Location
     teacher: SweepRow
     baseline: SweepRow
     distilled: tuple[SweepRow, ...]
@@ -160,7 +160,7 @@ class SweepResult:
     n_samples: int
     class_names: tuple[str, ...] | None
     dataset: str | None
-    skipped: tuple[tuple[Path, str], ...] = ()
+    skipped: tuple[tuple[Location, str], ...] = ()
     random_state: Any = DEFAULT_RANDOM_STATE
 
     # -- structure -------------------------------------------------------------------------
