@@ -5,14 +5,15 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from ..errors import KDAuditError
 from ..frames import frame_method
 from ..plainjson import plain
 from .fs import Location
+
+if TYPE_CHECKING:  # pandas is imported by to_frame, not with the module
+    import pandas as pd
 from .reader import read_predictions
 from .runset import (
     RunSet,
@@ -69,6 +70,8 @@ class ValidationReport:
                     "acc %": 100 * s["accuracy_mean"],
                 }
             )
+        import pandas as pd
+
         return pd.DataFrame(rows)
 
     def to_dict(self) -> dict[str, Any]:
