@@ -7,18 +7,27 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from ..checks import check_jobs
-from .fs import Location, as_location
+from .fs import Location, RemotePath, as_location
 from .reader import read_predictions
 from .runset import RunSet, SeedRun, check_aligned, check_runset_consistency, find_prediction_files
 
 __all__ = ["load_runset", "load_runsets"]
 
 
+#: Remote files read at once (threads) when ``jobs == 1``.
+REMOTE_FILES_IN_FLIGHT = 8
+
+
+def _read_streamed(f: Location) -> SeedRun:
+    return read_predictions(f, threads=1)
+
+
 def read_many(files: Sequence[Location], *, jobs: int, progress: bool) -> list[SeedRun]:
     """Read files in order, with a rich progress bar on stderr.
 
     ``jobs == 1``: one file after the other in this process, each streamed (its row groups
-    decoded in parallel threads), so memory holds a few batches, never a file.
+    decoded in parallel threads), so memory holds a few batches, never a file; remote files
+    up to ``REMOTE_FILES_IN_FLIGHT`` at once (threads), since round trips dominate.
     ``jobs > 1``: files in ``jobs`` processes, each streamed the same way.
     """
     jobs = check_jobs(jobs)
@@ -44,6 +53,21 @@ def read_many(files: Sequence[Location], *, jobs: int, progress: bool) -> list[S
         bar.start()
         task = bar.add_task("read", total=len(files))
     try:
+        if jobs == 1 and len(files) > 1 and any(isinstance(f, RemotePath) for f in files):
+            # remote files: the time goes to round trips, so several files are in flight at
+            # once (each streamed by one thread; memory holds a few batches per file)
+            from concurrent.futures import ThreadPoolExecutor
+
+            threads = ThreadPoolExecutor(max_workers=min(REMOTE_FILES_IN_FLIGHT, len(files)))
+            try:
+                out = []
+                for run in threads.map(_read_streamed, files):
+                    out.append(run)
+                    if bar is not None:
+                        bar.advance(task)
+                return out
+            finally:  # after an error, files not yet started are not read
+                threads.shutdown(wait=True, cancel_futures=True)
         if jobs == 1 or len(files) == 1:
             out = []
             for f in files:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ..errors import InvalidArgumentError, KDAuditError, PredictionFileError
-from ..io.fs import Location, as_location, kind, list_parquet
+from ..io.fs import Location, RemotePath, as_location, kind, list_parquet
 
 __all__ = ["Role", "DiscoveredRunSet", "SweepPlan", "discover_sweep"]
 
@@ -124,10 +124,17 @@ def find_runset_dirs(root: str | os.PathLike[str] | Location) -> list[Location]:
 def _runset_metadata(path: Location) -> dict[str, Any]:
     """Role-relevant metadata of a run set, checked to agree across its seed files."""
     files = list_parquet(path)
+    if isinstance(path, RemotePath) and len(files) > 1:
+        # remote footers: round trips dominate, so they are fetched several at once
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=min(8, len(files))) as pool:
+            metas = list(pool.map(_peek_metadata, files))
+    else:
+        metas = [_peek_metadata(f) for f in files]
     first: dict[str, Any] | None = None
     first_file: Location | None = None
-    for f in files:
-        meta = _peek_metadata(f)
+    for f, meta in zip(files, metas, strict=True):
         picked = {k: meta.get(k) for k in ("role", "temperature", "alpha", "dataset", "model")}
         if first is None:
             first, first_file = picked, f
