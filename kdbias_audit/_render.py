@@ -118,16 +118,21 @@ def frame_to_csv(df: pd.DataFrame) -> str:
 
 
 def frame_to_rich(df: pd.DataFrame, *, title: str | None = None, float_format: str = ".4g"):
-    """A ``rich.table.Table`` for terminal output (rich imported here, not at package import)."""
+    """A ``rich.table.Table`` for terminal output (rich imported here, not at package import).
+
+    Every title, header and cell is a ``rich.text.Text``: names from prediction files are shown
+    literally, never read as console markup (``[red]``, ``[/]``).
+    """
     import pandas as pd
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=title, show_lines=False)
+    table = Table(title=None if title is None else Text(str(title)), show_lines=False)
     for col in df.columns:
         numeric = pd.api.types.is_numeric_dtype(df[col])
-        table.add_column(str(col), justify="right" if numeric else "left", overflow="fold")
+        table.add_column(Text(str(col)), justify="right" if numeric else "left", overflow="fold")
     for row in df.itertuples(index=False):
-        table.add_row(*(_cell(v, float_format) for v in row))
+        table.add_row(*(Text(_cell(v, float_format)) for v in row))
     return table
 
 

@@ -62,6 +62,36 @@ OKABE_ITO = {
 }
 
 
+#: Bounds of the PNG resolution (``--dpi``): above 600 a sweep's figures take gigabytes.
+MIN_DPI, MAX_DPI = 10, 600
+
+
+def check_dpi(dpi: Any) -> int:
+    """``dpi`` as an int in ``[MIN_DPI, MAX_DPI]``, else a one-line :class:`KDAuditError`."""
+    from ._errors import KDAuditError
+
+    if isinstance(dpi, bool) or not isinstance(dpi, (int, np.integer)):
+        raise KDAuditError(f"--dpi must be an integer, got {dpi!r}")
+    if not MIN_DPI <= int(dpi) <= MAX_DPI:
+        raise KDAuditError(f"--dpi must be between {MIN_DPI} and {MAX_DPI}, got {dpi}")
+    return int(dpi)
+
+
+def _literal_text(func: Any) -> Any:
+    """Draw with mathtext off: names from prediction files (``$x$``, ``${``) are shown as
+    written, never parsed as TeX (which fails on unbalanced ``$`` only when the file is saved)."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        import matplotlib
+
+        with matplotlib.rc_context({"text.parse_math": False, "text.usetex": False}):
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
 def _figure(width: float, height: float) -> Figure:
     from matplotlib.figure import Figure
 
@@ -101,6 +131,7 @@ def _class_ticks(
         ax.set_yticks(ticks)
 
 
+@_literal_text
 def plot_classwise_accuracy(
     class_accuracy: np.ndarray,
     temperatures: Sequence[float],
@@ -199,6 +230,7 @@ def plot_classwise_accuracy(
     return fig
 
 
+@_literal_text
 def plot_disagreement(
     teacher_vs_nds: np.ndarray,
     teacher_vs_ds: np.ndarray,
@@ -257,6 +289,7 @@ def plot_disagreement(
     return fig
 
 
+@_literal_text
 def plot_significance_vs_temperature(
     temperatures: Sequence[float],
     n_sc: Sequence[float],
@@ -313,6 +346,7 @@ def plot_significance_vs_temperature(
     return fig
 
 
+@_literal_text
 def plot_fairness_vs_temperature(
     temperatures: Sequence[float],
     eod: Sequence[float],
@@ -367,10 +401,26 @@ def plot_fairness_vs_temperature(
 
 
 def _slug(text: str) -> str:
-    out = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in text)
-    return out.strip("._") or "x"
+    """A file-name part for ``text``: kept as is when it is plain ASCII letters, digits, ``-``
+    and ``_``; otherwise a readable version plus a hash of the exact text, so that names
+    differing only in punctuation or case (``a b``, ``a_b``, ``A_b``) never share a file."""
+    import hashlib
+
+    out = "".join(ch if (ch.isascii() and ch.isalnum()) or ch in "-_" else "_" for ch in text)
+    out = out.strip("_")[:60]
+    if out == text and out.lower() == out:
+        return out
+    return f"{out or 'x'}-{hashlib.sha1(text.encode('utf-8', 'surrogatepass')).hexdigest()[:8]}"
 
 
+def _figure_stem_t(t: float) -> str:
+    """A temperature for a file name: ``4``, ``0.5``; the shortest exact form when ``:g``
+    rounds (``1.0000001`` must not share ``1``'s file)."""
+    short = f"{t:g}"
+    return short if float(short) == t else repr(float(t))
+
+
+@_literal_text
 def sweep_figures(result: SweepResult) -> dict[str, Figure]:
     """Every figure of a sweep, keyed by a file stem (``fig1_classwise``, ``fig2_disagreement_T4``...).
 
@@ -382,7 +432,9 @@ def sweep_figures(result: SweepResult) -> dict[str, Figure]:
     for kd_alpha, rows in blocks:
         ds = [r for r in rows if r.role == "distilled"]
         suffix = (
-            "" if len(blocks) == 1 else f"_alpha{'none' if kd_alpha is None else _fmt_t(kd_alpha)}"
+            ""
+            if len(blocks) == 1
+            else f"_alpha{'none' if kd_alpha is None else _figure_stem_t(kd_alpha)}"
         )
         where = "" if len(blocks) == 1 or kd_alpha is None else f" (alpha = {_fmt_t(kd_alpha)})"
         temps = [float(r.temperature) for r in ds]  # type: ignore[arg-type]
@@ -396,14 +448,16 @@ def sweep_figures(result: SweepResult) -> dict[str, Figure]:
             title=f"Class-wise accuracy of distilled students{where}",
         )
         for r in ds:
-            figs[f"fig2_disagreement_T{_fmt_t(float(r.temperature))}{suffix}"] = plot_disagreement(  # type: ignore[arg-type]
-                result.baseline.disagreement.matrix,  # type: ignore[union-attr]
-                r.disagreement.matrix,  # type: ignore[union-attr]
-                class_names=names,
-                titles=(
-                    "Teacher vs NDS",
-                    f"Teacher vs DS (T = {_fmt_t(float(r.temperature))}){where}",
-                ),  # type: ignore[arg-type]
+            figs[f"fig2_disagreement_T{_figure_stem_t(float(r.temperature))}{suffix}"] = (
+                plot_disagreement(  # type: ignore[arg-type]
+                    result.baseline.disagreement.matrix,  # type: ignore[union-attr]
+                    r.disagreement.matrix,  # type: ignore[union-attr]
+                    class_names=names,
+                    titles=(
+                        "Teacher vs NDS",
+                        f"Teacher vs DS (T = {_fmt_t(float(r.temperature))}){where}",
+                    ),  # type: ignore[arg-type]
+                )
             )
         acc = [r.accuracy_mean_std() for r in ds]
         figs[f"fig3_significance{suffix}"] = plot_significance_vs_temperature(
@@ -438,6 +492,7 @@ def sweep_figures(result: SweepResult) -> dict[str, Figure]:
     return figs
 
 
+@_literal_text
 def figure_bytes(fig: Figure, fmt: str = "png", *, dpi: int = 150) -> bytes:
     """Render ``fig`` to bytes in ``fmt`` (``png``, ``pdf``, ``svg``)."""
     buf = _io.BytesIO()
@@ -474,10 +529,52 @@ def plot_sweep(
     formats: Sequence[str] = ("png", "pdf"),
     dpi: int = 150,
 ) -> list[Path]:
-    """Write every figure of :func:`sweep_figures` into ``out_dir`` (created); returns the paths."""
+    """Write every figure of :func:`sweep_figures` into ``out_dir`` (created); returns the paths.
+
+    All or nothing: every figure is rendered first, then written to temporary files that are
+    renamed into place only when all were written; a failure leaves ``out_dir`` as it was (a
+    directory created here is removed again).
+    """
+    dpi = check_dpi(dpi)
     out_dir = Path(out_dir)
+    rendered = [
+        (out_dir / f"{stem}.{fmt}", figure_bytes(fig, fmt, dpi=dpi))
+        for stem, fig in sweep_figures(result).items()
+        for fmt in formats
+    ]
+    return write_all_or_nothing(out_dir, rendered)
+
+
+def write_all_or_nothing(out_dir: Path, files: Sequence[tuple[Path, bytes]]) -> list[Path]:
+    """Write ``(path, bytes)`` pairs into ``out_dir``: all temporary files first, then one
+    rename each; on any failure the temporary files (and a directory made here) are removed."""
+    import tempfile
+
+    made = not out_dir.exists()
     out_dir.mkdir(parents=True, exist_ok=True)
-    paths: list[Path] = []
-    for stem, fig in sweep_figures(result).items():
-        paths += save_figure(fig, out_dir / stem, formats=formats, dpi=dpi)
-    return paths
+    temps: list[tuple[Path, Path]] = []
+    try:
+        for path, data in files:
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=out_dir)
+            temps.append((Path(tmp), path))
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.chmod(tmp, 0o666 & ~_umask())
+        for tmp, path in temps:
+            os.replace(tmp, path)
+    except BaseException:
+        for tmp, _ in temps:
+            tmp.unlink(missing_ok=True)
+        if made:
+            try:
+                out_dir.rmdir()
+            except OSError:
+                pass
+        raise
+    return [path for _, path in temps]
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

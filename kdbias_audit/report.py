@@ -189,8 +189,9 @@ def build_report(
     from .tables import class_bias_display_frame, fairness_display_frame
 
     if figures is None:
-        from .plots import figure_bytes, sweep_figures
+        from .plots import check_dpi, figure_bytes, sweep_figures
 
+        dpi = check_dpi(dpi)
         figures = {
             stem: figure_bytes(fig, "png", dpi=dpi) for stem, fig in sweep_figures(result).items()
         }

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import typer
 
+from ._common import OneLineErrorGroup
+
 app = typer.Typer(
+    cls=OneLineErrorGroup,
     name="kdaudit",
     help="Audit what knowledge distillation does to class-wise bias and group fairness.",
     no_args_is_help=True,
@@ -16,7 +19,7 @@ app = typer.Typer(
 )
 
 # Command modules (each adds its commands to ``app``).
-from . import (
+from . import (  # noqa: E402
     compare,  # noqa: E402,F401
     fairness,  # noqa: E402,F401
     io_commands,  # noqa: E402,F401
@@ -25,4 +28,4 @@ from . import (
 
 
 def main() -> None:
-    app()
+    app(prog_name="kdaudit")

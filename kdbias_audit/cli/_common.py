@@ -5,13 +5,21 @@ from __future__ import annotations
 import contextlib
 import functools
 import sys
+import unicodedata
 import warnings
 from collections.abc import Callable, Iterator
+from concurrent.futures.process import BrokenProcessPool
 from enum import Enum
 from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
+from typer.core import TyperGroup
+
+try:  # typer >= 0.20 vendors click under typer._click; its exceptions are those classes
+    from typer._click import exceptions as _click_exceptions
+except ImportError:  # pragma: no cover - older typer on top of click
+    from click import exceptions as _click_exceptions
 
 from .._atomic import atomic_write_text
 from .._errors import DegenerateDataWarning, KDAuditError
@@ -27,10 +35,49 @@ class OutputFormat(str, Enum):
     latex = "latex"
 
 
+def one_line(text: Any) -> str:
+    """``text`` as one printable line: control characters (a newline in a path) escaped as
+    ``\\n``..., undecodable file-name bytes (surrogate escapes) as ``\\xff``."""
+    out = []
+    for ch in str(text):
+        if ch in "\n\r\t" or unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp"):
+            if "\udc80" <= ch <= "\udcff":  # a byte os.fsdecode could not decode
+                out.append(f"\\x{ord(ch) - 0xDC00:02x}")
+            else:
+                out.append(ch.encode("unicode_escape").decode("ascii"))
+        else:
+            out.append(ch)
+    return "".join(out).strip()
+
+
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print ``error: message`` (one line) on stderr and return the Exit to raise."""
-    typer.echo(f"error: {' '.join(str(message).split())}", err=True)
+    typer.echo(f"error: {one_line(message)}", err=True)
     return typer.Exit(code)
+
+
+class OneLineErrorGroup(TyperGroup):
+    """The command group of ``kdaudit``: usage errors (a bad ``--format`` value, an unknown
+    option or command, a missing argument) become one ``error:`` line and exit code 1, as every
+    other error, instead of click's multi-line box and exit code 2."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["standalone_mode"] = False
+        try:
+            rv = super().main(*args, **kwargs)
+        except _click_exceptions.NoArgsIsHelpError as exc:  # bare ``kdaudit``: the help text
+            typer.echo(exc.ctx.get_help() if exc.ctx is not None else exc.format_message())
+            sys.exit(0)
+        except _click_exceptions.ClickException as exc:
+            where = exc.ctx.command_path if getattr(exc, "ctx", None) is not None else "kdaudit"
+            typer.echo(f"error: {one_line(where)}: {one_line(exc.format_message())}", err=True)
+            sys.exit(1)
+        except typer.Abort:
+            typer.echo("error: aborted", err=True)
+            sys.exit(1)
+        if isinstance(rv, int) and not isinstance(rv, bool):  # an Exit raised by a command
+            sys.exit(rv)
+        return rv
 
 
 def guarded(func: F) -> F:
@@ -47,6 +94,10 @@ def guarded(func: F) -> F:
             raise fail(f"{where}: {exc.strerror or exc}" if where else str(exc)) from None
         except MemoryError:
             raise fail("out of memory") from None
+        except RecursionError:
+            raise fail("input nested too deeply to process") from None
+        except BrokenProcessPool:
+            raise fail("a worker process died while reading files (out of memory?)") from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -96,7 +147,7 @@ def degenerate_warnings_to_stderr(limit: int = 20) -> Iterator[None]:
         else:  # not ours: hand it back to the warnings machinery unchanged
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     for message in shown[:limit]:
-        typer.echo(f"warning: {message}", err=True)
+        typer.echo(f"warning: {one_line(message)}", err=True)
     if len(shown) > limit:
         typer.echo(
             f"warning: {len(shown) - limit} more degenerate-data warnings not shown", err=True

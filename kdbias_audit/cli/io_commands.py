@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from . import app
-from ._common import OutputFormat, console, emit, fail, guarded
+from ._common import OutputFormat, console, emit, fail, guarded, one_line
 
 
 @app.command()
@@ -33,7 +33,7 @@ def validate(
 
     report = validate_paths(paths, independent=independent)
     for problem in report.problems:
-        typer.echo(f"error: {problem}", err=True)
+        typer.echo(f"error: {one_line(problem)}", err=True)
     if fmt == OutputFormat.json:
         emit(to_json(report.to_dict()), None)
     elif fmt == OutputFormat.table:

@@ -131,11 +131,9 @@ def plot_command(
     dpi: Annotated[int, typer.Option("--dpi", help="Resolution of the PNG files.")] = 150,
 ) -> None:
     """The paper's figures (class-wise accuracy, disagreement, #SC/#TC and EOD/DPD vs T) as PNG and PDF."""
-    from .._errors import KDAuditError
-    from ..plots import plot_sweep
+    from ..plots import check_dpi, plot_sweep
 
-    if dpi < 10:
-        raise KDAuditError(f"--dpi must be at least 10, got {dpi}")
+    check_dpi(dpi)
     _check_out_dir(out)
     result = _analyze(root, teacher, baseline, alpha, permutations, jobs)
     paths = plot_sweep(result, out, dpi=dpi)
