@@ -131,7 +131,7 @@ def test_rich_markup_in_the_tty_table_path(tmp_path):
     import pandas as pd
     from rich.console import Console
 
-    from kdbias_audit._render import frame_to_rich
+    from kdbias_audit.render.formats import frame_to_rich
 
     frame = pd.DataFrame({"attribute": ["[/]", "[red]x[/red]"], "v": [1.0, 2.0]})
     con = Console(width=200, record=True, color_system=None)

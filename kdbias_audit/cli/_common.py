@@ -21,8 +21,8 @@ try:  # typer >= 0.20 vendors click under typer._click; its exceptions are those
 except ImportError:  # pragma: no cover - older typer on top of click
     from click import exceptions as _click_exceptions
 
-from .._atomic import atomic_write_text
-from .._errors import DegenerateDataWarning, KDAuditError
+from ..atomic import atomic_write_text
+from ..errors import DegenerateDataWarning, KDAuditError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
