@@ -6,6 +6,8 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import KDAuditError
 from .reader import read_predictions
 from .runset import RunSet, SeedRun, check_aligned, check_runset_consistency, find_prediction_files
@@ -15,8 +17,8 @@ __all__ = ["load_runset", "load_runsets"]
 
 def read_many(files: Sequence[Path], *, jobs: int, progress: bool) -> list[SeedRun]:
     """Read files in order, optionally in ``jobs`` processes, with a rich progress bar on stderr."""
-    if jobs < 1:
-        raise KDAuditError(f"--jobs must be at least 1, got {jobs}")
+    if isinstance(jobs, bool) or not isinstance(jobs, (int, np.integer)) or jobs < 1:
+        raise KDAuditError(f"--jobs must be an integer of at least 1, got {jobs!r}")
     bar = None
     if progress and len(files) > 1:
         from rich.console import Console
@@ -47,14 +49,21 @@ def read_many(files: Sequence[Path], *, jobs: int, progress: bool) -> list[SeedR
                     bar.advance(task)
             return out
         from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
 
-        with ProcessPoolExecutor(max_workers=min(jobs, len(files))) as pool:
-            out = []
-            for run in pool.map(read_predictions, files):
-                out.append(run)
-                if bar is not None:
-                    bar.advance(task)
-            return out
+        out = []
+        try:
+            with ProcessPoolExecutor(max_workers=min(int(jobs), len(files))) as pool:
+                for run in pool.map(read_predictions, files):
+                    out.append(run)
+                    if bar is not None:
+                        bar.advance(task)
+                return out
+        except BrokenProcessPool:
+            raise KDAuditError(
+                f"{files[len(out)] if len(out) < len(files) else files[-1]}: the process reading "
+                "it died (out of memory?); try --jobs 1"
+            ) from None
     finally:
         if bar is not None:
             bar.stop()
@@ -83,6 +92,12 @@ def load_runsets(
     progress : bool, default False
         Show a progress bar (stderr) while files load.
     """
+    if isinstance(paths, (str, bytes, os.PathLike)):
+        raise KDAuditError(
+            f"{os.fsdecode(paths)}: load_runsets takes a list of paths; use load_runset for one "
+            "run set"
+        )
+    paths = list(paths)
     per_set = [find_prediction_files(p) for p in paths]
     flat = [f for files in per_set for f in files]
     runs = read_many(flat, jobs=jobs, progress=progress)

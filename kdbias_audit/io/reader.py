@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 
 from ..defaults import MAX_METADATA_BYTES
 from ..errors import PredictionFileError
-from .runset import SeedRun
+from .runset import SeedRun, check_entry
 from .spec import (
     GROUP_PREFIX,
     METADATA_KEY,
@@ -33,13 +33,28 @@ __all__ = ["read_predictions"]
 # reader
 
 
+def _parquet_file(path: Path) -> pq.ParquetFile:
+    """A ``ParquetFile`` that verifies page checksums where the file has them.
+
+    Paths pyarrow cannot encode (a directory name that is not UTF-8) are opened by Python and
+    handed over as a file object.
+    """
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        source: Any = open(path, "rb")  # noqa: SIM115 - closed with the ParquetFile
+        return pq.ParquetFile(source, memory_map=False, page_checksum_verification=True)
+    return pq.ParquetFile(path, memory_map=False, page_checksum_verification=True)
+
+
 def open_parquet(path: Path) -> pq.ParquetFile:
-    if not path.exists():
+    if not os.path.lexists(path):
         raise PredictionFileError(path, "does not exist")
     if not path.is_file():
+        check_entry(path)  # a broken link, a loop, a directory: said as such
         raise PredictionFileError(path, "is not a file")
     try:
-        return pq.ParquetFile(path, memory_map=False)
+        return _parquet_file(path)
     except (pa.ArrowInvalid, pa.ArrowIOError, OSError, ValueError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise PredictionFileError(
@@ -60,6 +75,10 @@ def file_metadata(pf: pq.ParquetFile, path: Path) -> dict[str, Any]:
     except (ValueError, UnicodeDecodeError) as exc:
         raise PredictionFileError(
             path, f"metadata '{METADATA_KEY}' is not valid JSON ({exc})"
+        ) from None
+    except RecursionError:
+        raise PredictionFileError(
+            path, f"metadata '{METADATA_KEY}' is nested too deeply to be read"
         ) from None
     return check_metadata(meta, path)
 
@@ -173,9 +192,13 @@ def _read_row_groups(
     cols = small_cols + (["logits"] if kind is not None else [])
 
     def one(i: int, handle: pq.ParquetFile | None = None) -> tuple[pa.Table, list[np.ndarray]]:
-        part = (handle or pq.ParquetFile(path, memory_map=False)).read_row_group(
-            i, columns=cols, use_threads=False
-        )
+        own = handle is None
+        pf_i = _parquet_file(path) if own else handle
+        try:
+            part = pf_i.read_row_group(i, columns=cols, use_threads=False)
+        finally:
+            if own:
+                pf_i.close()
         if kind is None:
             return part, []
         preds = [_reduce_logits(chunk, kind, nc, path) for chunk in part.column("logits").chunks]
@@ -228,6 +251,13 @@ def read_predictions(path: str | os.PathLike[str]) -> SeedRun:
     """
     path = Path(path)
     pf = open_parquet(path)
+    try:
+        return _read_open(pf, path)
+    finally:
+        pf.close(force=True)
+
+
+def _read_open(pf: pq.ParquetFile, path: Path) -> SeedRun:
     meta = file_metadata(pf, path)
     nc = meta["num_classes"]
     schema = pf.schema_arrow

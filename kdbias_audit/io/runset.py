@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -13,7 +14,15 @@ import numpy as np
 from ..errors import KDAuditError, PredictionFileError
 from .spec import FORMAT_VERSION, GROUP_PREFIX, as_int_array, check_range, encode_groups
 
-__all__ = ["SeedRun", "RunSet", "find_prediction_files", "find_runsets"]
+__all__ = [
+    "SeedRun",
+    "RunSet",
+    "find_prediction_files",
+    "find_runsets",
+    "check_aligned",
+    "check_comparable",
+    "check_runset_consistency",
+]
 
 
 # --------------------------------------------------------------------------------------------
@@ -268,18 +277,55 @@ class RunSet:
 # run sets
 
 
+def _is_candidate(name: str) -> bool:
+    return name.endswith(".parquet") and not name.startswith(".")
+
+
+def check_entry(p: Path) -> None:
+    """A ``*.parquet`` entry of a run set must be a readable regular file (links followed):
+    never skipped silently, whatever else it is."""
+    try:
+        p.stat()  # follows links: fails on a broken link or a loop
+    except OSError as exc:
+        if p.is_symlink():
+            try:
+                target = os.readlink(p)
+            except OSError:
+                target = "?"
+            what = "a symbolic link loop" if exc.errno == errno.ELOOP else "a broken symbolic link"
+            raise PredictionFileError(p, f"is {what} (to {target})") from None
+        raise PredictionFileError(p, f"cannot be accessed: {exc.strerror or exc}") from None
+    if p.is_dir():
+        raise PredictionFileError(
+            p,
+            "is a directory, not a prediction file (partitioned Parquet datasets are not "
+            "supported: write one file per seed)",
+        )
+    if not p.is_file():
+        raise PredictionFileError(p, "is not a regular file")
+
+
 def find_prediction_files(path: str | os.PathLike[str]) -> list[Path]:
-    """The prediction files of a run set: the file itself, or the ``*.parquet`` files of a directory."""
+    """The prediction files of a run set: the file itself, or the ``*.parquet`` entries of a
+    directory (names starting with ``.`` are ignored).
+
+    Valid symbolic links are followed. No entry is ever skipped: a broken link, a link loop, a
+    directory or anything else that is not a file named ``*.parquet`` is a
+    :class:`PredictionFileError`.
+    """
     path = Path(path)
-    if not path.exists():
+    if not os.path.lexists(path):
         raise PredictionFileError(path, "does not exist")
-    if path.is_file():
+    if not path.is_dir():
+        check_entry(path)
         return [path]
-    files = sorted(
-        p
-        for p in path.iterdir()
-        if p.suffix == ".parquet" and p.is_file() and not p.name.startswith(".")
-    )
+    try:
+        names = sorted(e.name for e in os.scandir(path) if _is_candidate(e.name))
+    except OSError as exc:
+        raise PredictionFileError(path, f"cannot be listed: {exc.strerror or exc}") from None
+    files = [path / n for n in names]
+    for f in files:
+        check_entry(f)
     if not files:
         raise PredictionFileError(path, "contains no prediction files (*.parquet)")
     return files
@@ -349,21 +395,104 @@ def check_runset_consistency(runs: Sequence[SeedRun]) -> None:
         seen[r.seed] = r.path
     for r in runs[1:]:
         check_aligned(r, runs[0])
+        check_same_metadata(r, runs[0], SEED_AGREEING_KEYS)
+        if set(r.groups) != set(runs[0].groups):
+            extra = sorted(set(r.groups) ^ set(runs[0].groups))[0]
+            here = extra in r.groups
+            raise PredictionFileError(
+                r.path,
+                f"column {GROUP_PREFIX}{extra} is {'here' if here else 'missing here'} but "
+                f"{'missing' if here else 'present'} in {runs[0].path} (every seed file of a run "
+                "set has the same group attributes)",
+            )
+
+
+#: Metadata every seed file of one run set must agree on (absent counts as a value).
+SEED_AGREEING_KEYS = (
+    "class_names",
+    "positive_class",
+    "role",
+    "temperature",
+    "alpha",
+    "dataset",
+    "split",
+)
+#: Metadata two compared run sets must agree on where both give it.
+RUNSET_AGREEING_KEYS = ("class_names", "positive_class")
+
+
+def check_same_metadata(
+    run: SeedRun, ref: SeedRun, keys: Sequence[str], *, both_given: bool = False
+) -> None:
+    """``run`` and ``ref`` give the same value for each of ``keys`` (when ``both_given``: only
+    where both give one)."""
+    for key in keys:
+        a, b = run.metadata.get(key), ref.metadata.get(key)
+        if both_given and (a is None or b is None):
+            continue
+        if (
+            a != b
+            or type(a) is not type(b)
+            and not (isinstance(a, (int, float)) and isinstance(b, (int, float)))
+        ):
+            raise PredictionFileError(
+                run.path, f"metadata {key} is {a!r} here but {b!r} in {ref.path}"[:400]
+            )
+
+
+def check_comparable(a: RunSet, b: RunSet) -> None:
+    """Run sets ``a`` and ``b`` may enter one statistic: same sample ids (alignment by
+    ``sample_id``), labels, classes and shared group values, and no disagreement on
+    ``class_names`` or ``positive_class``. The check every statistic taking two run sets makes,
+    however they were loaded (``load_runset`` twice, ``RunSet.from_arrays``...)."""
+    if a is b:
+        return
+    check_aligned(b.runs[0], a.runs[0])
+    check_same_metadata(b.runs[0], a.runs[0], RUNSET_AGREEING_KEYS, both_given=True)
 
 
 def find_runsets(root: str | os.PathLike[str]) -> list[Path]:
     """Run set locations under ``root``: a file, a run set directory, or every directory below
-    ``root`` (recursively, sorted, hidden directories skipped) that directly holds ``*.parquet`` files."""
+    ``root`` (recursively, sorted, hidden directories skipped) that directly holds ``*.parquet``
+    entries.
+
+    Symbolic links to directories are followed (a linked run set is a run set), each real
+    directory visited once, so a link loop ends the walk instead of repeating it.
+    """
     root = Path(root)
-    if not root.exists():
+    if not os.path.lexists(root):
         raise PredictionFileError(root, "does not exist")
-    if root.is_file():
+    if not root.is_dir():
+        check_entry(root)
         return [root]
-    found = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        if any(f.endswith(".parquet") and not f.startswith(".") for f in filenames):
-            found.append(Path(dirpath))
+    found: list[Path] = []
+    seen: set[tuple[int, int]] = set()
+
+    def walk(d: Path) -> None:
+        try:
+            st = d.stat()
+        except OSError:
+            return
+        if (st.st_dev, st.st_ino) in seen:
+            return
+        seen.add((st.st_dev, st.st_ino))
+        try:
+            entries = sorted(os.scandir(d), key=lambda e: e.name)
+        except OSError as exc:
+            raise PredictionFileError(d, f"cannot be listed: {exc.strerror or exc}") from None
+        if any(_is_candidate(e.name) for e in entries):
+            found.append(d)
+        for e in entries:
+            if e.name.startswith(".") or _is_candidate(e.name):
+                continue
+            try:
+                is_dir = e.is_dir()  # follows links
+            except OSError:
+                is_dir = False
+            if is_dir:
+                walk(d / e.name)
+
+    walk(root)
     found.sort()
     if not found:
         raise PredictionFileError(root, "contains no prediction files (*.parquet)")

@@ -95,7 +95,11 @@ def _peek_metadata(path: Path) -> dict[str, Any]:
     """The validated ``kdbias_audit`` metadata of one file, from its Parquet footer only."""
     from ..io.reader import file_metadata, open_parquet
 
-    return file_metadata(open_parquet(path), path)
+    pf = open_parquet(path)
+    try:
+        return file_metadata(pf, path)
+    finally:
+        pf.close(force=True)
 
 
 def find_runset_dirs(root: str | os.PathLike[str]) -> list[Path]:
@@ -119,9 +123,9 @@ def find_runset_dirs(root: str | os.PathLike[str]) -> list[Path]:
 
 def _runset_metadata(path: Path) -> dict[str, Any]:
     """Role-relevant metadata of a run set, checked to agree across its seed files."""
-    files = sorted(
-        p for p in path.iterdir() if p.suffix == ".parquet" and not p.name.startswith(".")
-    )
+    from ..io.runset import find_prediction_files
+
+    files = find_prediction_files(path)  # the one listing: links followed, nothing skipped
     first: dict[str, Any] | None = None
     first_file: Path | None = None
     for f in files:
