@@ -9,9 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from .errors import KDAuditError
 
-__all__ = ["check_alpha", "where", "where_named"]
+__all__ = ["check_alpha", "check_comparable", "where", "where_named", "RUNSET_AGREEING_KEYS"]
+
+#: Metadata two compared run sets must agree on where both give it.
+RUNSET_AGREEING_KEYS = ("class_names", "positive_class")
 
 
 def check_alpha(alpha: float, name: str = "alpha") -> float:
@@ -32,3 +37,63 @@ def where_named(runset: Any) -> str:
     """A run set's label in fairness messages: its path, else ``"run set '<name>'"``."""
     path = getattr(runset, "path", None)
     return str(path) if path is not None else f"run set '{getattr(runset, 'name', '?')}'"
+
+
+def check_comparable(a: Any, b: Any) -> None:
+    """Run sets ``a`` and ``b`` may enter one statistic together.
+
+    Same sample ids in the same order (alignment by ``sample_id``), same labels, same number of
+    classes, the same value of every group attribute both have, and no disagreement on
+    ``class_names`` or ``positive_class`` where both give one. Every statistic that takes two
+    run sets calls this, however they were built (``load_runset`` twice, ``from_arrays``), so
+    that nothing is ever compared position by position over different samples.
+    """
+    if a is b:
+        return
+    wa, wb = where(a), where(b)
+    if int(a.num_classes) != int(b.num_classes):
+        raise KDAuditError(
+            f"{wb}: has {b.num_classes} classes but {wa} has {a.num_classes}; "
+            "compared run sets must have the same classes"
+        )
+    sa, sb = np.asarray(a.sample_id), np.asarray(b.sample_id)
+    if (
+        (sa.dtype == object) != (sb.dtype == object)
+        or sa.shape != sb.shape
+        or not np.array_equal(sa, sb)
+    ):
+        only_b = np.setdiff1d(sb, sa) if (sa.dtype == object) == (sb.dtype == object) else sb
+        only_a = np.setdiff1d(sa, sb) if (sa.dtype == object) == (sb.dtype == object) else sa
+        if only_b.size:
+            detail = f"sample_id {only_b[0]} is only in {wb}"
+        elif only_a.size:
+            detail = f"sample_id {only_a[0]} is only in {wa}"
+        else:
+            detail = "same sample_id values in another order"
+        raise KDAuditError(
+            f"{wb}: covers different samples than {wa} ({sb.size} vs {sa.size} samples; "
+            f"{detail}); run sets are aligned by sample_id (load them with load_runsets)"
+        )
+    la, lb = np.asarray(a.label), np.asarray(b.label)
+    diff = np.flatnonzero(la != lb)
+    if diff.size:
+        i = int(diff[0])
+        raise KDAuditError(f"{wb}: label of sample_id {sa[i]} is {lb[i]} here but {la[i]} in {wa}")
+    shared = set(getattr(a, "group_attributes", ())) & set(getattr(b, "group_attributes", ()))
+    for attr in sorted(shared):
+        va = np.asarray(a.group_levels(attr), dtype=object)[np.asarray(a.group_codes(attr))]
+        vb = np.asarray(b.group_levels(attr), dtype=object)[np.asarray(b.group_codes(attr))]
+        diff = np.flatnonzero(va != vb)
+        if diff.size:
+            i = int(diff[0])
+            raise KDAuditError(
+                f"{wb}: group.{attr} of sample_id {sa[i]} is {vb[i]!r} here but {va[i]!r} in {wa}"
+            )
+    ma, mb = getattr(a, "metadata", None) or {}, getattr(b, "metadata", None) or {}
+    for key in RUNSET_AGREEING_KEYS:
+        x, y = ma.get(key), mb.get(key)
+        if x is not None and y is not None and x != y:
+            raise KDAuditError(
+                f"{wb}: metadata {key} is {y!r} here but {x!r} in {wa}; run sets that disagree "
+                "on it cannot be compared"[:400]
+            )

@@ -62,13 +62,16 @@ OKABE_ITO = {
 }
 
 
+#: Largest heatmap side: more classes are summed into this many bins (a 10,000 x 10,000
+#: image says nothing and costs 800 MB).
+HEATMAP_MAX_CELLS = 200
 #: Bounds of the PNG resolution (``--dpi``): above 600 a sweep's figures take gigabytes.
 MIN_DPI, MAX_DPI = 10, 600
 
 
 def check_dpi(dpi: Any) -> int:
     """``dpi`` as an int in ``[MIN_DPI, MAX_DPI]``, else a one-line :class:`KDAuditError`."""
-    from ._errors import KDAuditError
+    from .errors import KDAuditError
 
     if isinstance(dpi, bool) or not isinstance(dpi, (int, np.integer)):
         raise KDAuditError(f"--dpi must be an integer, got {dpi!r}")
@@ -438,6 +441,11 @@ def sweep_figures(result: SweepResult) -> dict[str, Figure]:
         )
         where = "" if len(blocks) == 1 or kd_alpha is None else f" (alpha = {_fmt_t(kd_alpha)})"
         temps = [float(r.temperature) for r in ds]  # type: ignore[arg-type]
+        binned_note = (
+            ""
+            if result.num_classes <= HEATMAP_MAX_CELLS
+            else f" (classes in {HEATMAP_MAX_CELLS} bins)"
+        )
         figs[f"fig1_classwise{suffix}"] = plot_classwise_accuracy(
             np.stack([r.class_accuracy_mean for r in ds]),
             temps,
@@ -450,12 +458,12 @@ def sweep_figures(result: SweepResult) -> dict[str, Figure]:
         for r in ds:
             figs[f"fig2_disagreement_T{_figure_stem_t(float(r.temperature))}{suffix}"] = (
                 plot_disagreement(  # type: ignore[arg-type]
-                    result.baseline.disagreement.matrix,  # type: ignore[union-attr]
-                    r.disagreement.matrix,  # type: ignore[union-attr]
-                    class_names=names,
+                    result.baseline.disagreement.binned(HEATMAP_MAX_CELLS),  # type: ignore[union-attr]
+                    r.disagreement.binned(HEATMAP_MAX_CELLS),  # type: ignore[union-attr]
+                    class_names=names if not binned_note else None,
                     titles=(
-                        "Teacher vs NDS",
-                        f"Teacher vs DS (T = {_fmt_t(float(r.temperature))}){where}",
+                        f"Teacher vs NDS{binned_note}",
+                        f"Teacher vs DS (T = {_fmt_t(float(r.temperature))}){where}{binned_note}",
                     ),  # type: ignore[arg-type]
                 )
             )

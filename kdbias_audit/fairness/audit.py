@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -197,6 +198,11 @@ def parse_sensitive(
     intersection written ``"young&male"`` (``"young,male"`` means the same). ``None``: every
     available attribute separately. The key of an intersection is its components joined by
     ``&`` in the order given.
+
+    Attribute names are literal: an entry that is exactly the name of an available attribute
+    (``"a&b"``, ``"a,b"``, ``" x "``, ``"group.x"``), or that name behind one ``group.`` prefix,
+    is that attribute; only other text is parsed as the syntax above. The default (``None``)
+    never parses anything.
     """
     available = tuple(available)
     if sensitive is None:
@@ -207,6 +213,11 @@ def parse_sensitive(
         return [(a, (a,)) for a in available]
     out: list[tuple[str, tuple[str, ...]]] = []
     for entry in sensitive:
+        literal = _literal_attribute(str(entry), available)
+        if literal is not None:
+            if literal not in (k for k, _ in out):
+                out.append((literal, (literal,)))
+            continue
         parts = [
             p.strip() for p in str(entry).replace(",", INTERSECTION_SEP).split(INTERSECTION_SEP)
         ]
@@ -223,6 +234,14 @@ def parse_sensitive(
         if key not in (k for k, _ in out):
             out.append((key, tuple(parts)))
     return out
+
+
+def _literal_attribute(entry: str, available: tuple[str, ...]) -> str | None:
+    if entry in available:
+        return entry
+    if entry.startswith("group.") and entry[len("group.") :] in available:
+        return entry[len("group.") :]
+    return None
 
 
 def resolve_positive(runset: Any, positive_class: int | None) -> int:
@@ -416,7 +435,9 @@ class FairnessAudit:
         return self[attribute].per_class()
 
     def _repr_html_(self) -> str:
-        title = f"<p><b>Fairness of {self.runset}</b> ({len(self.seeds)} seeds)</p>"
+        title = (
+            f"<p><b>Fairness of {html.escape(str(self.runset))}</b> ({len(self.seeds)} seeds)</p>"
+        )
         return title + self.display_frame().to_html(index=False)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
     from ..io.runset import RunSet
-from ..checks import where_named
+from ..checks import check_comparable, where_named
 from .audit import (
     AttributeFairness,
     FairnessAudit,
@@ -190,7 +191,10 @@ class FairnessComparison:
         return pd.DataFrame(rows)
 
     def _repr_html_(self) -> str:
-        title = f"<p><b>Fairness: {self.a.runset} (A) vs {self.b.runset} (B)</b></p>"
+        title = (
+            f"<p><b>Fairness: {html.escape(str(self.a.runset))} (A) vs "
+            f"{html.escape(str(self.b.runset))} (B)</b></p>"
+        )
         return title + self.display_frame().to_html(index=False)
 
 
@@ -226,6 +230,7 @@ def compare_fairness(
     """
     if not 0 < alpha < 1:
         raise KDAuditError(f"alpha: expected a value in (0, 1), got {alpha}")
+    check_comparable(a, b)  # aligned by sample_id, however the run sets were loaded
     attrs_a, attrs_b = tuple(a.group_attributes), tuple(b.group_attributes)
     if sensitive is None:
         shared = [x for x in attrs_a if x in attrs_b]

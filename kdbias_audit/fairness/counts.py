@@ -183,6 +183,12 @@ def group_counts(
         w = np.asarray(sample_weight, dtype=float)
         if w.shape != (n,):
             raise KDAuditError(f"sample_weight: expected shape ({n},), got {w.shape}")
+        if not np.isfinite(w).all() or (w < 0).any():
+            bad = int(np.flatnonzero(~np.isfinite(w) | (w < 0))[0])
+            raise KDAuditError(
+                f"sample_weight: weights must be finite and non-negative; "
+                f"sample_weight[{bad}] is {w[bad]}"
+            )
         weights = np.broadcast_to(w, cell.shape).reshape(-1)
     flat = np.bincount(cell.reshape(-1), weights=weights, minlength=4 * n_groups * n_seeds)
     t = flat.reshape(*pred.shape[:-1], n_groups, 2, 2)  # (..., group, y, pred)

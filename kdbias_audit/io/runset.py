@@ -20,7 +20,6 @@ __all__ = [
     "find_prediction_files",
     "find_runsets",
     "check_aligned",
-    "check_comparable",
     "check_runset_consistency",
 ]
 
@@ -417,38 +416,16 @@ SEED_AGREEING_KEYS = (
     "dataset",
     "split",
 )
-#: Metadata two compared run sets must agree on where both give it.
-RUNSET_AGREEING_KEYS = ("class_names", "positive_class")
 
 
-def check_same_metadata(
-    run: SeedRun, ref: SeedRun, keys: Sequence[str], *, both_given: bool = False
-) -> None:
-    """``run`` and ``ref`` give the same value for each of ``keys`` (when ``both_given``: only
-    where both give one)."""
+def check_same_metadata(run: SeedRun, ref: SeedRun, keys: Sequence[str]) -> None:
+    """``run`` and ``ref`` give the same value (absent counts as a value) for each of ``keys``."""
     for key in keys:
         a, b = run.metadata.get(key), ref.metadata.get(key)
-        if both_given and (a is None or b is None):
-            continue
-        if (
-            a != b
-            or type(a) is not type(b)
-            and not (isinstance(a, (int, float)) and isinstance(b, (int, float)))
-        ):
+        if a != b:
             raise PredictionFileError(
                 run.path, f"metadata {key} is {a!r} here but {b!r} in {ref.path}"[:400]
             )
-
-
-def check_comparable(a: RunSet, b: RunSet) -> None:
-    """Run sets ``a`` and ``b`` may enter one statistic: same sample ids (alignment by
-    ``sample_id``), labels, classes and shared group values, and no disagreement on
-    ``class_names`` or ``positive_class``. The check every statistic taking two run sets makes,
-    however they were loaded (``load_runset`` twice, ``RunSet.from_arrays``...)."""
-    if a is b:
-        return
-    check_aligned(b.runs[0], a.runs[0])
-    check_same_metadata(b.runs[0], a.runs[0], RUNSET_AGREEING_KEYS, both_given=True)
 
 
 def find_runsets(root: str | os.PathLike[str]) -> list[Path]:

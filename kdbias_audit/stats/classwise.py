@@ -30,8 +30,8 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
     from ..io.runset import RunSet
-from ..checks import check_alpha, where
-from .permutation import permutation_count_test
+from ..checks import check_alpha, check_comparable, where
+from .permutation import check_permutations, make_rng, permutation_count_test
 from .welch import welch_classwise
 
 __all__ = ["SeedAccuracy", "ClasswiseResult", "seed_accuracies", "classwise_test"]
@@ -356,6 +356,10 @@ def classwise_test(
             f"{where(b)}: has {b.num_classes} classes but {where(a)} has {a.num_classes}; "
             "compared run sets must have the same classes"
         )
+    check_comparable(a, b)  # aligned by sample_id however the run sets were loaded
+    if permutations is not None:
+        check_permutations(permutations)
+    make_rng(random_state)  # a bad seed fails here, not deep inside numpy
     c = int(a.num_classes)
     acc_a = seed_accuracies(a.label, a.preds, c)
     acc_b = seed_accuracies(b.label, b.preds, c)

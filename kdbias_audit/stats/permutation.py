@@ -58,6 +58,35 @@ class PermutationCountResult:
         return int(self.null_counts.shape[0])
 
 
+def check_permutations(permutations: Any) -> int:
+    """``permutations`` as a non-negative int; ``2.7``, ``True`` or ``-1`` are errors, not
+    silently truncated."""
+    if isinstance(permutations, bool) or not isinstance(permutations, (int, np.integer)):
+        if not (
+            isinstance(permutations, (float, np.floating)) and float(permutations).is_integer()
+        ):
+            raise KDAuditError(f"permutations must be a whole number >= 0; got {permutations!r}")
+    if permutations < 0:
+        raise KDAuditError(f"permutations must be >= 0; got {permutations}")
+    return int(permutations)
+
+
+def make_rng(random_state: Any) -> np.random.Generator:
+    """``np.random.default_rng(random_state)`` with a one-line error for what it refuses (a
+    negative seed, a float, a string)."""
+    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
+        if random_state < 0:
+            raise KDAuditError(
+                f"random seed (random_state) must be a non-negative integer; got {random_state}"
+            )
+    try:
+        return np.random.default_rng(random_state)
+    except (TypeError, ValueError) as exc:
+        raise KDAuditError(
+            f"random seed (random_state) {random_state!r} is not usable: {exc}"[:300]
+        ) from None
+
+
 def _n_splits(n_a: int, n_b: int) -> int:
     return math.comb(n_a + n_b, n_a)
 
@@ -67,15 +96,13 @@ def _split_orders(
 ) -> tuple[np.ndarray, bool]:
     """Row ``k`` lists pool indices; the first ``n_a`` go to A. Returns (orders, exact)."""
     total = n_a + n_b
-    limit = MAX_EXACT_SPLITS if permutations is None else int(permutations)
-    if limit < 0:
-        raise KDAuditError(f"permutations must be >= 0; got {limit}")
+    limit = MAX_EXACT_SPLITS if permutations is None else check_permutations(permutations)
     if _n_splits(n_a, n_b) <= limit:
         combos = np.array(list(itertools.combinations(range(total), n_a)), dtype=np.int64)
         in_a = np.zeros((combos.shape[0], total), dtype=bool)
         np.put_along_axis(in_a, combos, True, axis=1)
         return np.argsort(~in_a, axis=1, kind="stable"), True
-    rng = np.random.default_rng(random_state)
+    rng = make_rng(random_state)
     base = np.broadcast_to(np.arange(total), (limit, total))
     return rng.permuted(base, axis=1), False
 
