@@ -37,6 +37,7 @@ from .rates import (
     undefined_message,
     warn_messages,
 )
+from .sparse import SPARSE_MIN_CELLS, sparse_one_vs_rest
 
 __all__ = ["AttributeFairness", "FairnessAudit", "fairness_audit", "parse_sensitive"]
 
@@ -90,7 +91,8 @@ class AttributeFairness:
         The positive class index (binary mode).
     seeds : tuple of int
     counts : GroupCounts
-        Shape ``(n_seeds, n_classes_audited, n_groups)``.
+        Shape ``(n_seeds, n_classes_audited, n_groups)``. With many groups x classes (the
+        sparse path, ``fairness/sparse.py``) it is built only when asked for.
     dpd_per_class, eod_per_class : ndarray, shape (n_seeds, n_classes_audited)
     dpd_per_seed, eod_per_seed : ndarray, shape (n_seeds,)
         Mean over classes of the defined per-class values (Algorithm 1); binary: the one class.
@@ -103,7 +105,7 @@ class AttributeFairness:
     classes: tuple[str, ...]
     positive_class: int | None
     seeds: tuple[int, ...]
-    counts: GroupCounts
+    _counts: Any  # GroupCounts, or a function building it (sparse path: on demand)
     dpd_per_class: np.ndarray
     eod_per_class: np.ndarray
     dpd_per_seed: np.ndarray
@@ -111,6 +113,12 @@ class AttributeFairness:
 
     def __post_init__(self) -> None:
         freeze(self, ("dpd_per_class", "eod_per_class", "dpd_per_seed", "eod_per_seed"))
+
+    @property
+    def counts(self) -> GroupCounts:
+        if callable(self._counts):
+            object.__setattr__(self, "_counts", self._counts())
+        return self._counts
 
     @property
     def dpd_mean(self) -> float:
@@ -304,22 +312,49 @@ def _audit_attribute(
 ) -> AttributeFairness:
     codes, groups = _attribute_codes(runset, components)
     n_groups = len(groups)
+    k = int(runset.num_classes)
+    context = f"{runset.name}, attribute '{key}': "
+    if mode != "binary" and preds.shape[0] * k * n_groups > SPARSE_MIN_CELLS:
+        return _audit_sparse(
+            runset, key, components, labels, preds, codes, groups, class_names, context
+        )
     if mode == "binary":
         counts = group_counts(labels, preds, codes, n_groups, positive=positive)[:, None, :]
         classes = (class_names[positive],)
     else:
-        counts = one_vs_rest_counts(labels, preds, codes, n_groups, int(runset.num_classes))
+        counts = one_vs_rest_counts(labels, preds, codes, n_groups, k)
         classes = tuple(class_names)
     sr = selection_rate(counts)
     dpd_c = np.asarray(spread(sr))
     t, f, ts, fs = eod_parts(counts)
     eod_c = combine_eod(ts, fs)
-    context = f"{runset.name}, attribute '{key}': "
     cls = classes if mode == "one-vs-rest" else None
     messages = [
         undefined_message(np.isnan(sr), "selection rate", "no samples", groups, cls, context),
         *eod_messages(t, f, np.zeros(0), groups, cls, context)[:2],
     ]
+    messages += _nan_class_messages(dpd_c, eod_c, mode, classes, context)
+    warn_messages(messages, stacklevel=4)
+    return AttributeFairness(
+        attribute=key,
+        components=components,
+        mode=mode,  # type: ignore[arg-type]
+        groups=tuple(groups),
+        classes=classes,
+        positive_class=positive if mode == "binary" else None,
+        seeds=tuple(int(s) for s in runset.seeds),
+        _counts=counts,
+        dpd_per_class=dpd_c,
+        eod_per_class=eod_c,
+        dpd_per_seed=_class_mean(dpd_c),
+        eod_per_seed=_class_mean(eod_c),
+    )
+
+
+def _nan_class_messages(
+    dpd_c: np.ndarray, eod_c: np.ndarray, mode: str, classes: tuple[str, ...], context: str
+) -> list[str]:
+    messages = []
     for name, values in (("DPD", dpd_c), ("EOD", eod_c)):
         bad = np.isnan(values).any(axis=0)
         if bad.any():
@@ -333,16 +368,46 @@ def _audit_attribute(
                 messages.append(
                     f"{context}{name} is NaN: fewer than two groups have a defined rate"
                 )
-    warn_messages(messages, stacklevel=4)
+    return messages
+
+
+def _audit_sparse(
+    runset: Any,
+    key: str,
+    components: tuple[str, ...],
+    labels: np.ndarray,
+    preds: np.ndarray,
+    codes: np.ndarray,
+    groups: list[str],
+    class_names: list[str],
+    context: str,
+) -> AttributeFairness:
+    """One-vs-rest over many groups x classes: memory follows the samples, not ``K * G``."""
+    k, n_groups = int(runset.num_classes), len(groups)
+    dpd_c, eod_c, tpr_undef, fpr_undef = sparse_one_vs_rest(labels, preds, codes, n_groups, k)
+    classes = tuple(class_names)
+    messages: list[str] = []
+    if tpr_undef:
+        messages.append(
+            f"{context}TPR undefined for {tpr_undef:,} of {n_groups * k:,} (group, class) cells "
+            "(no positives); excluded from the TPR spread"
+        )
+    if fpr_undef:
+        messages.append(
+            f"{context}FPR undefined for {fpr_undef:,} (seed, group, class) cells (no "
+            "negatives); excluded from the FPR spread"
+        )
+    messages += _nan_class_messages(dpd_c, eod_c, "one-vs-rest", classes, context)
+    warn_messages(messages, stacklevel=5)
     return AttributeFairness(
         attribute=key,
         components=components,
-        mode=mode,  # type: ignore[arg-type]
+        mode="one-vs-rest",
         groups=tuple(groups),
         classes=classes,
-        positive_class=positive if mode == "binary" else None,
+        positive_class=None,
         seeds=tuple(int(s) for s in runset.seeds),
-        counts=counts,
+        _counts=lambda: one_vs_rest_counts(labels, preds, codes, n_groups, k),
         dpd_per_class=dpd_c,
         eod_per_class=eod_c,
         dpd_per_seed=_class_mean(dpd_c),
