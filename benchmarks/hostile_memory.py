@@ -5,7 +5,9 @@ tiny (a few kB per file) while the classes (10,000) or the groups x classes (20,
 are many; memory must follow the data, not ``C * C`` or ``C * G``.
 
 Each command runs in a child process; its peak RSS comes from ``os.wait4`` (the child's own
-``ru_maxrss``), so one command's peak never hides another's.
+``ru_maxrss``), so one command's peak never hides another's. Linux carries the parent's RSS
+over ``fork``/``exec`` into ``ru_maxrss``, so the measuring parent stays small: it imports
+nothing heavy and writes the inputs in a child of its own.
 
     python benchmarks/hostile_memory.py [--classes 10000] [--out DIR]
 
@@ -23,12 +25,12 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 TARGET_MB = 500.0
 
 
-def make_inputs(root: Path, classes: int, n: int = 200, seeds: int = 3) -> dict[str, Path]:
+def make_inputs(root: Path, classes: int, n: int = 200, seeds: int = 3) -> None:
+    import numpy as np
+
     from kdbias_audit import write_predictions
 
     rng = np.random.default_rng(0)
@@ -72,7 +74,17 @@ def make_inputs(root: Path, classes: int, n: int = 200, seeds: int = 3) -> dict[
             seed=s,
             groups={"city": gw},
         )
-    return {"sweep": sweep, "teacher": teacher, "nds": nds, "npz": root / "preds.npz", "wide": wide}
+
+
+def input_paths(root: Path) -> dict[str, Path]:
+    sweep = root / "sweep"
+    return {
+        "sweep": sweep,
+        "teacher": sweep / "teacher",
+        "nds": sweep / "nds",
+        "npz": root / "preds.npz",
+        "wide": root / "wide",
+    }
 
 
 def run(args: list[str]) -> tuple[float, float, int]:
@@ -97,9 +109,25 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--classes", type=int, default=10_000)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--make-inputs", action="store_true", help=argparse.SUPPRESS)
     ns = parser.parse_args()
     root = ns.out or Path(tempfile.mkdtemp(prefix="kdaudit-mem-"))
-    paths = make_inputs(root, ns.classes)
+    if ns.make_inputs:
+        make_inputs(root, ns.classes)
+        return
+    subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--make-inputs",
+            "--classes",
+            str(ns.classes),
+            "--out",
+            str(root),
+        ],
+        check=True,
+    )
+    paths = input_paths(root)
     out = root / "out"
     commands = {
         "validate sweep": ["validate", str(paths["sweep"])],
