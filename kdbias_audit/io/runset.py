@@ -19,6 +19,8 @@ __all__ = [
     "RunSet",
     "find_prediction_files",
     "find_runsets",
+    "candidate_files",
+    "check_entry",
     "check_aligned",
     "check_runset_consistency",
 ]
@@ -304,6 +306,23 @@ def check_entry(p: Path) -> None:
         raise PredictionFileError(p, "is not a regular file")
 
 
+def candidate_files(path: str | os.PathLike[str]) -> list[Path]:
+    """Every ``*.parquet`` entry of a run-set directory (names starting with ``.`` ignored),
+    sorted, whatever each entry is; a path that is not a directory is its own only entry."""
+    path = Path(path)
+    if not os.path.lexists(path):
+        raise PredictionFileError(path, "does not exist")
+    if not path.is_dir():
+        return [path]
+    try:
+        names = sorted(e.name for e in os.scandir(path) if _is_candidate(e.name))
+    except OSError as exc:
+        raise PredictionFileError(path, f"cannot be listed: {exc.strerror or exc}") from None
+    if not names:
+        raise PredictionFileError(path, "contains no prediction files (*.parquet)")
+    return [path / n for n in names]
+
+
 def find_prediction_files(path: str | os.PathLike[str]) -> list[Path]:
     """The prediction files of a run set: the file itself, or the ``*.parquet`` entries of a
     directory (names starting with ``.`` are ignored).
@@ -312,21 +331,9 @@ def find_prediction_files(path: str | os.PathLike[str]) -> list[Path]:
     directory or anything else that is not a file named ``*.parquet`` is a
     :class:`PredictionFileError`.
     """
-    path = Path(path)
-    if not os.path.lexists(path):
-        raise PredictionFileError(path, "does not exist")
-    if not path.is_dir():
-        check_entry(path)
-        return [path]
-    try:
-        names = sorted(e.name for e in os.scandir(path) if _is_candidate(e.name))
-    except OSError as exc:
-        raise PredictionFileError(path, f"cannot be listed: {exc.strerror or exc}") from None
-    files = [path / n for n in names]
+    files = candidate_files(path)
     for f in files:
         check_entry(f)
-    if not files:
-        raise PredictionFileError(path, "contains no prediction files (*.parquet)")
     return files
 
 

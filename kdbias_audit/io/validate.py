@@ -15,9 +15,10 @@ from .reader import read_predictions
 from .runset import (
     RunSet,
     SeedRun,
+    candidate_files,
     check_aligned,
+    check_entry,
     check_runset_consistency,
-    find_prediction_files,
     find_runsets,
 )
 
@@ -80,6 +81,12 @@ def validate_paths(
     Each file is read on its own (so every broken file is reported), then each run set is checked
     for consistency (unique seeds, same sample ids and labels), and unless ``independent`` all run
     sets found are checked to cover the same test set, as they would be when compared.
+
+    A directory of run sets whose metadata names sweep roles (``teacher``, ``baseline``,
+    ``distilled``) or temperatures is a sweep root: it is also held to the rules of
+    ``kdaudit sweep`` (one teacher, one baseline, distilled run sets at distinct temperatures,
+    at least 2 seeds per run set), so that ``validate`` passes exactly the sweeps ``sweep``
+    accepts.
     """
     problems: list[str] = []
     runsets: list[RunSet] = []
@@ -91,7 +98,7 @@ def validate_paths(
             problems.append(str(exc))
     for loc in dict.fromkeys(locations):
         try:
-            files = find_prediction_files(loc)
+            files = candidate_files(loc)
         except KDAuditError as exc:
             problems.append(str(exc))
             continue
@@ -99,6 +106,7 @@ def validate_paths(
         broken = False
         for f in files:
             try:
+                check_entry(f)
                 runs.append(read_predictions(f))
             except KDAuditError as exc:
                 problems.append(str(exc))
@@ -116,4 +124,39 @@ def validate_paths(
                 check_aligned(rs.runs[0], runsets[0].runs[0])
             except KDAuditError as exc:
                 problems.append(str(exc))
+    for p in paths:
+        problems.extend(_sweep_problems(Path(p), runsets))
     return ValidationReport(tuple(rs.summary() for rs in runsets), tuple(problems))
+
+
+def _is_sweep_member(rs: RunSet) -> bool:
+    from ..sweep.discover import ROLE_ALIASES
+
+    role = rs.role
+    return rs.temperature is not None or (
+        isinstance(role, str) and role.strip().lower() in ROLE_ALIASES
+    )
+
+
+def _sweep_problems(root: Path, runsets: Sequence[RunSet]) -> list[str]:
+    """The sweep's rules, when ``root`` is a directory of run sets that name sweep roles."""
+    if not root.is_dir():
+        return []
+    members = [rs for rs in runsets if rs.path != root and root in rs.path.parents]
+    if not members or not any(_is_sweep_member(rs) for rs in members):
+        return []
+    from ..sweep.discover import discover_sweep
+
+    try:
+        plan = discover_sweep(root)
+    except KDAuditError as exc:
+        return [f"{exc} (sweep rules)"]
+    out = []
+    chosen = {e.path for e in plan.runsets}
+    for rs in members:
+        if rs.path in chosen and len(rs.seeds) < 2:
+            out.append(
+                f"{rs.path}: has {len(rs.seeds)} seed; a sweep needs at least 2 seeds per run set "
+                "(class-wise Welch tests)"
+            )
+    return out

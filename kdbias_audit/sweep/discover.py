@@ -18,7 +18,7 @@ __all__ = ["Role", "DiscoveredRunSet", "SweepPlan", "discover_sweep"]
 
 Role = Literal["teacher", "baseline", "distilled"]
 
-_ROLE_ALIASES: dict[str, Role] = {
+ROLE_ALIASES: dict[str, Role] = {
     "teacher": "teacher",
     "baseline": "baseline",
     "nds": "baseline",
@@ -156,11 +156,11 @@ def _classify(path: Path, meta: dict[str, Any]) -> DiscoveredRunSet:
         role: Role = "distilled"
     else:
         key = str(raw_role).strip().lower()
-        if key not in _ROLE_ALIASES:
+        if key not in ROLE_ALIASES:
             raise KDAuditError(
                 f"{path}: metadata role {str(raw_role)!r} is not one of teacher, baseline, distilled"
             )
-        role = _ROLE_ALIASES[key]
+        role = ROLE_ALIASES[key]
     dataset = meta.get("dataset")
     model = meta.get("model")
     return DiscoveredRunSet(
