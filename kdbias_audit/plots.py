@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .atomic import atomic_write_bytes
+from .atomic import atomic_write_bytes, write_all_or_nothing
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -551,38 +551,3 @@ def plot_sweep(
         for fmt in formats
     ]
     return write_all_or_nothing(out_dir, rendered)
-
-
-def write_all_or_nothing(out_dir: Path, files: Sequence[tuple[Path, bytes]]) -> list[Path]:
-    """Write ``(path, bytes)`` pairs into ``out_dir``: all temporary files first, then one
-    rename each; on any failure the temporary files (and a directory made here) are removed."""
-    import tempfile
-
-    made = not out_dir.exists()
-    out_dir.mkdir(parents=True, exist_ok=True)
-    temps: list[tuple[Path, Path]] = []
-    try:
-        for path, data in files:
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=out_dir)
-            temps.append((Path(tmp), path))
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-            os.chmod(tmp, 0o666 & ~_umask())
-        for tmp, path in temps:
-            os.replace(tmp, path)
-    except BaseException:
-        for tmp, _ in temps:
-            tmp.unlink(missing_ok=True)
-        if made:
-            try:
-                out_dir.rmdir()
-            except OSError:
-                pass
-        raise
-    return [path for _, path in temps]
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

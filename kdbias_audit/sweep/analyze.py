@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from ..defaults import DEFAULT_ALPHA
-from ..errors import KDAuditError
+from ..errors import DegenerateDataWarning, KDAuditError
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from ..io.runset import RunSet
@@ -26,10 +27,21 @@ __all__ = ["analyze_sweep"]
 
 
 def _common_attributes(runsets: Sequence[RunSet]) -> tuple[str, ...]:
+    """Attributes every run set has; one missing from some run sets is named in a warning
+    (it cannot enter the fairness table, and must not drop out of it unnoticed)."""
     attrs = [a for a in runsets[0].group_attributes]
     for rs in runsets[1:]:
         present = set(rs.group_attributes)
         attrs = [a for a in attrs if a in present]
+    every = sorted({a for rs in runsets for a in rs.group_attributes} - set(attrs))
+    for a in every:
+        lacking = [rs.name for rs in runsets if a not in rs.group_attributes]
+        warnings.warn(
+            f"attribute '{a}' is missing from run set {', '.join(lacking[:5])}"
+            f"{' and more' if len(lacking) > 5 else ''}; left out of the sweep's fairness table",
+            DegenerateDataWarning,
+            stacklevel=3,
+        )
     return tuple(attrs)
 
 
@@ -85,10 +97,10 @@ def analyze_sweep(
     """
     if not (0.0 < float(alpha) < 1.0):
         raise KDAuditError(f"alpha must be in (0, 1), got {alpha}")
-    if permutations is not None and int(permutations) < 0:
-        raise KDAuditError(
-            f"permutations must be 0 (no calibration) or a positive integer, got {permutations}"
-        )
+    if permutations is not None:
+        from ..stats.permutation import check_permutations
+
+        permutations = check_permutations(permutations)  # 2.7 is an error, not 2
     if int(jobs) < 1:
         raise KDAuditError(f"jobs must be a positive integer, got {jobs}")
 
