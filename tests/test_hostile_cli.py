@@ -302,3 +302,26 @@ def test_convert_refuses_non_positive_temperature(tmp_path, t):
         )
     )
     assert not out.exists()
+
+
+def test_validate_with_one_problem_is_one_line(tmp_path):
+    one_line_error(runner.invoke(app, ["validate", str(tmp_path / "missing")]))
+
+
+def test_sweep_names_an_attribute_missing_from_some_runsets(tmp_path):
+    root = _sweepgen.make_sweep(tmp_path / "sweep", seeds=(0, 1), temperatures=(2.0,))
+    y = _sweepgen.make_labels()
+    import shutil
+
+    shutil.rmtree(root / "ds_T2")
+    _sweepgen.write_runset(
+        root / "ds_T2",
+        y,
+        np.full(_sweepgen.NUM_CLASSES, 0.6),
+        seeds=(0, 1),
+        groups={"young": _sweepgen.make_groups(y.size)["young"]},
+        metadata={"dataset": "synthetic", "role": "distilled", "temperature": 2.0},
+    )
+    result = runner.invoke(app, ["sweep", str(root), "--permutations", "0"])
+    assert result.exit_code == 0, result.stderr
+    assert "attribute 'color' is missing from run set ds_T2" in result.stderr

@@ -341,3 +341,47 @@ def test_pyarrow_written_file_without_checksums_still_reads(tmp_path):
     pq.write_table(table, path, write_page_checksum=False)
     assert read_predictions(path).n_samples == N
     assert isinstance(table.column("label").type, pa.DataType)
+
+
+# -------------------------------------------------------------------------------------------
+# siblings found after the pass
+
+
+def test_csv_logits_keep_their_precision_until_the_writer(tmp_path):
+    src = tmp_path / "p.csv"
+    src.write_text("label,logit_0,logit_1\n0,1.0,1.00000001\n1,0.0,1.0\n")
+    out = convert_file(src, tmp_path / "o.parquet", seed=0)
+    assert read_predictions(out).pred.tolist() == [1, 1]
+
+
+@pytest.mark.parametrize("k", [2.7, 3.0, True])
+def test_num_classes_must_be_an_integer(tmp_path, k):
+    with pytest.raises(KDAuditError, match="num_classes"):
+        write_predictions(
+            tmp_path / "s.parquet", y_true=[0, 1], y_pred=[0, 1], num_classes=k, seed=0
+        )
+
+
+def test_runset_constructor_checks_its_runs(tmp_path):
+    from kdbias_audit import RunSet
+
+    a = read_predictions(_write(tmp_path / "a.parquet", seed=0))
+    b = read_predictions(_write(tmp_path / "b.parquet", seed=1, y=(np.arange(N) + 1) % C))
+    with pytest.raises(PredictionFileError, match="label of sample_id"):
+        RunSet(tmp_path, (a, b))
+
+
+def test_from_arrays_refuses_fractional_seeds():
+    from kdbias_audit import RunSet
+
+    with pytest.raises(KDAuditError, match="seeds must be integers"):
+        RunSet.from_arrays([0, 1], [[0, 1]], seeds=[0.5])
+
+
+def test_sweep_override_with_a_broken_link_is_an_error(tmp_path):
+    from kdbias_audit import discover_sweep
+
+    t = _runset(tmp_path / "t", role="teacher")
+    (t / "seed5.parquet").symlink_to(tmp_path / "nowhere.parquet")
+    with pytest.raises(PredictionFileError, match=r"seed5\.parquet: is a broken symbolic link"):
+        discover_sweep(tmp_path, teacher=t)

@@ -44,7 +44,8 @@ def validate(
     else:
         raise fail("--format must be table or json for validate")
     if report.problems:
-        typer.echo(f"{len(report.problems)} problem(s) found", err=True)
+        if len(report.problems) > 1:  # one problem stays one line, as every other error
+            typer.echo(f"{len(report.problems)} problem(s) found", err=True)
         raise typer.Exit(1)
 
 

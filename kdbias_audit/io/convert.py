@@ -87,7 +87,7 @@ def _arrays_from_csv(path: Path) -> dict[str, np.ndarray]:
         try:
             out["logits"] = np.column_stack(
                 [
-                    table.column(logit_cols[i]).to_numpy(zero_copy_only=False).astype(np.float32)
+                    table.column(logit_cols[i]).to_numpy(zero_copy_only=False).astype(np.float64)
                     for i in idx
                 ]
             )

@@ -85,6 +85,7 @@ class RunSet:
         if not self.runs:
             raise KDAuditError(f"{self.path}: a run set needs at least one run")
         object.__setattr__(self, "runs", tuple(sorted(self.runs, key=lambda r: r.seed)))
+        check_runset_consistency(self.runs)  # however it was built: aligned, agreeing seeds
         preds = np.stack([r.pred for r in self.runs])
         preds.setflags(write=False)
         object.__setattr__(self, "_preds", preds)
@@ -127,6 +128,9 @@ class RunSet:
         p = np.stack([as_int_array(row, root, "preds") for row in p])
         if seeds is None:
             seeds = list(range(p.shape[0]))
+        for seed in seeds:
+            if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+                raise KDAuditError(f"{root}: seeds must be integers, got {seed!r}")
         if len(seeds) != p.shape[0]:
             raise KDAuditError(f"{root}: {len(seeds)} seeds for {p.shape[0]} rows of preds")
         if num_classes is None:

@@ -87,6 +87,10 @@ def write_predictions(
         raise KDAuditError(f"{path}: already exists; pass overwrite=True to replace it")
     if logits is None and y_pred is None:
         raise KDAuditError(f"{path}: give logits or y_pred")
+    if num_classes is not None:
+        if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)):
+            raise KDAuditError(f"{path}: num_classes must be an integer, got {num_classes!r}")
+        num_classes = int(num_classes)
     y = as_int_array(y_true, path, "y_true")
     if y.ndim != 1 or y.size == 0:
         raise PredictionFileError(

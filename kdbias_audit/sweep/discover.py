@@ -213,8 +213,9 @@ def discover_sweep(
         p = Path(value)
         if not p.is_dir():
             raise KDAuditError(f"{p}: --{role_name} must be a run-set directory")
-        if not any(q.suffix == ".parquet" for q in p.iterdir()):
-            raise KDAuditError(f"{p}: --{role_name} directory holds no .parquet files")
+        from ..io.runset import find_prediction_files
+
+        find_prediction_files(p)  # the one listing: none, or a broken entry, is an error
         overrides[role_name] = p
     if (
         "teacher" in overrides
