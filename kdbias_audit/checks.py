@@ -13,10 +13,28 @@ import numpy as np
 
 from .errors import KDAuditError
 
-__all__ = ["check_alpha", "check_comparable", "where", "where_named", "RUNSET_AGREEING_KEYS"]
+__all__ = [
+    "printable",
+    "check_alpha",
+    "check_comparable",
+    "where",
+    "where_named",
+    "RUNSET_AGREEING_KEYS",
+]
 
 #: Metadata two compared run sets must agree on where both give it.
 RUNSET_AGREEING_KEYS = ("class_names", "positive_class")
+
+
+def printable(text: Any) -> str:
+    """``text`` as a string that can be encoded as UTF-8: a file name byte that is not UTF-8
+    (kept by ``os.fsdecode`` as a lone surrogate) is shown as ``\\xff``."""
+    s = str(text)
+    try:
+        s.encode("utf-8")
+        return s
+    except UnicodeEncodeError:
+        return s.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def check_alpha(alpha: float, name: str = "alpha") -> float:

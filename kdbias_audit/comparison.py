@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from .checks import printable
 from .defaults import DEFAULT_ALPHA, DEFAULT_CONFIDENCE_LEVEL
 from .errors import KDAuditError
 from .fairness.compare import compare_fairness
@@ -67,7 +68,7 @@ class RunSetSummary:
     def of(cls, rs: RunSet, accuracy: np.ndarray | None = None) -> RunSetSummary:
         acc = np.asarray(rs.accuracy if accuracy is None else accuracy, dtype=float)
         return cls(
-            path=str(rs.path),
+            path=printable(rs.path),
             name=str(rs.name),
             seeds=[int(s) for s in rs.seeds],
             accuracy=acc,

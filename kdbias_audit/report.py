@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from .atomic import atomic_write_text
+from .checks import printable
 from .render.formats import pm
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -50,7 +51,7 @@ _CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
 def _e(value: Any) -> str:
     """HTML-escape any value (quotes included)."""
-    return html.escape("" if value is None else str(value), quote=True)
+    return html.escape("" if value is None else printable(value), quote=True)
 
 
 def _cell(value: Any) -> str:

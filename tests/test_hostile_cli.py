@@ -325,3 +325,26 @@ def test_sweep_names_an_attribute_missing_from_some_runsets(tmp_path):
     result = runner.invoke(app, ["sweep", str(root), "--permutations", "0"])
     assert result.exit_code == 0, result.stderr
     assert "attribute 'color' is missing from run set ds_T2" in result.stderr
+
+
+def test_non_utf8_runset_directory_through_every_output(tmp_path):
+    import os
+
+    raw = os.fsencode(tmp_path) + b"/r\xffs"
+    try:
+        os.mkdir(raw)
+    except (OSError, UnicodeError):
+        pytest.skip("file system refuses non-UTF-8 names")
+    from pathlib import Path
+
+    rs = str(_runset(Path(os.fsdecode(raw)), seeds=(0, 1, 2)))
+    for args in (
+        ["validate", rs],
+        ["validate", rs, "--format", "json"],
+        ["compare", rs, rs, "--permutations", "0"],
+        ["compare", rs, rs, "--permutations", "0", "-f", "markdown", "-o", str(tmp_path / "c.md")],
+    ):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, (args, result.stderr)
+        assert "Traceback" not in result.stderr
+    assert "r\\xffs" in (tmp_path / "c.md").read_text()

@@ -22,6 +22,7 @@ except ImportError:  # pragma: no cover - older typer on top of click
     from click import exceptions as _click_exceptions
 
 from ..atomic import atomic_write_text
+from ..checks import printable
 from ..errors import DegenerateDataWarning, KDAuditError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -105,8 +106,10 @@ def guarded(func: F) -> F:
 def emit(text: str, out: Path | None, *, protect: tuple[Path, ...] = ()) -> None:
     """Print ``text`` to stdout, or write it atomically to ``out``.
 
-    ``protect`` lists input files: writing over one of them is refused.
+    ``protect`` lists input files: writing over one of them is refused. Text is made UTF-8
+    encodable first (a non-UTF-8 file name in a table is shown as ``\\xff``).
     """
+    text = printable(text)
     if out is None:
         sys.stdout.write(text)
         sys.stdout.flush()

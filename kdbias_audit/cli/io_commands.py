@@ -107,4 +107,4 @@ def convert(
         overwrite=overwrite,
         logits_dtype=logits_dtype,
     )
-    typer.echo(f"wrote {written}", err=True)
+    typer.echo(f"wrote {one_line(written)}", err=True)

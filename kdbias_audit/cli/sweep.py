@@ -11,7 +11,7 @@ import typer
 
 from ..defaults import DEFAULT_ALPHA
 from ._app import app
-from ._common import OutputFormat, degenerate_warnings_to_stderr, emit, guarded
+from ._common import OutputFormat, degenerate_warnings_to_stderr, emit, guarded, one_line
 
 RootArg = Annotated[
     Path,
@@ -138,7 +138,7 @@ def plot_command(
     _check_out_dir(out)
     result = _analyze(root, teacher, baseline, alpha, permutations, jobs)
     paths = plot_sweep(result, out, dpi=dpi)
-    typer.echo(f"wrote {len(paths)} files to {out}", err=True)
+    typer.echo(f"wrote {len(paths)} files to {one_line(out)}", err=True)
 
 
 @app.command("report")
@@ -170,4 +170,4 @@ def report_command(
     )
     result = _analyze(root, teacher, baseline, alpha, permutations, jobs)
     path = write_report(result, out, command=command)
-    typer.echo(f"wrote {path}", err=True)
+    typer.echo(f"wrote {one_line(path)}", err=True)

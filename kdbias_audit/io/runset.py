@@ -159,7 +159,10 @@ class RunSet:
     # -- derived views -------------------------------------------------------------------------
     @property
     def name(self) -> str:
-        return self.path.stem if self.path.suffix == ".parquet" else self.path.name
+        """The run set's display name (file-name bytes that are not UTF-8 shown as ``\\xff``)."""
+        from ..checks import printable
+
+        return printable(self.path.stem if self.path.suffix == ".parquet" else self.path.name)
 
     @property
     def seeds(self) -> list[int]:

@@ -36,8 +36,10 @@ def _ranges(values: Sequence[int]) -> str:
 
 def _display(path: str) -> str:
     """A path as short as it can be shown: relative to the working directory when inside it."""
+    from ..checks import printable
+
     rel = os.path.relpath(path)
-    return rel if not rel.startswith("..") else path
+    return printable(rel if not rel.startswith("..") else path)
 
 
 @dataclass(frozen=True)
