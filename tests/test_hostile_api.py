@@ -253,3 +253,18 @@ def test_sweep_attribute_names_are_literal(tmp_path, monkeypatch):
         audit = row.fairness
         assert audit["a&b"].components == ("a&b",)
         assert audit["a&b"].groups == ("0", "1")
+
+
+def test_intersection_of_many_levels_does_not_overflow():
+    """Mixed-radix codes of 5 attributes x 20,000 levels overflow int64; groups must not merge."""
+    from kdbias_audit.fairness.counts import intersect_codes
+
+    n, k = 40, 20_000
+    rng = np.random.default_rng(0)
+    codes = [rng.integers(0, k, n) for _ in range(5)]
+    levels = [[f"v{i}" for i in range(k)] for _ in range(5)]
+    inverse, names = intersect_codes(codes, levels)
+    distinct = {tuple(int(c[i]) for c in codes) for i in range(n)}
+    assert len(names) == len(distinct) == len(set(inverse.tolist()))
+    for i in range(n):
+        assert names[inverse[i]] == "&".join(f"v{c[i]}" for c in codes)

@@ -23,6 +23,7 @@ from .counts import (
     as_codes,
     freeze,
     group_counts,
+    intersect_codes,
     one_vs_rest_counts,
 )
 from .rates import (
@@ -288,16 +289,7 @@ def _attribute_codes(runset: Any, components: tuple[str, ...]) -> tuple[np.ndarr
         )
     if len(components) == 1:
         return codes[0], list(levels[0])
-    code = np.zeros(codes[0].shape[0], dtype=np.int64)
-    for c, lv in zip(codes, levels, strict=False):
-        code = code * len(lv) + c
-    combos, inverse = np.unique(code, return_inverse=True)
-    parts = np.unravel_index(combos, [len(lv) for lv in levels])
-    names = [
-        INTERSECTION_SEP.join(levels[j][parts[j][i]] for j in range(len(levels)))
-        for i in range(len(combos))
-    ]
-    return inverse.reshape(-1).astype(np.int64), names
+    return intersect_codes(codes, levels)
 
 
 def _audit_attribute(
