@@ -9,6 +9,7 @@ __all__ = [
     "MAX_NUM_CLASSES",
     "MAX_METADATA_BYTES",
     "MAX_MATRIX_CLASSES",
+    "MAX_ROW_GROUP_LOGITS",
 ]
 
 #: Significance level of the per-class tests and of the fairness comparisons.
@@ -24,3 +25,6 @@ MAX_NUM_CLASSES = 100_000
 MAX_METADATA_BYTES = 16 * 1024 * 1024
 #: Largest class count for the dense (C, C) disagreement matrix (10,000 classes: 800 MB of float64).
 MAX_MATRIX_CLASSES = 10_000
+#: Most logits one Parquet row group may hold (2**28 float32 values: 1 GiB decoded). The
+#: reader decodes a row group at a time; a crafted footer must not make it allocate more.
+MAX_ROW_GROUP_LOGITS = 1 << 28

@@ -385,3 +385,12 @@ def test_sweep_override_with_a_broken_link_is_an_error(tmp_path):
     (t / "seed5.parquet").symlink_to(tmp_path / "nowhere.parquet")
     with pytest.raises(PredictionFileError, match=r"seed5\.parquet: is a broken symbolic link"):
         discover_sweep(tmp_path, teacher=t)
+
+
+def test_a_row_group_declaring_too_many_logits_is_refused(tmp_path, monkeypatch):
+    from kdbias_audit.io import reader
+
+    path = _write(tmp_path / "s.parquet")
+    monkeypatch.setattr(reader, "MAX_ROW_GROUP_LOGITS", N * C - 1)
+    with pytest.raises(PredictionFileError, match="row group 0 declares"):
+        read_predictions(path)

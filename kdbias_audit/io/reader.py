@@ -15,7 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..defaults import MAX_METADATA_BYTES
+from ..defaults import MAX_METADATA_BYTES, MAX_ROW_GROUP_LOGITS
 from ..errors import PredictionFileError
 from .runset import SeedRun, check_entry
 from .spec import (
@@ -265,6 +265,16 @@ def _read_open(pf: pq.ParquetFile, path: Path) -> SeedRun:
     n = pf.metadata.num_rows
     if n == 0:
         raise PredictionFileError(path, "has no rows")
+    if kind is not None:  # declared sizes checked before any page is decoded
+        for i in range(pf.metadata.num_row_groups):
+            rows = pf.metadata.row_group(i).num_rows
+            if rows * nc > MAX_ROW_GROUP_LOGITS:
+                raise PredictionFileError(
+                    path,
+                    f"row group {i} declares {rows:,} rows x {nc:,} logits; at most "
+                    f"{MAX_ROW_GROUP_LOGITS:,} logits per row group are read (write smaller "
+                    "row groups: pq.write_table(..., row_group_size=...))",
+                )
 
     small_cols = ["sample_id", "label"] + (["pred"] if "pred" in schema.names else []) + group_cols
     try:
