@@ -394,3 +394,11 @@ def test_a_row_group_declaring_too_many_logits_is_refused(tmp_path, monkeypatch)
     monkeypatch.setattr(reader, "MAX_ROW_GROUP_LOGITS", N * C - 1)
     with pytest.raises(PredictionFileError, match="row group 0 declares"):
         read_predictions(path)
+
+
+def test_validate_reports_class_names_disagreeing_between_runsets(tmp_path):
+    a = _runset(tmp_path / "a", class_names=["x", "y", "z"])
+    b = _runset(tmp_path / "b", class_names=["x", "z", "y"])
+    report = validate_paths([a, b])
+    assert not report.ok and any("class_names" in p for p in report.problems)
+    assert validate_paths([a, b], independent=True).ok

@@ -10,6 +10,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..checks import check_comparable
 from ..errors import KDAuditError
 from .reader import read_predictions
 from .runset import (
@@ -124,6 +125,7 @@ def validate_paths(
         for rs in runsets[1:]:
             try:
                 check_aligned(rs.runs[0], runsets[0].runs[0])
+                check_comparable(runsets[0], rs)  # and no class_names/positive_class clash
             except KDAuditError as exc:
                 problems.append(str(exc))
     for p in paths:
