@@ -53,8 +53,8 @@ def make_inputs(root: Path, classes: int, n: int = 200, seeds: int = 3) -> None:
             )
         return d
 
-    teacher = runset("teacher", {"role": "teacher"}, 0.8)
-    nds = runset("nds", {"role": "baseline"}, 0.6)
+    runset("teacher", {"role": "teacher"}, 0.8)
+    runset("nds", {"role": "baseline"}, 0.6)
     for t in (2.0, 4.0, 8.0):
         runset(f"ds_T{t:g}", {"role": "distilled", "temperature": t}, 0.65)
     np.savez(root / "preds.npz", label=y, pred=y)
