@@ -268,3 +268,13 @@ def test_intersection_of_many_levels_does_not_overflow():
     assert len(names) == len(distinct) == len(set(inverse.tolist()))
     for i in range(n):
         assert names[inverse[i]] == "&".join(f"v{c[i]}" for c in codes)
+
+
+def test_a_symlinked_runset_is_in_the_sweep_table(tmp_path):
+    import _sweepgen
+
+    root = _sweepgen.make_sweep(tmp_path / "sw", seeds=(0, 1), temperatures=(2.0, 4.0))
+    (root / "ds_T4").rename(tmp_path / "ds_T4_elsewhere")
+    (root / "ds_T4").symlink_to(tmp_path / "ds_T4_elsewhere", target_is_directory=True)
+    res = analyze_sweep(root, permutations=0)
+    assert [r.temperature for r in res.distilled] == [2.0, 4.0]
