@@ -154,7 +154,6 @@ def math_sweep(tmp_path_factory, monkeypatch_module=None):
         ("teacher $x$", {"role": "teacher"}),
         ("nds $\\", {"role": "baseline"}),
         ("ds_T2", {"role": "distilled", "temperature": 2.0}),
-        ("ds_T4", {"role": "distilled", "temperature": 4.0}),
     ):
         _sweepgen.write_runset(
             root / name,
@@ -348,3 +347,13 @@ def test_non_utf8_runset_directory_through_every_output(tmp_path):
         assert result.exit_code == 0, (args, result.stderr)
         assert "Traceback" not in result.stderr
     assert "r\\xffs" in (tmp_path / "c.md").read_text()
+
+
+def test_markdown_cells_never_split_a_row():
+    import pandas as pd
+
+    from kdbias_audit.render.formats import frame_to_markdown
+
+    text = frame_to_markdown(pd.DataFrame({"name": ["a\nb|c", "d"], "v": [1.0, 2.0]}))
+    lines = text.splitlines()
+    assert len(lines) == 4 and lines[2] == "| a b\\|c | 1 |"

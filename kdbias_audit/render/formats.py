@@ -59,12 +59,17 @@ def _cell(value: Any, float_format: str) -> str:
 
 
 def frame_to_markdown(df: pd.DataFrame, *, float_format: str = ".4g") -> str:
-    """GitHub-flavoured Markdown table (no extra dependency)."""
-    header = [str(c) for c in df.columns]
-    rows = [
-        [_cell(v, float_format).replace("|", "\\|") for v in row]
-        for row in df.itertuples(index=False)
-    ]
+    """GitHub-flavoured Markdown table (no extra dependency).
+
+    Every header and cell stays in its cell: ``|`` is escaped and line breaks (a newline in a
+    run-set or class name) become spaces, so a name can never split a row.
+    """
+
+    def md(text: str) -> str:
+        return " ".join(text.replace("|", "\\|").splitlines())
+
+    header = [md(str(c)) for c in df.columns]
+    rows = [[md(_cell(v, float_format)) for v in row] for row in df.itertuples(index=False)]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     return "\n".join(lines) + "\n"
