@@ -278,3 +278,8 @@ def test_a_symlinked_runset_is_in_the_sweep_table(tmp_path):
     (root / "ds_T4").symlink_to(tmp_path / "ds_T4_elsewhere", target_is_directory=True)
     res = analyze_sweep(root, permutations=0)
     assert [r.temperature for r in res.distilled] == [2.0, 4.0]
+
+
+def test_from_arrays_refuses_duplicate_sample_ids():
+    with pytest.raises(KDAuditError, match="not unique"):
+        RunSet.from_arrays([0, 1, 1], [[0, 1, 1]], sample_id=[5, 5, 6])

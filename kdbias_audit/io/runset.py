@@ -138,6 +138,10 @@ class RunSet:
         check_range(y, num_classes, root, "label")
         check_range(p, num_classes, root, "pred")
         sid = np.arange(y.shape[0], dtype=np.int64) if sample_id is None else np.asarray(sample_id)
+        if sid.shape != y.shape:
+            raise KDAuditError(f"{root}: sample_id must have shape {y.shape}, got {sid.shape}")
+        if np.unique(sid).size != sid.size:
+            raise KDAuditError(f"{root}: sample_id values are not unique")
         codes, levels = {}, {}
         for attr, values in (groups or {}).items():
             codes[attr], levels[attr] = encode_groups(np.asarray(values), root, attr)
