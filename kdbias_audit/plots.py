@@ -71,12 +71,14 @@ MIN_DPI, MAX_DPI = 10, 600
 
 def check_dpi(dpi: Any) -> int:
     """``dpi`` as an int in ``[MIN_DPI, MAX_DPI]``, else a one-line :class:`KDAuditError`."""
-    from .errors import KDAuditError
+    from .errors import InvalidArgumentError
 
     if isinstance(dpi, bool) or not isinstance(dpi, (int, np.integer)):
-        raise KDAuditError(f"--dpi must be an integer, got {dpi!r}")
+        raise InvalidArgumentError(f"dpi must be an integer, got {dpi!r}", parameter="dpi")
     if not MIN_DPI <= int(dpi) <= MAX_DPI:
-        raise KDAuditError(f"--dpi must be between {MIN_DPI} and {MAX_DPI}, got {dpi}")
+        raise InvalidArgumentError(
+            f"dpi must be between {MIN_DPI} and {MAX_DPI}, got {dpi}", parameter="dpi"
+        )
     return int(dpi)
 
 
@@ -288,6 +290,7 @@ def plot_disagreement(
                         fontsize=7,
                         color="white" if v < 0.6 * vmax else "black",
                     )
+    assert im is not None  # two panels were drawn
     fig.colorbar(im, ax=list(axes), shrink=0.85, label="Disagreements (mean over seed pairs)")
     return fig
 

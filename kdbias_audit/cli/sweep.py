@@ -9,9 +9,9 @@ from typing import Annotated, Any
 
 import typer
 
-from ..defaults import DEFAULT_ALPHA
+from ..defaults import DEFAULT_ALPHA, DEFAULT_PERMUTATIONS, DEFAULT_RANDOM_STATE
 from ._app import app
-from ._common import OutputFormat, degenerate_warnings_to_stderr, emit, guarded, one_line
+from ._common import OutputFormat, degenerate_warnings_to_stderr, guarded, one_line, show
 
 RootArg = Annotated[
     Path,
@@ -37,11 +37,15 @@ PermOpt = Annotated[
     int | None,
     typer.Option(
         "--permutations",
-        help="Splits for each count's permutation test: all when at most N (default 10,000), "
+        help="Splits for each count's permutation test: all when at most N "
+        f"(default {DEFAULT_PERMUTATIONS:,}), "
         "else N random splits; 0 skips it.",
     ),
 ]
 JobsOpt = Annotated[int, typer.Option("--jobs", "-j", help="Processes reading files in parallel.")]
+SeedOpt = Annotated[
+    int, typer.Option("--seed-random", help="Seed of the random permutation splits.")
+]
 
 
 def _analyze(
@@ -51,6 +55,7 @@ def _analyze(
     alpha: float,
     permutations: int | None,
     jobs: int,
+    seed_random: int = DEFAULT_RANDOM_STATE,
 ) -> Any:
     from ..sweep.analyze import analyze_sweep
 
@@ -61,6 +66,7 @@ def _analyze(
             baseline=baseline,
             alpha=alpha,
             permutations=permutations,
+            random_state=seed_random,
             jobs=jobs,
             progress=sys.stderr.isatty(),
         )
@@ -103,20 +109,12 @@ def sweep_command(
         Path | None, typer.Option("--out", "-o", help="Write to this file instead of stdout.")
     ] = None,
     jobs: JobsOpt = 1,
+    seed_random: SeedOpt = DEFAULT_RANDOM_STATE,
 ) -> None:
     """Class-bias table (accuracy, #SC, #TC per temperature) and fairness table of a sweep."""
-    from ..render.tables import render_sweep, sweep_rich_tables
-
-    result = _analyze(root, teacher, baseline, alpha, permutations, jobs)
-    if fmt is OutputFormat.table and out is None and sys.stdout.isatty():
-        from ._common import console
-
-        con = console()
-        for table in sweep_rich_tables(result):
-            con.print(table)
-        return
+    result = _analyze(root, teacher, baseline, alpha, permutations, jobs, seed_random)
     protect = tuple(p for p in (root, teacher, baseline) if p is not None)
-    emit(render_sweep(result, fmt.value), out, protect=protect)
+    show(result, fmt, out, protect=protect)
 
 
 @app.command("plot")
@@ -130,13 +128,14 @@ def plot_command(
     permutations: PermOpt = None,
     jobs: JobsOpt = 1,
     dpi: Annotated[int, typer.Option("--dpi", help="Resolution of the PNG files.")] = 150,
+    seed_random: SeedOpt = DEFAULT_RANDOM_STATE,
 ) -> None:
     """The paper's figures (class-wise accuracy, disagreement, #SC/#TC and EOD/DPD vs T) as PNG and PDF."""
     from ..plots import check_dpi, plot_sweep
 
     check_dpi(dpi)
     _check_out_dir(out)
-    result = _analyze(root, teacher, baseline, alpha, permutations, jobs)
+    result = _analyze(root, teacher, baseline, alpha, permutations, jobs, seed_random)
     paths = plot_sweep(result, out, dpi=dpi)
     typer.echo(f"wrote {len(paths)} files to {one_line(out)}", err=True)
 
@@ -151,6 +150,7 @@ def report_command(
     alpha: AlphaOpt = DEFAULT_ALPHA,
     permutations: PermOpt = None,
     jobs: JobsOpt = 1,
+    seed_random: SeedOpt = DEFAULT_RANDOM_STATE,
 ) -> None:
     """One self-contained HTML report (tables, embedded figures, run sets, seeds, version, command)."""
     from ..report import write_report
@@ -166,8 +166,9 @@ def report_command(
             "--alpha": None if alpha == DEFAULT_ALPHA else alpha,
             "--permutations": permutations,
             "--jobs": None if jobs == 1 else jobs,
+            "--seed-random": None if seed_random == DEFAULT_RANDOM_STATE else seed_random,
         },
     )
-    result = _analyze(root, teacher, baseline, alpha, permutations, jobs)
+    result = _analyze(root, teacher, baseline, alpha, permutations, jobs, seed_random)
     path = write_report(result, out, command=command)
     typer.echo(f"wrote {one_line(path)}", err=True)

@@ -6,9 +6,8 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-import numpy as np
-
-from ..errors import KDAuditError
+from ..checks import check_jobs
+from ..errors import InvalidArgumentError, KDAuditError
 from .reader import read_predictions
 from .runset import RunSet, SeedRun, check_aligned, check_runset_consistency, find_prediction_files
 
@@ -17,8 +16,7 @@ __all__ = ["load_runset", "load_runsets"]
 
 def read_many(files: Sequence[Path], *, jobs: int, progress: bool) -> list[SeedRun]:
     """Read files in order, optionally in ``jobs`` processes, with a rich progress bar on stderr."""
-    if isinstance(jobs, bool) or not isinstance(jobs, (int, np.integer)) or jobs < 1:
-        raise KDAuditError(f"--jobs must be an integer of at least 1, got {jobs!r}")
+    jobs = check_jobs(jobs)
     bar = None
     if progress and len(files) > 1:
         from rich.console import Console
@@ -93,9 +91,10 @@ def load_runsets(
         Show a progress bar (stderr) while files load.
     """
     if isinstance(paths, (str, bytes, os.PathLike)):
-        raise KDAuditError(
-            f"{os.fsdecode(paths)}: load_runsets takes a list of paths; use load_runset for one "
-            "run set"
+        raise InvalidArgumentError(
+            f"paths={os.fsdecode(paths)!r}: load_runsets takes a list of paths; use load_runset "
+            "for one run set",
+            parameter="paths",
         )
     paths = list(paths)
     per_set = [find_prediction_files(p) for p in paths]

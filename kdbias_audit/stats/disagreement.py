@@ -11,7 +11,6 @@ To put teacher-vs-NDS next to teacher-vs-DS (the paper's Figure 2), call
 
 from __future__ import annotations
 
-import html
 import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -19,13 +18,14 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from ..defaults import MAX_MATRIX_CLASSES
-from ..errors import DegenerateDataWarning, KDAuditError
+from ..errors import DegenerateDataWarning, InvalidArgumentError, KDAuditError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
     from ..io.runset import RunSet
 from ..checks import check_comparable, where
+from ..plainjson import plain
 
 __all__ = ["DisagreementResult", "disagreement", "disagreement_arrays", "disagreement_cells"]
 
@@ -163,7 +163,8 @@ class DisagreementResult:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``disagreement`` object of the ``kdaudit compare`` JSON contract.
+        """The ``disagreement`` object of the ``kdaudit compare`` JSON contract (plain values;
+        NaN/inf as ``None``).
 
         Up to ``DENSE_JSON_MAX_CLASSES`` classes the matrix is written dense (``"matrix"``, a
         list of ``C`` rows); above, only its non-zero cells are
@@ -176,26 +177,21 @@ class DisagreementResult:
             "rate": {"mean": float(self.rate_mean), "std": float(self.rate_std)},
         }
         if self.n_classes <= DENSE_JSON_MAX_CLASSES:
-            out["matrix"] = self.matrix.tolist()
+            out["matrix"] = self.matrix
         else:
             out["matrix_cells"] = {
                 "shape": [self.n_classes, self.n_classes],
-                "rows": self.rows.tolist(),
-                "cols": self.cols.tolist(),
-                "values": self.values.tolist(),
+                "rows": self.rows,
+                "cols": self.cols,
+                "values": self.values,
             }
-        out["per_class_rate"] = [float(v) for v in self.per_class_rate]
-        return out
+        out["per_class_rate"] = self.per_class_rate
+        return plain(out)
 
     def _repr_html_(self) -> str:
-        head = (
-            f"<p><b>Disagreement</b> ({html.escape(str(self.pairing))} pairing, "
-            f"{self.n_pairs} pair(s)): {100 * self.rate_mean:.2f}% &plusmn; "
-            f"{100 * self.rate_std:.2f}% of test samples.</p>"
-        )
-        return head + self.top_pairs_frame(10).to_html(
-            index=False, float_format=lambda v: f"{v:.4g}"
-        )
+        from ..render.views import result_html
+
+        return result_html(self)
 
 
 def disagreement_cells(
@@ -301,7 +297,9 @@ def disagreement(a: RunSet, b: RunSet, *, pairing: Pairing = "seed") -> Disagree
     [(1, 2, 1.0)]
     """
     if pairing not in ("seed", "all"):
-        raise KDAuditError(f"pairing must be 'seed' or 'all'; got {pairing!r}")
+        raise InvalidArgumentError(
+            f"pairing must be 'seed' or 'all'; got {pairing!r}", parameter="pairing"
+        )
     check_comparable(a, b)  # same classes, aligned by sample_id, same labels
     seeds_a, seeds_b = [int(s) for s in a.seeds], [int(s) for s in b.seeds]
     if pairing == "seed":
@@ -309,7 +307,7 @@ def disagreement(a: RunSet, b: RunSet, *, pairing: Pairing = "seed") -> Disagree
         if not common:
             raise KDAuditError(
                 f"{where(a)} (seeds {seeds_a}) and {where(b)} (seeds {seeds_b}) have no seed "
-                "in common; use --pairing all (pairing='all') to compare every pair of runs"
+                "in common; use pairing='all' to compare every pair of runs"
             )
         pos_a = {s: i for i, s in enumerate(seeds_a)}
         pos_b = {s: i for i, s in enumerate(seeds_b)}

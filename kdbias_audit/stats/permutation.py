@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import check_alpha
-from ..defaults import DEFAULT_ALPHA, DEFAULT_PERMUTATIONS
-from ..errors import KDAuditError
+from ..checks import check_alpha, check_permutations
+from ..defaults import DEFAULT_ALPHA, DEFAULT_PERMUTATIONS, DEFAULT_RANDOM_STATE
+from ..errors import InvalidArgumentError
 from .welch import as_samples, welch_core
 
 __all__ = ["permutation_count_test", "PermutationCountResult"]
@@ -58,32 +58,20 @@ class PermutationCountResult:
         return int(self.null_counts.shape[0])
 
 
-def check_permutations(permutations: Any) -> int:
-    """``permutations`` as a non-negative int; ``2.7``, ``True`` or ``-1`` are errors, not
-    silently truncated."""
-    if isinstance(permutations, bool) or not isinstance(permutations, (int, np.integer)):
-        if not (
-            isinstance(permutations, (float, np.floating)) and float(permutations).is_integer()
-        ):
-            raise KDAuditError(f"permutations must be a whole number >= 0; got {permutations!r}")
-    if permutations < 0:
-        raise KDAuditError(f"permutations must be >= 0; got {permutations}")
-    return int(permutations)
-
-
 def make_rng(random_state: Any) -> np.random.Generator:
     """``np.random.default_rng(random_state)`` with a one-line error for what it refuses (a
     negative seed, a float, a string)."""
     if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
         if random_state < 0:
-            raise KDAuditError(
-                f"random seed (random_state) must be a non-negative integer; got {random_state}"
+            raise InvalidArgumentError(
+                f"random_state must be a non-negative integer; got {random_state}",
+                parameter="random_state",
             )
     try:
         return np.random.default_rng(random_state)
     except (TypeError, ValueError) as exc:
-        raise KDAuditError(
-            f"random seed (random_state) {random_state!r} is not usable: {exc}"[:300]
+        raise InvalidArgumentError(
+            f"random_state {random_state!r} is not usable: {exc}"[:300], parameter="random_state"
         ) from None
 
 
@@ -96,7 +84,8 @@ def _split_orders(
 ) -> tuple[np.ndarray, bool]:
     """Row ``k`` lists pool indices; the first ``n_a`` go to A. Returns (orders, exact)."""
     total = n_a + n_b
-    limit = MAX_EXACT_SPLITS if permutations is None else check_permutations(permutations)
+    checked = check_permutations(permutations)
+    limit = MAX_EXACT_SPLITS if checked is None else checked
     if _n_splits(n_a, n_b) <= limit:
         combos = np.array(list(itertools.combinations(range(total), n_a)), dtype=np.int64)
         in_a = np.zeros((combos.shape[0], total), dtype=bool)
@@ -113,7 +102,7 @@ def permutation_count_test(
     *,
     alpha: float = DEFAULT_ALPHA,
     permutations: int | None = None,
-    random_state: Any = 0,
+    random_state: Any = DEFAULT_RANDOM_STATE,
     observed: int | None = None,
 ) -> PermutationCountResult:
     """Is the number of significant classes more than seed noise? A permutation test.
@@ -132,7 +121,7 @@ def permutation_count_test(
     alpha = check_alpha(alpha)
     xa, xb = as_samples(rel_a, "rel_a"), as_samples(rel_b, "rel_b")
     if xa.shape[1] != xb.shape[1]:
-        raise KDAuditError(
+        raise InvalidArgumentError(
             f"rel_a has {xa.shape[1]} classes but rel_b has {xb.shape[1]}; they must match"
         )
     n_a, n_b, n_classes = xa.shape[0], xb.shape[0], xa.shape[1]
