@@ -50,11 +50,11 @@ def write_all_or_nothing(out_dir: Path, files: Sequence[tuple[Path, bytes]]) -> 
     temps: list[tuple[Path, Path]] = []
     try:
         for path, data in files:
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=out_dir)
-            temps.append((Path(tmp), path))
+            fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=out_dir)
+            temps.append((Path(tmp_name), path))
             with os.fdopen(fd, "wb") as fh:
                 fh.write(data)
-            os.chmod(tmp, 0o666 & ~_umask())
+            os.chmod(tmp_name, 0o666 & ~_umask())
         for tmp, path in temps:
             os.replace(tmp, path)
     except BaseException:

@@ -458,17 +458,15 @@ def sweep_figures(result: SweepResult) -> dict[str, Figure]:
             reference_label=f"NDS ({result.baseline.name})",
             title=f"Class-wise accuracy of distilled students{where}",
         )
-        for r in ds:
-            figs[f"fig2_disagreement_T{_figure_stem_t(float(r.temperature))}{suffix}"] = (
-                plot_disagreement(  # type: ignore[arg-type]
-                    result.baseline.disagreement.binned(HEATMAP_MAX_CELLS),  # type: ignore[union-attr]
-                    r.disagreement.binned(HEATMAP_MAX_CELLS),  # type: ignore[union-attr]
-                    class_names=names if not binned_note else None,
-                    titles=(
-                        f"Teacher vs NDS{binned_note}",
-                        f"Teacher vs DS (T = {_fmt_t(float(r.temperature))}){where}{binned_note}",
-                    ),  # type: ignore[arg-type]
-                )
+        for r, t in zip(ds, temps, strict=True):
+            figs[f"fig2_disagreement_T{_figure_stem_t(t)}{suffix}"] = plot_disagreement(
+                result.baseline.disagreement.binned(HEATMAP_MAX_CELLS),  # type: ignore[union-attr]
+                r.disagreement.binned(HEATMAP_MAX_CELLS),  # type: ignore[union-attr]
+                class_names=names if not binned_note else None,
+                titles=(
+                    f"Teacher vs NDS{binned_note}",
+                    f"Teacher vs DS (T = {_fmt_t(t)}){where}{binned_note}",
+                ),
             )
         acc = [r.accuracy_mean_std() for r in ds]
         figs[f"fig3_significance{suffix}"] = plot_significance_vs_temperature(

@@ -15,12 +15,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
+from typer._click import exceptions as _click_exceptions  # typer vendors click (>= 0.20)
 from typer.core import TyperGroup
-
-try:  # typer >= 0.20 vendors click under typer._click; its exceptions are those classes
-    from typer._click import exceptions as _click_exceptions
-except ImportError:  # pragma: no cover - older typer on top of click
-    from click import exceptions as _click_exceptions
 
 from ..atomic import atomic_write_text
 from ..checks import printable
@@ -115,7 +111,8 @@ class OneLineErrorGroup(TyperGroup):
             typer.echo(exc.ctx.get_help() if exc.ctx is not None else exc.format_message())
             sys.exit(0)
         except _click_exceptions.ClickException as exc:
-            where = exc.ctx.command_path if getattr(exc, "ctx", None) is not None else "kdaudit"
+            ctx = getattr(exc, "ctx", None)
+            where = ctx.command_path if ctx is not None else "kdaudit"
             typer.echo(f"error: {one_line(where)}: {one_line(exc.format_message())}", err=True)
             sys.exit(1)
         except typer.Abort:

@@ -60,7 +60,7 @@ def read_many(files: Sequence[Path], *, jobs: int, progress: bool) -> list[SeedR
         except BrokenProcessPool:
             raise KDAuditError(
                 f"{files[len(out)] if len(out) < len(files) else files[-1]}: the process reading "
-                "it died (out of memory?); try --jobs 1"
+                "it died (out of memory?); read with one process (jobs=1)"
             ) from None
     finally:
         if bar is not None:

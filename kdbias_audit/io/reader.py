@@ -192,13 +192,14 @@ def _read_row_groups(
     cols = small_cols + (["logits"] if kind is not None else [])
 
     def one(i: int, handle: pq.ParquetFile | None = None) -> tuple[pa.Table, list[np.ndarray]]:
-        own = handle is None
-        pf_i = _parquet_file(path) if own else handle
-        try:
-            part = pf_i.read_row_group(i, columns=cols, use_threads=False)
-        finally:
-            if own:
-                pf_i.close()
+        if handle is None:
+            own = _parquet_file(path)
+            try:
+                part = own.read_row_group(i, columns=cols, use_threads=False)
+            finally:
+                own.close(force=True)
+        else:
+            part = handle.read_row_group(i, columns=cols, use_threads=False)
         if kind is None:
             return part, []
         preds = [_reduce_logits(chunk, kind, nc, path) for chunk in part.column("logits").chunks]
