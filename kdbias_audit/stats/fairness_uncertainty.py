@@ -1,0 +1,545 @@
+"""Uncertainty of disparity metrics: bootstrap CIs, noise floors and paired B - A differences.
+
+Every DPD/EOD of the package is a max-minus-min over group rates estimated from finite test
+sets; this module says how much of it is sampling noise (``DESIGN.md``, "Uncertainty of
+disparity metrics"). All resampling works on the occupied cells ``group x label x
+prediction`` (:mod:`kdbias_audit.stats.resample`), so its cost does not grow with ``N``.
+
+For one model (:func:`disparity_uncertainty`):
+
+* **bootstrap CI**: the samples of each ``(group, label)`` stratum are redrawn with
+  replacement (group sizes and label counts stay fixed; ``stratified=False`` redraws all
+  ``N`` rows together, as fairlearn's ``MetricFrame(n_boot=...)`` does); the interval is the
+  percentile interval of DPD/EOD over the replicates;
+* **noise floor**: a parametric bootstrap with every group at the pooled rates and its real
+  size: ``PP_g ~ Bin(n_g, SR)`` for DPD; ``TP_g ~ Bin(P_g, TPR)`` and ``FP_g ~ Bin(N_g, FPR)``
+  for EOD (one-vs-rest: per class ``c``, with the pooled rates of ``c``). ``noise_floor`` is
+  the mean DPD/EOD under "no disparity", and ``noise_pvalue = (1 + #{null >= observed}) /
+  (1 + R)`` the p-value of "disparity beyond sampling noise".
+
+For two models on the same samples (:func:`paired_disparity_test`): ``delta = DPD_B - DPD_A``
+(EOD alike; seed means when several seed pairs are pooled), its percentile CI from the paired
+stratified bootstrap (A and B predictions of a sample stay together) and a two-sided p-value
+from the paired permutation that swaps A's and B's predictions of each sample with
+probability 1/2: ``(1 + #{|delta*| >= |delta|}) / (1 + R)``.
+
+Limits: a percentile interval of a max-minus-min is biased when groups are (nearly) tied,
+e.g. it cannot contain 0 when the true DPD is 0; the noise floor, not the CI, answers "is
+there any disparity". The one-vs-rest noise floor draws classes independently (exact per
+class; the spread of the class average is approximate). A group without positives
+(negatives) has no TPR (FPR) and is left out of that spread, as in
+:mod:`kdbias_audit.fairness`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from .._errors import KDAuditError
+from .resample import (
+    batch_sizes,
+    bootstrap_counts,
+    check_resamples,
+    scatter_sum,
+    swap_counts,
+    tabulate,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+__all__ = [
+    "MetricUncertainty",
+    "DisparityUncertainty",
+    "DisparityDifference",
+    "PairedDisparityResult",
+    "disparity_uncertainty",
+    "paired_disparity_test",
+    "MIN_BOOTSTRAP",
+]
+
+Mode = Literal["binary", "one-vs-rest"]
+
+#: Fewest resamples accepted for an interval or a noise floor.
+MIN_BOOTSTRAP = 100
+
+
+# ---------------------------------------------------------------------------------------------
+# DPD and EOD of many replicates at once, from cell counts
+# ---------------------------------------------------------------------------------------------
+
+
+def _rate(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    out = np.full(np.broadcast(num, den).shape, np.nan)
+    np.divide(num, den, out=out, where=den > 0)
+    return out
+
+
+def _spread(rates: np.ndarray) -> np.ndarray:
+    """``max - min`` over the last axis of the defined rates; NaN with fewer than two."""
+    defined = ~np.isnan(rates)
+    hi = np.where(defined, rates, -np.inf).max(axis=-1)
+    lo = np.where(defined, rates, np.inf).min(axis=-1)
+    return np.where(defined.sum(axis=-1) >= 2, hi - lo, np.nan)
+
+
+def _class_mean(values: np.ndarray) -> np.ndarray:
+    defined = ~np.isnan(values)
+    k = defined.sum(axis=-1)
+    total = np.where(defined, values, 0.0).sum(axis=-1)
+    return _rate(total, k.astype(float))
+
+
+def _from_rates(
+    n: np.ndarray, pos: np.ndarray, pp: np.ndarray, tp: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """DPD and EOD (class means) from counts shaped ``(..., classes, groups)``."""
+    sr = _rate(pp, n)
+    tpr = _rate(tp, pos)
+    fpr = _rate(pp - tp, n - pos)
+    dpd = _spread(sr)
+    ts, fs = _spread(tpr), _spread(fpr)
+    eod = np.where(np.isnan(ts) | np.isnan(fs), np.nan, np.fmax(ts, fs))
+    return _class_mean(dpd), _class_mean(eod)
+
+
+def _audited_index(values: np.ndarray, mode: Mode, positive: int) -> np.ndarray:
+    if mode == "binary":
+        return np.where(values == positive, 0, -1)
+    return values
+
+
+def _counts(
+    g: np.ndarray,
+    y: np.ndarray,
+    pred: np.ndarray,
+    weights: np.ndarray,
+    n_groups: int,
+    n_audited: int,
+    mode: Mode,
+    positive: int,
+) -> tuple[np.ndarray, ...]:
+    """Per (class, group) counts ``n, P, PP, TP`` for replicate weights ``(R, K)``."""
+    size = n_audited * n_groups
+    iy = _audited_index(y, mode, positive)
+    ip = _audited_index(pred, mode, positive)
+    key_y = np.where(iy >= 0, iy * n_groups + g, -1)
+    key_p = np.where(ip >= 0, ip * n_groups + g, -1)
+    key_tp = np.where(y == pred, key_y, -1)
+    shape = (*weights.shape[:-1], n_audited, n_groups)
+    n_g = scatter_sum(weights, g, n_groups)[..., None, :]
+    pos = scatter_sum(weights, key_y, size).reshape(shape)
+    pp = scatter_sum(weights, key_p, size).reshape(shape)
+    tp = scatter_sum(weights, key_tp, size).reshape(shape)
+    return np.broadcast_to(n_g, shape), pos, pp, tp
+
+
+# ---------------------------------------------------------------------------------------------
+# Results
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MetricUncertainty:
+    """One disparity metric of one model with its uncertainty.
+
+    Attributes
+    ----------
+    statistic : float
+        The observed DPD or EOD (class mean for one-vs-rest).
+    ci_low, ci_high : float
+        Percentile bootstrap interval at ``confidence_level`` (NaN when undefined).
+    noise_floor : float
+        Mean of the metric when every group has the pooled rates (parametric bootstrap).
+    noise_pvalue : float
+        ``(1 + #{null >= statistic}) / (1 + R)``: is the disparity beyond sampling noise?
+        NaN when the statistic is undefined.
+    confidence_level : float
+    n_resamples : int
+    """
+
+    statistic: float
+    ci_low: float
+    ci_high: float
+    noise_floor: float
+    noise_pvalue: float
+    confidence_level: float
+    n_resamples: int
+
+    def confidence_interval(self) -> tuple[float, float]:
+        return self.ci_low, self.ci_high
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "value": self.statistic,
+            "ci_low": self.ci_low,
+            "ci_high": self.ci_high,
+            "noise_floor": self.noise_floor,
+            "noise_pvalue": self.noise_pvalue,
+        }
+
+
+@dataclass(frozen=True)
+class DisparityUncertainty:
+    """DPD and EOD of one model (one seed) with bootstrap CIs and noise floors."""
+
+    dpd: MetricUncertainty
+    eod: MetricUncertainty
+    mode: str
+    n_groups: int
+    stratified: bool = True
+
+    def to_frame(self) -> pd.DataFrame:
+        import pandas as pd
+
+        return pd.DataFrame([{"metric": m, **getattr(self, m).to_dict()} for m in ("dpd", "eod")])
+
+
+@dataclass(frozen=True)
+class DisparityDifference:
+    """``delta = metric(B) - metric(A)`` with a paired bootstrap CI and permutation p-value."""
+
+    delta: float
+    ci_low: float
+    ci_high: float
+    pvalue: float
+    confidence_level: float
+    n_resamples: int
+    alpha: float = 0.05
+
+    @property
+    def significant(self) -> bool:
+        return bool(math.isfinite(self.pvalue) and self.pvalue <= self.alpha)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "delta": self.delta,
+            "ci_low": self.ci_low,
+            "ci_high": self.ci_high,
+            "pvalue": self.pvalue,
+        }
+
+
+@dataclass(frozen=True)
+class PairedDisparityResult:
+    """Paired B - A differences of DPD and EOD on the same samples."""
+
+    dpd_diff: DisparityDifference
+    eod_diff: DisparityDifference
+    dpd_a: float
+    dpd_b: float
+    eod_a: float
+    eod_b: float
+    mode: str
+    n_pairs: int
+
+
+# ---------------------------------------------------------------------------------------------
+# Inputs
+# ---------------------------------------------------------------------------------------------
+
+
+def _check_common(
+    confidence_level: float, n_resamples: int, mode: str, n_groups: int
+) -> tuple[float, int]:
+    cl = float(confidence_level)
+    if not 0 < cl < 1:
+        raise KDAuditError(f"confidence_level must be in (0, 1); got {cl}")
+    n_resamples = check_resamples(n_resamples, minimum=MIN_BOOTSTRAP)
+    if mode not in ("binary", "one-vs-rest"):
+        raise KDAuditError(f"mode must be 'binary' or 'one-vs-rest'; got {mode!r}")
+    if int(n_groups) < 1:
+        raise KDAuditError(f"n_groups must be at least 1; got {n_groups}")
+    return cl, n_resamples
+
+
+def _as_preds(preds: Any, n: int, name: str) -> np.ndarray:
+    p = np.asarray(preds)
+    p = p[None, :] if p.ndim == 1 else p
+    if p.ndim != 2 or p.shape[1] != n or p.dtype.kind not in "iub":
+        raise KDAuditError(f"{name}: expected integer predictions of shape ({n},) or (S, {n})")
+    return p.astype(np.int64, copy=False)
+
+
+def _inputs(y_true: Any, group_codes: Any, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+    y = np.asarray(y_true)
+    g = np.asarray(group_codes)
+    if y.ndim != 1 or y.dtype.kind not in "iub":
+        raise KDAuditError(f"y_true: expected a 1-D integer array, got shape {y.shape}")
+    if g.shape != y.shape or g.dtype.kind not in "iub":
+        raise KDAuditError(f"group_codes: expected integers of shape {y.shape}, got {g.shape}")
+    if g.size and (g.min() < 0 or g.max() >= n_groups):
+        raise KDAuditError(f"group_codes: codes must lie in [0, {n_groups})")
+    return y.astype(np.int64), g.astype(np.int64)
+
+
+def _n_audited(mode: Mode, y: np.ndarray, preds: np.ndarray, num_classes: int | None) -> int:
+    if mode == "binary":
+        return 1
+    k = int(num_classes) if num_classes is not None else int(max(y.max(), preds.max())) + 1
+    return k
+
+
+# ---------------------------------------------------------------------------------------------
+# One model: bootstrap CI and noise floor
+# ---------------------------------------------------------------------------------------------
+
+
+def disparity_uncertainty(
+    y_true: Any,
+    y_pred: Any,
+    group_codes: Any,
+    n_groups: int,
+    *,
+    mode: Mode = "binary",
+    positive: int = 1,
+    num_classes: int | None = None,
+    n_resamples: int = 1_000,
+    confidence_level: float = 0.95,
+    stratified: bool = True,
+    random_state: Any = 0,
+) -> DisparityUncertainty:
+    """Bootstrap confidence intervals and noise floors of DPD and EOD for one model.
+
+    See the module docstring for the definitions.
+
+    Parameters
+    ----------
+    y_true, y_pred : array-like of int, shape (N,)
+    group_codes : array-like of int, shape (N,)
+        Group of each sample in ``[0, n_groups)`` (an intersection is one code per combination).
+    n_groups : int
+    mode : {"binary", "one-vs-rest"}
+        Binary: rates of the class ``positive``; one-vs-rest: every class, averaged.
+    positive : int, default 1
+    num_classes : int, optional
+        Classes of a one-vs-rest audit (default: the largest label or prediction + 1).
+    n_resamples : int, default 1000
+        Bootstrap replicates and noise-floor draws (at least 100).
+    confidence_level : float, default 0.95
+    stratified : bool, default True
+        Redraw within ``(group, label)`` strata; False: all rows together.
+    random_state : int or numpy seed
+
+    Returns
+    -------
+    DisparityUncertainty
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> g = np.repeat([0, 1], 500)
+    >>> y = rng.integers(0, 2, 1000)
+    >>> pred = np.where(rng.random(1000) < 0.2 + 0.2 * g, 1 - y, y)
+    >>> res = disparity_uncertainty(y, pred, g, 2, n_resamples=200)
+    >>> res.dpd.ci_low <= res.dpd.statistic <= res.dpd.ci_high
+    True
+    """
+    cl, n_resamples = _check_common(confidence_level, n_resamples, mode, n_groups)
+    y, g = _inputs(y_true, group_codes, n_groups)
+    pred = _as_preds(y_pred, y.shape[0], "y_pred")
+    if pred.shape[0] != 1:
+        raise KDAuditError(f"y_pred: expected one model's predictions, got {pred.shape[0]} rows")
+    pred = pred[0]
+    k = _n_audited(mode, y, pred, num_classes)
+    cells = tabulate([g, y, pred], strata=2)
+    cg, cy, cp = cells.keys[:, 0], cells.keys[:, 1], cells.keys[:, 2]
+    args = (n_groups, k, mode, int(positive))
+    n, pos, pp, tp = _counts(cg, cy, cp, cells.counts.astype(float), *args)
+    dpd_obs, eod_obs = (float(v) for v in _from_rates(n, pos, pp, tp))
+
+    rng = np.random.default_rng(random_state)
+    boot_d, boot_e = [], []
+    for w in bootstrap_counts(cells, n_resamples, random_state=rng, stratified=stratified):
+        d, e = _from_rates(*_counts(cg, cy, cp, w.astype(float), *args))
+        boot_d.append(d)
+        boot_e.append(e)
+    null_d, null_e = _noise_floor(n, pos, pp, tp, n_resamples, rng)
+    metrics = []
+    for obs, boot, null in (
+        (dpd_obs, np.concatenate(boot_d), null_d),
+        (eod_obs, np.concatenate(boot_e), null_e),
+    ):
+        lo, hi = _percentile(boot, cl) if math.isfinite(obs) else (math.nan, math.nan)
+        metrics.append(
+            MetricUncertainty(
+                statistic=obs,
+                ci_low=lo,
+                ci_high=hi,
+                noise_floor=float(np.nanmean(null)) if np.isfinite(null).any() else math.nan,
+                noise_pvalue=_upper_pvalue(null, obs),
+                confidence_level=cl,
+                n_resamples=n_resamples,
+            )
+        )
+    return DisparityUncertainty(
+        dpd=metrics[0], eod=metrics[1], mode=mode, n_groups=int(n_groups), stratified=stratified
+    )
+
+
+def _percentile(values: np.ndarray, cl: float) -> tuple[float, float]:
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return math.nan, math.nan
+    lo, hi = np.quantile(finite, [(1 - cl) / 2, (1 + cl) / 2])
+    return float(lo), float(hi)
+
+
+def _upper_pvalue(null: np.ndarray, observed: float) -> float:
+    if not math.isfinite(observed):
+        return math.nan
+    null = np.where(np.isfinite(null), null, -np.inf)
+    return float((1 + np.sum(null >= observed - 1e-12)) / (1 + null.shape[0]))
+
+
+def _noise_floor(
+    n: np.ndarray, pos: np.ndarray, pp: np.ndarray, tp: np.ndarray, size: int, rng
+) -> tuple[np.ndarray, np.ndarray]:
+    """DPD and EOD when every group has the pooled rates (counts shaped (classes, groups))."""
+    neg = n - pos
+    fp = pp - tp
+    sr = _rate(pp.sum(-1), n.sum(-1))[..., None]
+    tpr = _rate(tp.sum(-1), pos.sum(-1))[..., None]
+    fpr = _rate(fp.sum(-1), neg.sum(-1))[..., None]
+    out_d, out_e = [], []
+    ni, posi, negi = (np.asarray(a, dtype=np.int64) for a in (n, pos, neg))
+    for r in batch_sizes(size, n.size * 3):
+        shape = (r, *n.shape)
+        pp_null = rng.binomial(ni, np.nan_to_num(sr), size=shape)
+        tp_null = rng.binomial(posi, np.nan_to_num(tpr), size=shape)
+        fp_null = rng.binomial(negi, np.nan_to_num(fpr), size=shape)
+        d, _ = _from_rates(n, pos, pp_null, np.zeros(shape))
+        _, e = _from_rates(n, pos, tp_null + fp_null, tp_null)
+        out_d.append(d)
+        out_e.append(e)
+    return np.concatenate(out_d), np.concatenate(out_e)
+
+
+# ---------------------------------------------------------------------------------------------
+# Two models on the same samples: paired differences
+# ---------------------------------------------------------------------------------------------
+
+
+def _side_metrics(
+    cells_g: np.ndarray,
+    cells_y: np.ndarray,
+    pred_cols: np.ndarray,
+    weights: np.ndarray,
+    args: tuple,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Seed-mean DPD and EOD of one side; ``pred_cols`` is (K, S)."""
+    d_sum = e_sum = 0.0
+    s = pred_cols.shape[1]
+    for j in range(s):
+        d, e = _from_rates(*_counts(cells_g, cells_y, pred_cols[:, j], weights, *args))
+        d_sum = d_sum + d
+        e_sum = e_sum + e
+    return d_sum / s, e_sum / s
+
+
+def paired_disparity_test(
+    y_true: Any,
+    preds_a: Any,
+    preds_b: Any,
+    group_codes: Any,
+    n_groups: int,
+    *,
+    mode: Mode = "binary",
+    positive: int = 1,
+    num_classes: int | None = None,
+    n_resamples: int = 1_000,
+    confidence_level: float = 0.95,
+    alpha: float = 0.05,
+    random_state: Any = 0,
+) -> PairedDisparityResult:
+    """Paired B - A differences of DPD and EOD of two models scored on the same samples.
+
+    ``delta = mean_s DPD_B,s - mean_s DPD_A,s`` (EOD alike) over ``S`` seed pairs (one row
+    each of ``preds_a`` / ``preds_b``); percentile CI from the paired bootstrap within
+    ``(group, label)`` strata; two-sided p-value from the paired permutation (each sample's A
+    and B predictions swapped with probability 1/2). Negative ``delta``: B is fairer.
+
+    Parameters
+    ----------
+    y_true : array-like of int, shape (N,)
+    preds_a, preds_b : array-like of int, shape (N,) or (S, N)
+    group_codes : array-like of int, shape (N,)
+    n_groups : int
+    mode, positive, num_classes, n_resamples, confidence_level, random_state
+        As in :func:`disparity_uncertainty`.
+    alpha : float
+        Level of :attr:`DisparityDifference.significant`.
+
+    Returns
+    -------
+    PairedDisparityResult
+    """
+    cl, n_resamples = _check_common(confidence_level, n_resamples, mode, n_groups)
+    y, g = _inputs(y_true, group_codes, n_groups)
+    pa = _as_preds(preds_a, y.shape[0], "preds_a")
+    pb = _as_preds(preds_b, y.shape[0], "preds_b")
+    if pa.shape[0] != pb.shape[0]:
+        raise KDAuditError(
+            f"preds_a has {pa.shape[0]} seed(s) but preds_b has {pb.shape[0]}; "
+            "paired differences pair seeds one to one"
+        )
+    s = pa.shape[0]
+    k = _n_audited(mode, y, np.concatenate([pa, pb]), num_classes)
+    args = (n_groups, k, mode, int(positive))
+    cells = tabulate([g, y, *pa, *pb], strata=2)
+    cg, cy = cells.keys[:, 0], cells.keys[:, 1]
+    col_a, col_b = cells.keys[:, 2 : 2 + s], cells.keys[:, 2 + s :]
+    w0 = cells.counts.astype(float)
+    da, ea = (float(v) for v in _side_metrics(cg, cy, col_a, w0, args))
+    db, eb = (float(v) for v in _side_metrics(cg, cy, col_b, w0, args))
+    obs = {"dpd": db - da, "eod": eb - ea}
+
+    rng = np.random.default_rng(random_state)
+    boot = {"dpd": [], "eod": []}
+    for w in bootstrap_counts(cells, n_resamples, random_state=rng):
+        wf = w.astype(float)
+        d_a, e_a = _side_metrics(cg, cy, col_a, wf, args)
+        d_b, e_b = _side_metrics(cg, cy, col_b, wf, args)
+        boot["dpd"].append(d_b - d_a)
+        boot["eod"].append(e_b - e_a)
+    # permutation: m samples of each cell move to the mirrored cell (A and B swapped)
+    movable = np.flatnonzero((col_a != col_b).any(axis=1))
+    mg, my = cg[movable], cy[movable]
+    all_g, all_y = np.concatenate([cg, mg]), np.concatenate([cy, my])
+    all_a = np.concatenate([col_a, col_b[movable]])
+    all_b = np.concatenate([col_b, col_a[movable]])
+    perm = {"dpd": [], "eod": []}
+    for r in batch_sizes(n_resamples, cells.n_cells * 2 * s):
+        m = swap_counts(cells.counts[movable], r, rng).astype(float)
+        w = np.broadcast_to(w0, (r, w0.shape[0])).copy()
+        w[:, movable] -= m
+        w = np.concatenate([w, m], axis=1)
+        d_a, e_a = _side_metrics(all_g, all_y, all_a, w, args)
+        d_b, e_b = _side_metrics(all_g, all_y, all_b, w, args)
+        perm["dpd"].append(d_b - d_a)
+        perm["eod"].append(e_b - e_a)
+    diffs = {}
+    for name in ("dpd", "eod"):
+        delta = obs[name]
+        if math.isfinite(delta):
+            lo, hi = _percentile(np.concatenate(boot[name]), cl)
+            null = np.concatenate(perm[name])
+            null = np.where(np.isfinite(null), np.abs(null), -np.inf)
+            p = float((1 + np.sum(null >= abs(delta) - 1e-12)) / (1 + n_resamples))
+        else:
+            lo = hi = p = math.nan
+        diffs[name] = DisparityDifference(delta, lo, hi, p, cl, n_resamples, float(alpha))
+    return PairedDisparityResult(
+        dpd_diff=diffs["dpd"],
+        eod_diff=diffs["eod"],
+        dpd_a=da,
+        dpd_b=db,
+        eod_a=ea,
+        eod_b=eb,
+        mode=mode,
+        n_pairs=s,
+    )
