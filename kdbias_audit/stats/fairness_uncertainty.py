@@ -7,10 +7,12 @@ prediction`` (:mod:`kdbias_audit.stats.resample`), so its cost does not grow wit
 
 For one model (:func:`disparity_uncertainty`):
 
-* **bootstrap CI**: the samples of each ``(group, label)`` stratum are redrawn with
-  replacement (group sizes and label counts stay fixed; ``stratified=False`` redraws all
-  ``N`` rows together, as fairlearn's ``MetricFrame(n_boot=...)`` does); the interval is the
-  percentile interval of DPD/EOD over the replicates;
+* **bootstrap CI**: stratified resampling with replacement, the percentile interval of the
+  metric over the replicates. DPD redraws the samples of each group (group sizes fixed; the
+  label mix varies as in a new test sample, so ``SR_g`` keeps its binomial variance); EOD
+  redraws within each ``(group, label)`` stratum (group and class sizes fixed: TPR and FPR are
+  rates *given* the label). ``stratified=False`` redraws all ``N`` rows together, as
+  fairlearn's ``MetricFrame(n_boot=...)`` does;
 * **noise floor**: a parametric bootstrap with every group at the pooled rates and its real
   size: ``PP_g ~ Bin(n_g, SR)`` for DPD; ``TP_g ~ Bin(P_g, TPR)`` and ``FP_g ~ Bin(N_g, FPR)``
   for EOD (one-vs-rest: per class ``c``, with the pooled rates of ``c``). ``noise_floor`` is
@@ -19,13 +21,15 @@ For one model (:func:`disparity_uncertainty`):
 
 For two models on the same samples (:func:`paired_disparity_test`): ``delta = DPD_B - DPD_A``
 (EOD alike; seed means when several seed pairs are pooled), its percentile CI from the paired
-stratified bootstrap (A and B predictions of a sample stay together) and a two-sided p-value
+bootstrap, stratified as above (A and B predictions of a sample stay together), and a
+two-sided p-value
 from the paired permutation that swaps A's and B's predictions of each sample with
 probability 1/2: ``(1 + #{|delta*| >= |delta|}) / (1 + R)``.
 
 Limits: a percentile interval of a max-minus-min is biased when groups are (nearly) tied,
-e.g. it cannot contain 0 when the true DPD is 0; the noise floor, not the CI, answers "is
-there any disparity". The one-vs-rest noise floor draws classes independently (exact per
+e.g. it cannot contain 0 when the true DPD is 0 (and the interval of a paired difference is
+then wider than needed); the noise floor and the permutation p-value, not the CIs, answer
+"is there any disparity" and "did it change". The one-vs-rest noise floor draws classes independently (exact per
 class; the spread of the class average is approximate). A group without positives
 (negatives) has no TPR (FPR) and is left out of that spread, as in
 :mod:`kdbias_audit.fairness`.
@@ -47,6 +51,7 @@ from .resample import (
     scatter_sum,
     swap_counts,
     tabulate,
+    with_strata,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -322,7 +327,8 @@ def disparity_uncertainty(
         Bootstrap replicates and noise-floor draws (at least 100).
     confidence_level : float, default 0.95
     stratified : bool, default True
-        Redraw within ``(group, label)`` strata; False: all rows together.
+        Redraw within groups (DPD) and ``(group, label)`` strata (EOD); False: all rows
+        together.
     random_state : int or numpy seed
 
     Returns
@@ -354,10 +360,16 @@ def disparity_uncertainty(
 
     rng = np.random.default_rng(random_state)
     boot_d, boot_e = [], []
-    for w in bootstrap_counts(cells, n_resamples, random_state=rng, stratified=stratified):
-        d, e = _from_rates(*_counts(cg, cy, cp, w.astype(float), *args))
-        boot_d.append(d)
-        boot_e.append(e)
+    if stratified:  # DPD within groups, EOD within (group, label)
+        for w in bootstrap_counts(with_strata(cells, 1), n_resamples, random_state=rng):
+            boot_d.append(_from_rates(*_counts(cg, cy, cp, w.astype(float), *args))[0])
+        for w in bootstrap_counts(cells, n_resamples, random_state=rng):
+            boot_e.append(_from_rates(*_counts(cg, cy, cp, w.astype(float), *args))[1])
+    else:
+        for w in bootstrap_counts(cells, n_resamples, random_state=rng, stratified=False):
+            d, e = _from_rates(*_counts(cg, cy, cp, w.astype(float), *args))
+            boot_d.append(d)
+            boot_e.append(e)
     null_d, null_e = _noise_floor(n, pos, pp, tp, n_resamples, rng)
     metrics = []
     for obs, boot, null in (
@@ -460,7 +472,8 @@ def paired_disparity_test(
 
     ``delta = mean_s DPD_B,s - mean_s DPD_A,s`` (EOD alike) over ``S`` seed pairs (one row
     each of ``preds_a`` / ``preds_b``); percentile CI from the paired bootstrap within
-    ``(group, label)`` strata; two-sided p-value from the paired permutation (each sample's A
+    groups (DPD) and ``(group, label)`` strata (EOD); two-sided p-value from the paired
+    permutation (each sample's A
     and B predictions swapped with probability 1/2). Negative ``delta``: B is fairer.
 
     Parameters
@@ -499,20 +512,20 @@ def paired_disparity_test(
     obs = {"dpd": db - da, "eod": eb - ea}
 
     rng = np.random.default_rng(random_state)
-    boot = {"dpd": [], "eod": []}
-    for w in bootstrap_counts(cells, n_resamples, random_state=rng):
-        wf = w.astype(float)
-        d_a, e_a = _side_metrics(cg, cy, col_a, wf, args)
-        d_b, e_b = _side_metrics(cg, cy, col_b, wf, args)
-        boot["dpd"].append(d_b - d_a)
-        boot["eod"].append(e_b - e_a)
+    boot: dict[str, list] = {"dpd": [], "eod": []}
+    for name, strata in (("dpd", 1), ("eod", 2)):
+        j = 0 if name == "dpd" else 1
+        for w in bootstrap_counts(with_strata(cells, strata), n_resamples, random_state=rng):
+            wf = w.astype(float)
+            side_a = _side_metrics(cg, cy, col_a, wf, args)[j]
+            boot[name].append(_side_metrics(cg, cy, col_b, wf, args)[j] - side_a)
     # permutation: m samples of each cell move to the mirrored cell (A and B swapped)
     movable = np.flatnonzero((col_a != col_b).any(axis=1))
     mg, my = cg[movable], cy[movable]
     all_g, all_y = np.concatenate([cg, mg]), np.concatenate([cy, my])
     all_a = np.concatenate([col_a, col_b[movable]])
     all_b = np.concatenate([col_b, col_a[movable]])
-    perm = {"dpd": [], "eod": []}
+    perm: dict[str, list] = {"dpd": [], "eod": []}
     for r in batch_sizes(n_resamples, cells.n_cells * 2 * s):
         m = swap_counts(cells.counts[movable], r, rng).astype(float)
         w = np.broadcast_to(w0, (r, w0.shape[0])).copy()

@@ -36,6 +36,7 @@ from .._errors import KDAuditError
 __all__ = [
     "Cells",
     "tabulate",
+    "with_strata",
     "batch_sizes",
     "bootstrap_counts",
     "multinomial_counts",
@@ -143,14 +144,22 @@ def tabulate(columns: Sequence[Any], *, strata: int = 0) -> Cells:
             keys[:, j] += lo[j]
     else:  # pragma: no cover - only for enormous value ranges
         keys, counts = np.unique(table, axis=0, return_counts=True)
-    if strata:
+    return with_strata(Cells(keys, counts.astype(np.int64), keys[:, 0], 0, 0), strata)
+
+
+def with_strata(cells: Cells, strata: int) -> Cells:
+    """The same cells, stratified by their first ``strata`` columns (0: one stratum)."""
+    keys = cells.keys
+    if not 0 <= strata <= keys.shape[1]:
+        raise KDAuditError(f"strata must be in [0, {keys.shape[1]}]; got {strata}")
+    if strata and keys.shape[0]:
         _, stratum = np.unique(keys[:, :strata], axis=0, return_inverse=True)
         stratum = stratum.reshape(-1).astype(np.int64)
         n_strata = int(stratum.max()) + 1
     else:
         stratum = np.zeros(keys.shape[0], dtype=np.int64)
-        n_strata = 1
-    return Cells(keys, counts.astype(np.int64), stratum, n_strata, strata)
+        n_strata = 1 if keys.shape[0] else 0
+    return Cells(keys, cells.counts, stratum, n_strata, strata)
 
 
 def check_resamples(n: int, *, name: str = "n_resamples", minimum: int = 0) -> int:
@@ -274,16 +283,22 @@ def scatter_sum(weights: np.ndarray, index: Any, size: int) -> np.ndarray:
 
     A sparse matrix product, ``O(R K)``: the per-replicate analogue of ``np.bincount``.
     """
-    from scipy import sparse
-
     w = np.asarray(weights)
     idx = np.asarray(index, dtype=np.int64)
     keep = idx >= 0
-    cols = np.flatnonzero(keep)
-    onehot = sparse.csr_matrix(
-        (np.ones(cols.shape[0]), (cols, idx[keep])), shape=(idx.shape[0], size)
-    )
     squeeze = w.ndim == 1
-    w2 = w[None, :] if squeeze else w
-    out = np.asarray((onehot.T @ w2.T.astype(float)).T)
+    w2 = (w[None, :] if squeeze else w).astype(float, copy=False)
+    if idx.shape[0] * size <= 200_000:  # small tables: a dense one-hot product is fastest
+        onehot = np.zeros((idx.shape[0], size))
+        rows = np.flatnonzero(keep)
+        onehot[rows, idx[keep]] = 1.0
+        out = w2 @ onehot
+    else:
+        from scipy import sparse
+
+        cols = np.flatnonzero(keep)
+        onehot = sparse.csr_matrix(
+            (np.ones(cols.shape[0]), (cols, idx[keep])), shape=(idx.shape[0], size)
+        )
+        out = np.asarray((onehot.T @ w2.T).T)
     return out[0] if squeeze else out
