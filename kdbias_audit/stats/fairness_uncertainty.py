@@ -63,6 +63,7 @@ __all__ = [
     "DisparityDifference",
     "PairedDisparityResult",
     "disparity_uncertainty",
+    "bootstrap_spreads",
     "paired_disparity_test",
     "MIN_BOOTSTRAP",
 ]
@@ -391,6 +392,38 @@ def disparity_uncertainty(
     return DisparityUncertainty(
         dpd=metrics[0], eod=metrics[1], mode=mode, n_groups=int(n_groups), stratified=stratified
     )
+
+
+def bootstrap_spreads(
+    y_true: Any,
+    y_pred: Any,
+    group_codes: Any,
+    n_groups: int,
+    *,
+    positive: int = 1,
+    n_resamples: int = 1_000,
+    stratified: bool = False,
+    random_state: Any = 0,
+) -> dict[str, np.ndarray]:
+    """Bootstrap replicates of the between-group spreads of a binary task's rates.
+
+    Returns ``{"selection_rate", "tpr", "fpr"}``: arrays of shape ``(n_resamples,)`` holding
+    ``max_g - min_g`` of each rate per replicate (fairlearn's
+    ``MetricFrame(..., n_boot=R).difference()`` per replicate; ``stratified=False``, the
+    default here, is fairlearn's plain row bootstrap; True redraws within groups).
+    """
+    n_resamples = check_resamples(n_resamples, minimum=1)
+    y, g = _inputs(y_true, group_codes, n_groups)
+    pred = _as_preds(y_pred, y.shape[0], "y_pred")[0]
+    cells = tabulate([g, y, pred], strata=1 if stratified else 0)
+    cg, cy, cp = cells.keys[:, 0], cells.keys[:, 1], cells.keys[:, 2]
+    out: dict[str, list] = {"selection_rate": [], "tpr": [], "fpr": []}
+    for w in bootstrap_counts(cells, n_resamples, random_state=random_state):
+        n, pos, pp, tp = _counts(cg, cy, cp, w.astype(float), n_groups, 1, "binary", positive)
+        out["selection_rate"].append(_spread(_rate(pp, n))[..., 0])
+        out["tpr"].append(_spread(_rate(tp, pos))[..., 0])
+        out["fpr"].append(_spread(_rate(pp - tp, n - pos))[..., 0])
+    return {k: np.concatenate(v) for k, v in out.items()}
 
 
 def _percentile(values: np.ndarray, cl: float) -> tuple[float, float]:
