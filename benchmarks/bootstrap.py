@@ -31,7 +31,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kdbias_audit.stats.fairness_uncertainty import (  # noqa: E402
+from kdbias_audit.fairness.uncertainty import (  # noqa: E402
     bootstrap_spreads,
     disparity_uncertainty,
 )

@@ -54,7 +54,7 @@ import json, os, sys, time
 from kdbias_audit.cli import app
 if os.environ.get("KDBENCH_PREIMPORT"):  # isolate the work from one-off module imports
     import pandas, pyarrow.parquet, rich.table, scipy.special  # noqa: F401
-    import kdbias_audit._compare, kdbias_audit.io, kdbias_audit._render  # noqa: F401
+    import kdbias_audit.comparison, kdbias_audit.io, kdbias_audit.render.formats  # noqa: F401
 t0 = time.perf_counter()
 try:
     app(["compare", *sys.argv[1:]], standalone_mode=False)
@@ -68,8 +68,8 @@ CHILD_STATS = r"""
 import json, sys, time
 import numpy as np
 from kdbias_audit.io import load_runsets
-from kdbias_audit._compare import compare
-from kdbias_audit.classwise import seed_accuracies, permutation_count_test
+from kdbias_audit.comparison import compare
+from kdbias_audit import seed_accuracies, permutation_count_test
 a, b = load_runsets(sys.argv[1:3])
 repeats = int(sys.argv[3])
 def best(fn):

@@ -51,7 +51,7 @@ INPROCESS_CHILD = r"""
 import json, sys, time
 t0 = time.perf_counter()
 from kdbias_audit.sweep import analyze_sweep
-from kdbias_audit.tables import render_sweep
+from kdbias_audit.render.tables import render_sweep
 t1 = time.perf_counter()
 res = analyze_sweep(sys.argv[1], jobs=int(sys.argv[2]))
 t2 = time.perf_counter()

@@ -42,7 +42,7 @@ from pathlib import Path
 import pandas as pd
 
 import kdbias_audit as ka
-from kdbias_audit._disagreement import disagreement
+from kdbias_audit.stats.disagreement import disagreement
 
 pd.set_option("display.width", 120)
 pd.set_option("display.max_columns", 20)

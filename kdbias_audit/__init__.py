@@ -7,59 +7,109 @@ report) are imported lazily by the functions that need them.
 from __future__ import annotations
 
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
 # name -> module that defines it (imported on first use, so `import kdbias_audit` stays fast)
 _EXPORTS: dict[str, str] = {
     # errors and warnings
-    "KDAuditError": "._errors",
-    "PredictionFileError": "._errors",
-    "DegenerateDataWarning": "._errors",
+    "KDAuditError": ".errors",
+    "InvalidArgumentError": ".errors",
+    "PredictionFileError": ".errors",
+    "DegenerateDataWarning": ".errors",
     # prediction files (format v1)
-    "FORMAT_VERSION": ".io",
-    "SeedRun": ".io",
-    "RunSet": ".io",
-    "write_predictions": ".io",
-    "read_predictions": ".io",
-    "load_runset": ".io",
-    "load_runsets": ".io",
-    "validate_paths": ".validate",
-    "convert_file": ".convert",
+    "FORMAT_VERSION": ".io.spec",
+    "SeedRun": ".io.runset",
+    "RunSet": ".io.runset",
+    "write_predictions": ".io.writer",
+    "read_predictions": ".io.reader",
+    "load_runset": ".io.loading",
+    "load_runsets": ".io.loading",
+    "validate_paths": ".io.validate",
+    "convert_file": ".io.convert",
     # class-wise audit
-    "seed_accuracies": ".classwise",
-    "welch_classwise": ".classwise",
-    "benjamini_hochberg": ".classwise",
-    "permutation_count_test": ".classwise",
-    "classwise_test": ".classwise",
-    "SeedAccuracy": ".classwise",
-    "WelchResult": ".classwise",
-    "ClasswiseResult": ".classwise",
-    "disagreement": "._disagreement",
-    "DisagreementResult": "._disagreement",
-    "compare": "._compare",
-    "Comparison": "._compare",
+    "seed_accuracies": ".stats.classwise",
+    "welch_classwise": ".stats.welch",
+    "benjamini_hochberg": ".stats.multitest",
+    "permutation_count_test": ".stats.permutation",
+    "classwise_test": ".stats.classwise",
+    "SeedAccuracy": ".stats.classwise",
+    "WelchResult": ".stats.welch",
+    "ClasswiseResult": ".stats.classwise",
+    "disagreement": ".stats.disagreement",
+    "DisagreementResult": ".stats.disagreement",
+    "compare": ".comparison",
+    "Comparison": ".comparison",
     # fairness
-    "group_counts": ".fairness",
-    "one_vs_rest_counts": ".fairness",
-    "GroupCounts": ".fairness",
-    "demographic_parity_difference": ".fairness",
-    "equalized_odds_difference": ".fairness",
-    "fairness_audit": ".fairness",
-    "compare_fairness": ".fairness",
-    "FairnessAudit": ".fairness",
-    "FairnessComparison": ".fairness",
+    "group_counts": ".fairness.counts",
+    "one_vs_rest_counts": ".fairness.counts",
+    "GroupCounts": ".fairness.counts",
+    "demographic_parity_difference": ".fairness.metrics",
+    "equalized_odds_difference": ".fairness.metrics",
+    "fairness_audit": ".fairness.audit",
+    "compare_fairness": ".fairness.compare",
+    "FairnessAudit": ".fairness.audit",
+    "FairnessComparison": ".fairness.compare",
     # sweeps, tables, figures, report
-    "discover_sweep": ".sweep",
-    "analyze_sweep": ".sweep",
-    "SweepResult": ".sweep",
-    "render_sweep": ".tables",
+    "discover_sweep": ".sweep.discover",
+    "analyze_sweep": ".sweep.analyze",
+    "SweepResult": ".sweep.results",
+    "render_sweep": ".render.tables",
     "sweep_figures": ".plots",
     "plot_sweep": ".plots",
     "build_report": ".report",
     "write_report": ".report",
 }
+
+if TYPE_CHECKING:  # what the lazy exports resolve to, for type checkers and editors
+    from .comparison import Comparison, compare
+    from .errors import (
+        DegenerateDataWarning,
+        InvalidArgumentError,
+        KDAuditError,
+        PredictionFileError,
+    )
+    from .fairness.audit import FairnessAudit, fairness_audit
+    from .fairness.compare import (
+        FairnessComparison,
+        compare_fairness,
+    )
+    from .fairness.counts import (
+        GroupCounts,
+        group_counts,
+        one_vs_rest_counts,
+    )
+    from .fairness.metrics import (
+        demographic_parity_difference,
+        equalized_odds_difference,
+    )
+    from .io.convert import convert_file
+    from .io.loading import load_runset, load_runsets
+    from .io.reader import read_predictions
+    from .io.runset import RunSet, SeedRun
+    from .io.spec import FORMAT_VERSION
+    from .io.validate import validate_paths
+    from .io.writer import write_predictions
+    from .plots import plot_sweep, sweep_figures
+    from .render.tables import render_sweep
+    from .report import build_report, write_report
+    from .stats.classwise import (
+        ClasswiseResult,
+        SeedAccuracy,
+        classwise_test,
+        seed_accuracies,
+    )
+    from .stats.disagreement import (
+        DisagreementResult,
+        disagreement,
+    )
+    from .stats.multitest import benjamini_hochberg
+    from .stats.permutation import permutation_count_test
+    from .stats.welch import WelchResult, welch_classwise
+    from .sweep.analyze import analyze_sweep
+    from .sweep.discover import discover_sweep
+    from .sweep.results import SweepResult
 
 __all__ = ["__version__", *_EXPORTS]
 

@@ -30,12 +30,12 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._atomic import atomic_write_bytes
+from .atomic import atomic_write_bytes
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
-    from .sweep import SweepResult
+    from .sweep.results import SweepResult
 
 __all__ = [
     "OKABE_ITO",

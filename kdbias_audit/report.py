@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from ._atomic import atomic_write_text
-from ._render import pm
+from .atomic import atomic_write_text
+from .render.formats import pm
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .sweep import SweepResult
+    from .sweep.results import SweepResult
 
 __all__ = ["build_report", "write_report", "REPORT_NAME"]
 
@@ -186,7 +186,7 @@ def build_report(
     title
         Page title (default names the dataset).
     """
-    from .tables import class_bias_display_frame, fairness_display_frame
+    from .render.tables import class_bias_display_frame, fairness_display_frame
 
     if figures is None:
         from .plots import figure_bytes, sweep_figures
@@ -323,7 +323,7 @@ def write_report(
     """Write :func:`build_report` to ``out_dir/filename`` (atomically); returns the path."""
     out_dir = Path(out_dir)
     if out_dir.exists() and not out_dir.is_dir():
-        from ._errors import KDAuditError
+        from .errors import KDAuditError
 
         raise KDAuditError(f"{out_dir}: is not a directory")
     out_dir.mkdir(parents=True, exist_ok=True)

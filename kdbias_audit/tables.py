@@ -1,178 +1,29 @@
-"""Sweep results as tables: the class-bias table (paper Tables 1, 5, 6, 7) and the fairness
-table (paper Tables 2, 3, 8, 9), in every output format.
-
-Nothing is computed here: the numbers come from :class:`~kdbias_audit.sweep.SweepResult`.
-Display tables (terminal, Markdown, LaTeX, HTML) show percentages as ``mean ± std`` like the
-paper; CSV carries the numeric values (fractions, one column per quantity) so that it can be
-analysed further; JSON follows the ``kdaudit sweep`` contract (:meth:`SweepResult.to_dict`).
-"""
+"""Deprecated import path: the sweep's tables now live in :mod:`kdbias_audit.render.tables`."""
 
 from __future__ import annotations
 
-import json
-import math
-from typing import TYPE_CHECKING, Any, Literal
+import warnings
 
-from ._render import pm
-
-if TYPE_CHECKING:  # pragma: no cover
-    import pandas as pd
-
-    from .sweep import SweepResult, SweepRow
+from .render.tables import (
+    TableFormat,
+    class_bias_display_frame,
+    fairness_display_frame,
+    render_sweep,
+    sweep_numeric_frame,
+    sweep_rich_tables,
+)
 
 __all__ = [
     "TableFormat",
     "class_bias_display_frame",
     "fairness_display_frame",
     "sweep_numeric_frame",
-    "render_sweep",
     "sweep_rich_tables",
+    "render_sweep",
 ]
 
-TableFormat = Literal["table", "json", "csv", "markdown", "latex"]
-
-DASH = "-"
-
-
-def _fmt_t(t: float | None) -> str:
-    return DASH if t is None else f"{t:g}"
-
-
-def _fmt_p(p: float) -> str:
-    return DASH if p is None or not math.isfinite(p) else f"{p:.3g}"
-
-
-def _show_alpha(result: SweepResult) -> bool:
-    """An ``α`` column only where the sweep has several distillation weights (paper Table 7)."""
-    return len(result.kd_alphas) > 1
-
-
-def _lead_columns(result: SweepResult, kd_alpha: float | None, r: SweepRow) -> dict[str, Any]:
-    rec: dict[str, Any] = {}
-    if _show_alpha(result):
-        rec["α"] = _fmt_t(kd_alpha)
-    rec["Run set"] = r.name
-    rec["Model"] = r.label
-    rec["T"] = _fmt_t(r.temperature)
-    return rec
-
-
-def class_bias_display_frame(result: SweepResult) -> pd.DataFrame:
-    """The class-bias table as shown: one row per model per ``alpha`` block (paper Table 7
-    layout), accuracy in percent as ``mean ± std``, ``-`` where a count does not apply.
-
-    Columns: [``α``], ``Run set``, ``Model`` (Teacher/NDS/DS), ``T``, ``Test Acc. (%)``,
-    ``#SC`` (NDS vs DS, ``p <= alpha``), ``#TC`` (teacher vs DS), ``#SC (BH)``, ``#TC (BH)``
-    (``q <= alpha``), ``p(#SC)``, ``p(#TC)`` (permutation p-values of the counts).
-    """
-    records = []
-    for kd_alpha, rows in result.blocks():
-        for r in rows:
-            rec = _lead_columns(result, kd_alpha, r)
-            mean, std = r.accuracy_mean_std()
-            rec["Test Acc. (%)"] = pm(mean, std)
-            sc, tc = r.vs_baseline, r.vs_teacher
-            rec["#SC"] = DASH if sc is None else str(int(sc.n_significant))
-            rec["#TC"] = DASH if tc is None else str(int(tc.n_significant))
-            rec["#SC (BH)"] = DASH if sc is None else str(int(sc.n_significant_fdr))
-            rec["#TC (BH)"] = DASH if tc is None else str(int(tc.n_significant_fdr))
-            rec["p(#SC)"] = DASH if sc is None else _fmt_p(float(sc.count_pvalue))
-            rec["p(#TC)"] = DASH if tc is None else _fmt_p(float(tc.count_pvalue))
-            records.append(rec)
-    import pandas as pd
-
-    return pd.DataFrame.from_records(records)
-
-
-def fairness_display_frame(result: SweepResult) -> pd.DataFrame | None:
-    """The fairness table as shown (``None`` when the sweep has no group attributes): accuracy,
-    then EOD and DPD per attribute, percent, ``mean ± std`` over seeds."""
-    if not result.attributes:
-        return None
-    records = []
-    for kd_alpha, rows in result.blocks():
-        for r in rows:
-            rec = _lead_columns(result, kd_alpha, r)
-            rec["Test Acc. (%)"] = pm(*r.accuracy_mean_std())
-            for attr in result.attributes:
-                rec[f"EOD {attr} (%)"] = pm(*r.fairness_mean_std(attr, "eod"))
-                rec[f"DPD {attr} (%)"] = pm(*r.fairness_mean_std(attr, "dpd"))
-            records.append(rec)
-    import pandas as pd
-
-    return pd.DataFrame.from_records(records)
-
-
-def sweep_numeric_frame(result: SweepResult) -> pd.DataFrame:
-    """Class-bias numbers and fairness numbers side by side (the CSV output): one row per model
-    per ``alpha`` block; accuracies and fairness metrics as fractions."""
-    import pandas as pd
-
-    df = result.class_bias_frame()
-    fair = result.fairness_frame()
-    extra = [c for c in fair.columns if c not in df.columns]
-    if extra:
-        df = pd.concat([df.reset_index(drop=True), fair[extra].reset_index(drop=True)], axis=1)
-    return df
-
-
-def _titles(result: SweepResult) -> tuple[str, str]:
-    where = f" ({result.dataset})" if result.dataset else ""
-    return (
-        f"Class-wise bias and distillation{where}: #SC = NDS vs DS, #TC = teacher vs DS, "
-        f"significant at p <= {result.alpha:g}",
-        f"Fairness metrics and distillation{where}",
-    )
-
-
-def sweep_rich_tables(result: SweepResult) -> list[Any]:
-    """rich Tables (class bias, then fairness when there are group attributes)."""
-    from ._render import frame_to_rich
-
-    t1, t2 = _titles(result)
-    out = [frame_to_rich(class_bias_display_frame(result), title=t1)]
-    fair = fairness_display_frame(result)
-    if fair is not None:
-        out.append(frame_to_rich(fair, title=t2))
-    return out
-
-
-def render_sweep(result: SweepResult, fmt: TableFormat = "markdown") -> str:
-    """The sweep's tables as text in ``fmt``.
-
-    ``json``: the ``kdaudit sweep`` contract; ``csv``: :func:`sweep_numeric_frame`;
-    ``markdown``/``latex``: the class-bias table, then the fairness table when there are group
-    attributes (LaTeX: booktabs ``table`` environments with captions); ``table``: the rich
-    tables rendered to plain text.
-    """
-    fmt = getattr(fmt, "value", fmt)  # accept the CLI's OutputFormat enum
-    if fmt == "json":  # to_dict() is plain JSON already (NaN as None); pandas is not needed
-        return json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n"
-    from ._render import frame_to_csv, frame_to_latex, frame_to_markdown
-
-    if fmt == "csv":
-        return frame_to_csv(sweep_numeric_frame(result))
-    t1, t2 = _titles(result)
-    bias = class_bias_display_frame(result)
-    fair = fairness_display_frame(result)
-    if fmt == "markdown":
-        parts = [f"**{t1}**\n\n" + frame_to_markdown(bias)]
-        if fair is not None:
-            parts.append(f"**{t2}**\n\n" + frame_to_markdown(fair))
-        return "\n".join(parts)
-    if fmt == "latex":
-        parts = [frame_to_latex(bias, caption=t1)]
-        if fair is not None:
-            parts.append(frame_to_latex(fair, caption=t2))
-        return "\n".join(parts)
-    if fmt == "table":
-        import io
-
-        from rich.console import Console
-
-        buf = io.StringIO()
-        console = Console(file=buf, width=200, highlight=False, color_system=None)
-        for t in sweep_rich_tables(result):
-            console.print(t)
-        return buf.getvalue()
-    raise ValueError(f"unknown format {fmt!r}; expected table, json, csv, markdown or latex")
+warnings.warn(
+    "kdbias_audit.tables is deprecated; import from kdbias_audit.render.tables",
+    DeprecationWarning,
+    stacklevel=2,
+)

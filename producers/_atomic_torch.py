@@ -9,7 +9,7 @@ from pathlib import Path
 def save_state_dict(state: dict, path: str | os.PathLike[str]) -> Path:
     import torch
 
-    from kdbias_audit._atomic import atomic_write
+    from kdbias_audit.atomic import atomic_write
 
     cpu_state = {k: v.detach().cpu() for k, v in state.items()}
     return atomic_write(path, lambda tmp: torch.save(cpu_state, tmp))

@@ -34,7 +34,7 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import DataLoader, DistributedSampler
 
-from kdbias_audit._errors import KDAuditError
+from kdbias_audit.errors import KDAuditError
 
 # --------------------------------------------------------------------------------------------
 # process group
@@ -355,7 +355,7 @@ def broadcast_buffers(model: torch.nn.Module, ctx: DistContext) -> None:
 
 
 def _save_state(model: torch.nn.Module, path: str | Path) -> None:
-    from kdbias_audit._atomic import atomic_write
+    from kdbias_audit.atomic import atomic_write
 
     atomic_write(Path(path), lambda tmp: torch.save(model.state_dict(), tmp))
 

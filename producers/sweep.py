@@ -33,7 +33,7 @@ from typing import Annotated
 
 import typer
 
-from kdbias_audit._errors import KDAuditError
+from kdbias_audit.errors import KDAuditError
 
 from .settings import get_setting
 from .train import RunSpec

@@ -31,7 +31,7 @@ from typing import Annotated, Any
 
 import typer
 
-from kdbias_audit._errors import KDAuditError
+from kdbias_audit.errors import KDAuditError
 
 from . import settings_large  # noqa: F401  (registers the settings)
 from .settings import get_setting

@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from kdbias_audit._errors import KDAuditError
+from kdbias_audit.errors import KDAuditError
 
 from .data import DataNotFoundError
 from .kd import kd_loss

@@ -32,7 +32,7 @@ from typing import Literal
 
 import numpy as np
 
-from kdbias_audit._errors import KDAuditError
+from kdbias_audit.errors import KDAuditError
 
 from .data import DatasetSplits, ImageSplit
 from .settings import DataOptions, get_setting
@@ -165,7 +165,7 @@ class RunResult:
 
 
 def _save_npz(path: Path, data: DatasetSplits) -> None:
-    from kdbias_audit._atomic import atomic_write
+    from kdbias_audit.atomic import atomic_write
 
     arrays: dict[str, np.ndarray] = {"class_names": np.array(data.class_names, dtype=str)}
     for name, split in (("train", data.train), ("test", data.test)):

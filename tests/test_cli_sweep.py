@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from kdbias_audit.cli import app
 from kdbias_audit.io import write_predictions
+from kdbias_audit.render.tables import render_sweep
 from kdbias_audit.sweep import analyze_sweep
-from kdbias_audit.tables import render_sweep
 
 runner = CliRunner()
 

@@ -7,12 +7,12 @@ import json
 import numpy as np
 import pytest
 
-from kdbias_audit._compare import Comparison, compare
-from kdbias_audit._disagreement import disagreement
-from kdbias_audit._errors import KDAuditError
-from kdbias_audit._render import jsonable, to_json
-from kdbias_audit.classwise import classwise_test
+from kdbias_audit import classwise_test
+from kdbias_audit.comparison import Comparison, compare
+from kdbias_audit.errors import KDAuditError
 from kdbias_audit.io import RunSet, load_runsets, write_predictions
+from kdbias_audit.render.formats import jsonable, to_json
+from kdbias_audit.stats.disagreement import disagreement
 
 TOP_KEYS = {"format_version", "a", "b", "alpha", "classwise", "disagreement"}
 SIDE_KEYS = {"path", "seeds", "accuracy"}

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kdbias_audit._disagreement import disagreement
-from kdbias_audit._errors import DegenerateDataWarning, KDAuditError
+from kdbias_audit.errors import DegenerateDataWarning, KDAuditError
 from kdbias_audit.io import RunSet, load_runsets, write_predictions
+from kdbias_audit.stats.disagreement import disagreement
 
 
 def brute_force_matrix(pa, pb, c):
@@ -195,7 +195,7 @@ def test_matrix_invariants(seed, c, n, pairing):
 
 
 def test_too_many_classes_for_a_dense_matrix_is_a_clear_error():
-    from kdbias_audit._disagreement import MAX_MATRIX_CLASSES
+    from kdbias_audit.stats.disagreement import MAX_MATRIX_CLASSES
 
     c = MAX_MATRIX_CLASSES + 1
     a = RunSet.from_arrays([0, c - 1], [[0, 1]], num_classes=c)

@@ -18,9 +18,9 @@ import numpy as np
 import pytest
 
 import kdbias_audit as ka
-from kdbias_audit._disagreement import disagreement
 from kdbias_audit.io import read_predictions
-from kdbias_audit.validate import validate_paths
+from kdbias_audit.io.validate import validate_paths
+from kdbias_audit.stats.disagreement import disagreement
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"

@@ -13,8 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from kdbias_audit._errors import DegenerateDataWarning, KDAuditError
-from kdbias_audit._render import to_json
+from kdbias_audit.errors import DegenerateDataWarning, KDAuditError
 from kdbias_audit.fairness import (
     compare_fairness,
     demographic_parity_difference,
@@ -30,6 +29,7 @@ from kdbias_audit.fairness import (
     tpr,
 )
 from kdbias_audit.io import RunSet
+from kdbias_audit.render.formats import to_json
 
 TOL = 1e-12
 

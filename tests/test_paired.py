@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from kdbias_audit._errors import KDAuditError
-from kdbias_audit.classwise import seed_accuracies
+from kdbias_audit.errors import KDAuditError
+from kdbias_audit.stats.classwise import seed_accuracies
 from kdbias_audit.stats.paired import (
     mcnemar_test,
     paired_cells,

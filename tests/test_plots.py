@@ -26,7 +26,7 @@ from kdbias_audit.sweep import analyze_sweep
 
 def test_importing_the_core_does_not_import_matplotlib():
     code = (
-        "import sys, kdbias_audit, kdbias_audit.sweep, kdbias_audit.tables, kdbias_audit.report, "
+        "import sys, kdbias_audit, kdbias_audit.sweep, kdbias_audit.render.tables, kdbias_audit.report, "
         "kdbias_audit.plots; print('matplotlib' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

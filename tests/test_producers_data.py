@@ -205,7 +205,7 @@ def test_missing_dataset_says_where_to_put_it(tmp_path, loader, where):
 
 
 def test_file_settings_need_a_data_root():
-    from kdbias_audit._errors import KDAuditError
+    from kdbias_audit.errors import KDAuditError
 
     with pytest.raises(KDAuditError, match="--data-root"):
         get_setting("cifar10").load(DataOptions())

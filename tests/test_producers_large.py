@@ -557,7 +557,7 @@ def test_bert_to_distilbert_kd_step_and_export(tmp_path):
 
 def test_gather_predictions_removes_padding_duplicates_single_process():
     torch = pytest.importorskip("torch")
-    from kdbias_audit._errors import KDAuditError
+    from kdbias_audit.errors import KDAuditError
     from producers.ddp import DistContext, gather_predictions
 
     # what two ranks of a DistributedSampler see for N=5: [0, 2, 4] and [1, 3, 0] (0 repeated)

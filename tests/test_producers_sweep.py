@@ -147,7 +147,7 @@ def test_parse_float_list_and_shard():
     assert parse_float_list("1-10,20,30,40") == [float(t) for t in [*range(1, 11), 20, 30, 40]]
     assert parse_float_list("0.5,2.5") == [0.5, 2.5]
     assert parse_shard("1/4") == (1, 4)
-    from kdbias_audit._errors import KDAuditError
+    from kdbias_audit.errors import KDAuditError
 
     for bad in ("4/4", "x"):
         with pytest.raises(KDAuditError, match="--shard"):

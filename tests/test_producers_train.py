@@ -177,7 +177,7 @@ def test_a_killed_run_leaves_no_finished_looking_file(tmp_path, data, monkeypatc
 
     # killed while writing the prediction file: no prediction file (the checkpoint came first)
     a = tmp_path / "a"
-    monkeypatch.setattr("kdbias_audit.io.pq.write_table", boom)
+    monkeypatch.setattr("kdbias_audit.io.writer.pq.write_table", boom)
     with pytest.raises(KeyboardInterrupt):
         train_run(spec(a), a / "seed0.parquet", data=data)
     assert sorted(p.name for p in a.iterdir()) == ["t.pt"]
@@ -197,7 +197,7 @@ def test_a_killed_run_leaves_no_finished_looking_file(tmp_path, data, monkeypatc
 
 
 def test_spec_validation():
-    from kdbias_audit._errors import KDAuditError
+    from kdbias_audit.errors import KDAuditError
 
     with pytest.raises(KDAuditError, match="temperature"):
         RunSpec(role="distilled", seed=0, arch="lenet5", **TINY)

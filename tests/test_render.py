@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from kdbias_audit._render import jsonable, to_json
+from kdbias_audit.render.formats import jsonable, to_json
 
 
 def test_nan_and_inf_become_null_in_small_and_large_containers():

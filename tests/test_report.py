@@ -16,10 +16,10 @@ import pytest
 from _sweepgen import make_sweep
 
 import kdbias_audit
-from kdbias_audit._errors import KDAuditError
+from kdbias_audit.errors import KDAuditError
+from kdbias_audit.render.tables import class_bias_display_frame, fairness_display_frame
 from kdbias_audit.report import build_report, write_report
 from kdbias_audit.sweep import analyze_sweep
-from kdbias_audit.tables import class_bias_display_frame, fairness_display_frame
 
 EVIL_CLASS = "<script>alert(1)</script>"
 EVIL_DATASET = '<img src=x onerror="alert(2)">'

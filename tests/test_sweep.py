@@ -14,7 +14,7 @@ import pytest
 from _sweepgen import PLANTED, SEEDS, make_sweep
 from scipy import stats
 
-from kdbias_audit._errors import KDAuditError, PredictionFileError
+from kdbias_audit.errors import KDAuditError, PredictionFileError
 from kdbias_audit.io import write_predictions
 from kdbias_audit.sweep import SweepResult, analyze_sweep, discover_sweep, find_runset_dirs
 

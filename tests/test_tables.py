@@ -12,13 +12,13 @@ import pandas as pd
 import pytest
 from _sweepgen import make_sweep
 
-from kdbias_audit.sweep import analyze_sweep
-from kdbias_audit.tables import (
+from kdbias_audit.render.tables import (
     class_bias_display_frame,
     fairness_display_frame,
     render_sweep,
     sweep_numeric_frame,
 )
+from kdbias_audit.sweep import analyze_sweep
 
 ROW_KEYS = {
     "name",

@@ -8,9 +8,9 @@ import warnings
 import numpy as np
 import pytest
 
-from kdbias_audit._errors import DegenerateDataWarning, KDAuditError
+from kdbias_audit.errors import DegenerateDataWarning, KDAuditError
 from kdbias_audit.fairness import dpd, eod, group_counts, one_vs_rest_counts
-from kdbias_audit.stats.fairness_uncertainty import (
+from kdbias_audit.fairness.uncertainty import (
     disparity_uncertainty,
     paired_disparity_test,
 )

@@ -1,27 +1,16 @@
 """The ``kdaudit`` command line (typer). Commands only parse, call and print.
 
-Each command lives in a module of this package and registers itself on ``app`` when imported.
+Each command lives in a module of this package and registers itself on ``app`` (defined in
+``_app``) when imported; the command modules import ``_app``, never this package, so there is
+no import cycle.
 """
 
 from __future__ import annotations
 
-import typer
+from . import compare, fairness, io_commands, sweep  # noqa: F401  (each registers its commands)
+from ._app import app
 
-app = typer.Typer(
-    name="kdaudit",
-    help="Audit what knowledge distillation does to class-wise bias and group fairness.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-
-# Command modules (each adds its commands to ``app``).
-from . import (
-    compare,  # noqa: E402,F401
-    fairness,  # noqa: E402,F401
-    io_commands,  # noqa: E402,F401
-    sweep,  # noqa: E402,F401
-)
+__all__ = ["app", "main"]
 
 
 def main() -> None:

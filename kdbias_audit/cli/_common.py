@@ -13,8 +13,8 @@ from typing import Any, TypeVar
 
 import typer
 
-from .._atomic import atomic_write_text
-from .._errors import DegenerateDataWarning, KDAuditError
+from ..atomic import atomic_write_text
+from ..errors import DegenerateDataWarning, KDAuditError
 
 F = TypeVar("F", bound=Callable[..., Any])
 

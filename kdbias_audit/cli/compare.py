@@ -11,7 +11,8 @@ from typing import Annotated
 
 import typer
 
-from . import app
+from ..defaults import DEFAULT_ALPHA
+from ._app import app
 from ._common import OutputFormat, degenerate_warnings_to_stderr, emit, guarded
 
 
@@ -22,7 +23,7 @@ class PairingOption(str, Enum):
 
 def table_renderables(result, *, top: int = 10) -> list:
     """The rich tables of the terminal summary."""
-    from .._render import frame_to_rich
+    from ..render.formats import frame_to_rich
 
     title = f"kdaudit compare: B = {result.b.name} vs A = {result.a.name}"
     items = [frame_to_rich(result.summary_frame(), title=title)]
@@ -62,7 +63,7 @@ def render_table(result, *, top: int = 10, width: int | None = None) -> str:
 
 
 def render_markdown(result, *, top: int = 10) -> str:
-    from .._render import frame_to_markdown
+    from ..render.formats import frame_to_markdown
 
     parts = [
         f"# kdaudit compare: {result.b.name} vs {result.a.name}\n",
@@ -93,7 +94,7 @@ def compare_command(
     b: Annotated[Path, typer.Argument(metavar="B", help="Run set B (e.g. the distilled student).")],
     alpha: Annotated[
         float, typer.Option("--alpha", help="Significance level of the per-class tests.")
-    ] = 0.05,
+    ] = DEFAULT_ALPHA,
     permutations: Annotated[
         int | None,
         typer.Option(
@@ -136,10 +137,10 @@ def compare_command(
     ] = 1,
 ) -> None:
     """Which classes did B move relative to A, is it more than seed noise, and where do they disagree."""
-    from .._compare import compare
-    from .._errors import KDAuditError
-    from .._render import frame_to_csv, frame_to_latex, to_json
-    from ..io import load_runsets
+    from ..comparison import compare
+    from ..errors import KDAuditError
+    from ..io.loading import load_runsets
+    from ..render.formats import frame_to_csv, frame_to_latex, to_json
 
     if top < 0:
         raise KDAuditError(f"--top must be >= 0; got {top}")

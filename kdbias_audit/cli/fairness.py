@@ -10,12 +10,12 @@ from typing import Annotated
 
 import typer
 
-from . import app
+from ._app import app
 from ._common import OutputFormat, degenerate_warnings_to_stderr, emit, guarded
 
 
 def _latex(audit) -> str:
-    from .._render import frame_to_latex, latex_escape
+    from ..render.formats import frame_to_latex, latex_escape
 
     df = audit.display_frame()
     for col in ("attribute", "mode"):
@@ -33,7 +33,7 @@ def render_table(audit, *, width: int | None = None) -> str:
     """The terminal table as plain text (no colour codes)."""
     from rich.console import Console
 
-    from .._render import frame_to_rich
+    from ..render.formats import frame_to_rich
 
     if width is None:
         width = max(100, shutil.get_terminal_size((120, 24)).columns)
@@ -83,9 +83,9 @@ def fairness_command(
     Binary tasks use the positive class; multi-class tasks one-vs-rest per class, averaged over
     classes. Tables show percent; JSON and CSV keep fractions.
     """
-    from .._render import frame_to_csv, frame_to_markdown, to_json
-    from ..fairness import fairness_audit
-    from ..io import load_runset
+    from ..fairness.audit import fairness_audit
+    from ..io.loading import load_runset
+    from ..render.formats import frame_to_csv, frame_to_markdown, to_json
 
     rs = load_runset(runset, jobs=jobs, progress=sys.stderr.isatty())
     with degenerate_warnings_to_stderr():
@@ -101,7 +101,7 @@ def fairness_command(
         text = _latex(audit)
     else:
         if out is None and sys.stdout.isatty():
-            from .._render import frame_to_rich
+            from ..render.formats import frame_to_rich
             from ._common import console
 
             console().print(frame_to_rich(audit.display_frame(), title=_title(audit)))

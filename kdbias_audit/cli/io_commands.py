@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from . import app
+from ._app import app
 from ._common import OutputFormat, console, emit, fail, guarded
 
 
@@ -28,8 +28,8 @@ def validate(
     ] = OutputFormat.table,
 ) -> None:
     """Check prediction files against format v1; summarise each run set or list every problem."""
-    from .._render import to_json
-    from ..validate import validate_paths
+    from ..io.validate import validate_paths
+    from ..render.formats import to_json
 
     report = validate_paths(paths, independent=independent)
     for problem in report.problems:
@@ -38,7 +38,7 @@ def validate(
         emit(to_json(report.to_dict()), None)
     elif fmt == OutputFormat.table:
         if report.summaries:
-            from .._render import frame_to_rich
+            from ..render.formats import frame_to_rich
 
             console().print(frame_to_rich(report.to_frame(), title="Run sets"))
     else:
@@ -79,7 +79,7 @@ def convert(
     Columns (CSV) or arrays (NPZ): label; pred, or logits (NPZ: 2-D array `logits`; CSV: columns
     logit_0 .. logit_{C-1}); optional sample_id; optional group.<attribute>.
     """
-    from ..convert import convert_file
+    from ..io.convert import convert_file
 
     if output.resolve() == source.resolve():
         raise fail(f"{output}: refusing to write the output over the input")

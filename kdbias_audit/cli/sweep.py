@@ -9,7 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
-from . import app
+from ..defaults import DEFAULT_ALPHA
+from ._app import app
 from ._common import OutputFormat, degenerate_warnings_to_stderr, emit, guarded
 
 RootArg = Annotated[
@@ -51,7 +52,7 @@ def _analyze(
     permutations: int | None,
     jobs: int,
 ) -> Any:
-    from ..sweep import analyze_sweep
+    from ..sweep.analyze import analyze_sweep
 
     with degenerate_warnings_to_stderr():
         return analyze_sweep(
@@ -66,7 +67,7 @@ def _analyze(
 
 
 def _check_out_dir(out: Path) -> None:
-    from .._errors import KDAuditError
+    from ..errors import KDAuditError
 
     if out.exists() and not out.is_dir():
         raise KDAuditError(f"{out}: is not a directory (-o takes an output directory)")
@@ -93,7 +94,7 @@ def sweep_command(
     root: RootArg,
     teacher: TeacherOpt = None,
     baseline: BaselineOpt = None,
-    alpha: AlphaOpt = 0.05,
+    alpha: AlphaOpt = DEFAULT_ALPHA,
     permutations: PermOpt = None,
     fmt: Annotated[
         OutputFormat, typer.Option("--format", "-f", help="Output format.")
@@ -104,7 +105,7 @@ def sweep_command(
     jobs: JobsOpt = 1,
 ) -> None:
     """Class-bias table (accuracy, #SC, #TC per temperature) and fairness table of a sweep."""
-    from ..tables import render_sweep, sweep_rich_tables
+    from ..render.tables import render_sweep, sweep_rich_tables
 
     result = _analyze(root, teacher, baseline, alpha, permutations, jobs)
     if fmt is OutputFormat.table and out is None and sys.stdout.isatty():
@@ -125,13 +126,13 @@ def plot_command(
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory for the figures (created).")],
     teacher: TeacherOpt = None,
     baseline: BaselineOpt = None,
-    alpha: AlphaOpt = 0.05,
+    alpha: AlphaOpt = DEFAULT_ALPHA,
     permutations: PermOpt = None,
     jobs: JobsOpt = 1,
     dpi: Annotated[int, typer.Option("--dpi", help="Resolution of the PNG files.")] = 150,
 ) -> None:
     """The paper's figures (class-wise accuracy, disagreement, #SC/#TC and EOD/DPD vs T) as PNG and PDF."""
-    from .._errors import KDAuditError
+    from ..errors import KDAuditError
     from ..plots import plot_sweep
 
     if dpi < 10:
@@ -149,7 +150,7 @@ def report_command(
     out: Annotated[Path, typer.Option("--out", "-o", help="Directory for report.html (created).")],
     teacher: TeacherOpt = None,
     baseline: BaselineOpt = None,
-    alpha: AlphaOpt = 0.05,
+    alpha: AlphaOpt = DEFAULT_ALPHA,
     permutations: PermOpt = None,
     jobs: JobsOpt = 1,
 ) -> None:
@@ -164,7 +165,7 @@ def report_command(
             "-o": out,
             "--teacher": teacher,
             "--baseline": baseline,
-            "--alpha": None if alpha == 0.05 else alpha,
+            "--alpha": None if alpha == DEFAULT_ALPHA else alpha,
             "--permutations": permutations,
             "--jobs": None if jobs == 1 else jobs,
         },

@@ -42,8 +42,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from .._errors import KDAuditError
-from ..classwise import benjamini_hochberg
+from ..errors import KDAuditError
+from .multitest import benjamini_hochberg
 from .resample import (
     Cells,
     batch_sizes,

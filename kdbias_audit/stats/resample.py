@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from .._errors import KDAuditError
+from ..errors import KDAuditError
 
 __all__ = [
     "Cells",

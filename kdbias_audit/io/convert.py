@@ -11,8 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from ._errors import PredictionFileError
-from .io import GROUP_PREFIX, write_predictions
+from ..errors import PredictionFileError
+from .spec import GROUP_PREFIX
+from .writer import write_predictions
 
 _LOGIT_COL = re.compile(r"^logits?[_.](\d+)$")
 

@@ -32,7 +32,7 @@ then wider than needed); the noise floor and the permutation p-value, not the CI
 "is there any disparity" and "did it change". The one-vs-rest noise floor draws classes independently (exact per
 class; the spread of the class average is approximate). A group without positives
 (negatives) has no TPR (FPR) and is left out of that spread, as in
-:mod:`kdbias_audit.fairness`.
+:mod:`kdbias_audit.fairness.rates`.
 """
 
 from __future__ import annotations
@@ -43,8 +43,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from .._errors import KDAuditError
-from .resample import (
+from ..errors import KDAuditError
+from ..stats.resample import (
     batch_sizes,
     bootstrap_counts,
     check_resamples,
@@ -53,6 +53,7 @@ from .resample import (
     tabulate,
     with_strata,
 )
+from .rates import combine_eod, spread
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -87,10 +88,7 @@ def _rate(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 
 def _spread(rates: np.ndarray) -> np.ndarray:
     """``max - min`` over the last axis of the defined rates; NaN with fewer than two."""
-    defined = ~np.isnan(rates)
-    hi = np.where(defined, rates, -np.inf).max(axis=-1)
-    lo = np.where(defined, rates, np.inf).min(axis=-1)
-    return np.where(defined.sum(axis=-1) >= 2, hi - lo, np.nan)
+    return np.asarray(spread(rates))
 
 
 def _class_mean(values: np.ndarray) -> np.ndarray:
@@ -109,7 +107,7 @@ def _from_rates(
     fpr = _rate(pp - tp, n - pos)
     dpd = _spread(sr)
     ts, fs = _spread(tpr), _spread(fpr)
-    eod = np.where(np.isnan(ts) | np.isnan(fs), np.nan, np.fmax(ts, fs))
+    eod = combine_eod(ts, fs)
     return _class_mean(dpd), _class_mean(eod)
 
 

@@ -30,3 +30,7 @@ class DegenerateDataWarning(RuntimeWarning):
 
     The quantity is reported as NaN and never silently replaced by 0.
     """
+
+
+class InvalidArgumentError(KDAuditError, ValueError):
+    """An invalid argument to a library function (a ``ValueError`` too, as in fairlearn)."""

@@ -17,19 +17,18 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from ._errors import DegenerateDataWarning, KDAuditError
+from ..defaults import MAX_MATRIX_CLASSES
+from ..errors import DegenerateDataWarning, KDAuditError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from .io import RunSet
+    from ..io.runset import RunSet
+from ..checks import where
 
 __all__ = ["DisagreementResult", "disagreement", "disagreement_arrays"]
 
 Pairing = Literal["seed", "all"]
-
-#: Largest class count for the dense (C, C) matrix (10,000 classes: 800 MB of float64).
-MAX_MATRIX_CLASSES = 10_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -197,11 +196,6 @@ def disagreement_arrays(
     return matrix, rates, per_class
 
 
-def _where(rs: Any) -> str:
-    path = getattr(rs, "path", None)
-    return str(path) if path is not None else str(getattr(rs, "name", "run set"))
-
-
 def disagreement(a: RunSet, b: RunSet, *, pairing: Pairing = "seed") -> DisagreementResult:
     """Disagreement matrices and rates between run sets A and B, averaged over run pairs.
 
@@ -240,12 +234,12 @@ def disagreement(a: RunSet, b: RunSet, *, pairing: Pairing = "seed") -> Disagree
         raise KDAuditError(f"pairing must be 'seed' or 'all'; got {pairing!r}")
     if a.num_classes != b.num_classes:
         raise KDAuditError(
-            f"{_where(b)}: has {b.num_classes} classes but {_where(a)} has {a.num_classes}; "
+            f"{where(b)}: has {b.num_classes} classes but {where(a)} has {a.num_classes}; "
             "compared run sets must have the same classes"
         )
     if a.n_samples != b.n_samples or not np.array_equal(a.label, b.label):
         raise KDAuditError(
-            f"{_where(b)}: its test samples or labels differ from {_where(a)}; "
+            f"{where(b)}: its test samples or labels differ from {where(a)}; "
             "disagreement needs run sets over the same test set (load them with load_runsets)"
         )
     seeds_a, seeds_b = [int(s) for s in a.seeds], [int(s) for s in b.seeds]
@@ -253,7 +247,7 @@ def disagreement(a: RunSet, b: RunSet, *, pairing: Pairing = "seed") -> Disagree
         common = sorted(set(seeds_a) & set(seeds_b))
         if not common:
             raise KDAuditError(
-                f"{_where(a)} (seeds {seeds_a}) and {_where(b)} (seeds {seeds_b}) have no seed "
+                f"{where(a)} (seeds {seeds_a}) and {where(b)} (seeds {seeds_b}) have no seed "
                 "in common; use --pairing all (pairing='all') to compare every pair of runs"
             )
         pos_a = {s: i for i, s in enumerate(seeds_a)}

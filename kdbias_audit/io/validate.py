@@ -10,15 +10,15 @@ from typing import Any
 
 import pandas as pd
 
-from ._errors import KDAuditError
-from .io import (
+from ..errors import KDAuditError
+from .reader import read_predictions
+from .runset import (
     RunSet,
     SeedRun,
-    _check_aligned,
-    _check_runset_consistency,
+    check_aligned,
+    check_runset_consistency,
     find_prediction_files,
     find_runsets,
-    read_predictions,
 )
 
 
@@ -106,14 +106,14 @@ def validate_paths(
         if broken:
             continue
         try:
-            _check_runset_consistency(runs)
+            check_runset_consistency(runs)
             runsets.append(RunSet(loc, tuple(runs)))
         except KDAuditError as exc:
             problems.append(str(exc))
     if not independent:
         for rs in runsets[1:]:
             try:
-                _check_aligned(rs.runs[0], runsets[0].runs[0])
+                check_aligned(rs.runs[0], runsets[0].runs[0])
             except KDAuditError as exc:
                 problems.append(str(exc))
     return ValidationReport(tuple(rs.summary() for rs in runsets), tuple(problems))

@@ -4,7 +4,7 @@ This is the computation behind ``kdaudit compare A B``; the command only loads, 
 :func:`compare` and formats the :class:`Comparison` it returns. In a notebook::
 
     from kdbias_audit import load_runsets
-    from kdbias_audit._compare import compare
+    from kdbias_audit.comparison import compare
 
     teacher, student = load_runsets(["runs/teacher", "runs/ds_T6"])
     result = compare(teacher, student)
@@ -22,16 +22,17 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from ._disagreement import DisagreementResult, disagreement
-from ._errors import KDAuditError
-from ._render import pm
-from .classwise import ClasswiseResult, classwise_test
-from .fairness import compare_fairness
+from .defaults import DEFAULT_ALPHA, DEFAULT_CONFIDENCE_LEVEL
+from .errors import KDAuditError
+from .fairness.compare import compare_fairness
+from .render.formats import pm
+from .stats.classwise import ClasswiseResult, classwise_test
+from .stats.disagreement import DisagreementResult, disagreement
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
-    from .io import RunSet
+    from .io.runset import RunSet
 
 __all__ = ["RunSetSummary", "Comparison", "compare", "JSON_FORMAT_VERSION"]
 
@@ -109,7 +110,7 @@ class Comparison:
     fairness: Any = None
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON contract of ``kdaudit compare --format json`` (NaN kept; ``_render.to_json``
+        """The JSON contract of ``kdaudit compare --format json`` (NaN kept; ``render.formats.to_json``
         writes it as null). A ``"fairness"`` key is present only when fairness was computed."""
         out: dict[str, Any] = {
             "format_version": JSON_FORMAT_VERSION,
@@ -214,13 +215,13 @@ def compare(
     a: RunSet,
     b: RunSet,
     *,
-    alpha: float = 0.05,
+    alpha: float = DEFAULT_ALPHA,
     permutations: int | None = None,
     pairing: Literal["seed", "all"] = "seed",
     random_state: Any = 0,
     sensitive: Sequence[str] | None = None,
     positive_class: int | None = None,
-    confidence_level: float = 0.95,
+    confidence_level: float = DEFAULT_CONFIDENCE_LEVEL,
 ) -> Comparison:
     """Compare run set B (e.g. a distilled student) against run set A (teacher or NDS).
 

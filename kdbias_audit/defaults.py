@@ -1,0 +1,26 @@
+"""Default values and limits, named once (imported by the library and the CLI alike)."""
+
+from __future__ import annotations
+
+__all__ = [
+    "DEFAULT_ALPHA",
+    "DEFAULT_CONFIDENCE_LEVEL",
+    "DEFAULT_PERMUTATIONS",
+    "MAX_NUM_CLASSES",
+    "MAX_METADATA_BYTES",
+    "MAX_MATRIX_CLASSES",
+]
+
+#: Significance level of the per-class tests and of the fairness comparisons.
+DEFAULT_ALPHA = 0.05
+#: Confidence level of the Welch intervals.
+DEFAULT_CONFIDENCE_LEVEL = 0.95
+#: Splits of a permutation test: every split when there are at most this many, else this many
+#: random ones.
+DEFAULT_PERMUTATIONS = 10_000
+#: Largest ``num_classes`` the reader accepts (a guard against absurd metadata).
+MAX_NUM_CLASSES = 100_000
+#: Largest metadata JSON the reader parses, in bytes.
+MAX_METADATA_BYTES = 16 * 1024 * 1024
+#: Largest class count for the dense (C, C) disagreement matrix (10,000 classes: 800 MB of float64).
+MAX_MATRIX_CLASSES = 10_000

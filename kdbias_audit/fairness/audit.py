@@ -1,0 +1,488 @@
+"""The fairness audit of a run set: DPD and EOD per sensitive attribute, across seeds."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from ..errors import KDAuditError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from ..io.runset import RunSet
+from ..checks import where_named
+from .counts import (
+    INTERSECTION_SEP,
+    GroupCounts,
+    as_codes,
+    freeze,
+    group_counts,
+    one_vs_rest_counts,
+)
+from .rates import (
+    combine_eod,
+    eod_messages,
+    eod_parts,
+    fpr,
+    listing,
+    selection_rate,
+    spread,
+    tpr,
+    undefined_message,
+    warn_messages,
+)
+
+__all__ = ["AttributeFairness", "FairnessAudit", "fairness_audit", "parse_sensitive"]
+
+
+# --------------------------------------------------------------------------------------------
+# Run sets: audit across seeds
+# --------------------------------------------------------------------------------------------
+
+
+def _mean(values: np.ndarray) -> float:
+    return float(np.mean(values)) if values.size else math.nan
+
+
+def _std(values: np.ndarray) -> float:
+    """Sample standard deviation (ddof=1); NaN with fewer than two seeds."""
+    return float(np.std(values, ddof=1)) if values.size >= 2 else math.nan
+
+
+def _class_mean(per_class: np.ndarray) -> np.ndarray:
+    """Mean over classes (last axis) of the defined values; NaN when none is defined."""
+    defined = ~np.isnan(per_class)
+    k = defined.sum(axis=-1)
+    total = np.where(defined, per_class, 0.0).sum(axis=-1)
+    out = np.full(total.shape, np.nan)
+    np.divide(total, k, out=out, where=k > 0)
+    return out
+
+
+def fmt_pct(mean: float, std: float) -> str:
+    if not math.isfinite(mean):
+        return "nan"
+    return f"{100 * mean:.2f} ± {100 * std:.2f}" if math.isfinite(std) else f"{100 * mean:.2f}"
+
+
+@dataclass(frozen=True, eq=False)
+class AttributeFairness:
+    """DPD and EOD of one run set for one sensitive attribute (or intersection), per seed.
+
+    Attributes
+    ----------
+    attribute : str
+        Attribute name, or an intersection such as ``"young&male"``.
+    components : tuple of str
+        The attributes forming it (one unless an intersection).
+    mode : {"binary", "one-vs-rest"}
+    groups : tuple of str
+        Group names (for an intersection, levels joined with ``&``), in count order.
+    classes : tuple of str
+        Classes audited: the positive class (binary) or every class (one-vs-rest).
+    positive_class : int or None
+        The positive class index (binary mode).
+    seeds : tuple of int
+    counts : GroupCounts
+        Shape ``(n_seeds, n_classes_audited, n_groups)``.
+    dpd_per_class, eod_per_class : ndarray, shape (n_seeds, n_classes_audited)
+    dpd_per_seed, eod_per_seed : ndarray, shape (n_seeds,)
+        Mean over classes of the defined per-class values (Algorithm 1); binary: the one class.
+    """
+
+    attribute: str
+    components: tuple[str, ...]
+    mode: Literal["binary", "one-vs-rest"]
+    groups: tuple[str, ...]
+    classes: tuple[str, ...]
+    positive_class: int | None
+    seeds: tuple[int, ...]
+    counts: GroupCounts
+    dpd_per_class: np.ndarray
+    eod_per_class: np.ndarray
+    dpd_per_seed: np.ndarray
+    eod_per_seed: np.ndarray
+
+    def __post_init__(self) -> None:
+        freeze(self, ("dpd_per_class", "eod_per_class", "dpd_per_seed", "eod_per_seed"))
+
+    @property
+    def dpd_mean(self) -> float:
+        return _mean(self.dpd_per_seed)
+
+    @property
+    def dpd_std(self) -> float:
+        return _std(self.dpd_per_seed)
+
+    @property
+    def eod_mean(self) -> float:
+        return _mean(self.eod_per_seed)
+
+    @property
+    def eod_std(self) -> float:
+        return _std(self.eod_per_seed)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON object of the contract (fractions; NaN stays NaN until ``to_json``)."""
+        return {
+            "mode": self.mode,
+            "groups": list(self.groups),
+            "dpd": {
+                "mean": self.dpd_mean,
+                "std": self.dpd_std,
+                "per_seed": [float(v) for v in self.dpd_per_seed],
+            },
+            "eod": {
+                "mean": self.eod_mean,
+                "std": self.eod_std,
+                "per_seed": [float(v) for v in self.eod_per_seed],
+            },
+        }
+
+    def group_rates(self) -> pd.DataFrame:
+        """Long table: one row per seed x class x group with counts and rates (fractions)."""
+        import pandas as pd
+
+        c = self.counts
+        s, k, g = c.shape
+        si, ki, gi = (a.reshape(-1) for a in np.indices((s, k, g)))
+        return pd.DataFrame(
+            {
+                "attribute": self.attribute,
+                "seed": np.asarray(self.seeds, dtype=np.int64)[si],
+                "class": np.asarray(self.classes, dtype=object)[ki],
+                "group": np.asarray(self.groups, dtype=object)[gi],
+                "n": c.n.reshape(-1),
+                "positives": c.positives.reshape(-1),
+                "negatives": c.negatives.reshape(-1),
+                "predicted_positives": c.predicted_positives.reshape(-1),
+                "true_positives": c.true_positives.reshape(-1),
+                "selection_rate": selection_rate(c).reshape(-1),
+                "tpr": tpr(c).reshape(-1),
+                "fpr": fpr(c).reshape(-1),
+            }
+        )
+
+    def per_class(self) -> pd.DataFrame:
+        """Per-class DPD and EOD over seeds (one-vs-rest; a single row in binary mode)."""
+        import pandas as pd
+
+        rows = []
+        for j, name in enumerate(self.classes):
+            d, e = self.dpd_per_class[:, j], self.eod_per_class[:, j]
+            rows.append(
+                {
+                    "attribute": self.attribute,
+                    "class": name,
+                    "dpd_mean": _mean(d),
+                    "dpd_std": _std(d),
+                    "eod_mean": _mean(e),
+                    "eod_std": _std(e),
+                }
+            )
+        return pd.DataFrame(rows)
+
+
+def parse_sensitive(
+    sensitive: Sequence[str] | str | None, available: Sequence[str], *, where: str = "run set"
+) -> list[tuple[str, tuple[str, ...]]]:
+    """Resolve ``sensitive`` entries into ``(key, components)`` pairs.
+
+    An entry is an attribute name (``"young"``; a ``group.`` prefix is accepted) or an
+    intersection written ``"young&male"`` (``"young,male"`` means the same). ``None``: every
+    available attribute separately. The key of an intersection is its components joined by
+    ``&`` in the order given.
+    """
+    available = tuple(available)
+    if sensitive is None:
+        return [(a, (a,)) for a in available]
+    if isinstance(sensitive, str):
+        sensitive = [sensitive]
+    if len(sensitive) == 0:  # an empty selection means the default, as None does
+        return [(a, (a,)) for a in available]
+    out: list[tuple[str, tuple[str, ...]]] = []
+    for entry in sensitive:
+        parts = [
+            p.strip() for p in str(entry).replace(",", INTERSECTION_SEP).split(INTERSECTION_SEP)
+        ]
+        parts = [p[len("group.") :] if p.startswith("group.") else p for p in parts]
+        if not parts or any(not p for p in parts):
+            raise KDAuditError(f"--sensitive: empty attribute name in {entry!r}")
+        if len(set(parts)) != len(parts):
+            raise KDAuditError(f"--sensitive: attribute repeated in {entry!r}")
+        for p in parts:
+            if p not in available:
+                has = ", ".join(available) if available else "none"
+                raise KDAuditError(f"{where}: no group attribute '{p}' (group attributes: {has})")
+        key = INTERSECTION_SEP.join(parts)
+        if key not in (k for k, _ in out):
+            out.append((key, tuple(parts)))
+    return out
+
+
+def resolve_positive(runset: Any, positive_class: int | None) -> int:
+    k = int(runset.num_classes)
+    if positive_class is None:
+        meta = getattr(runset, "positive_class", None)
+        if meta is None:
+            meta = (getattr(runset, "metadata", None) or {}).get("positive_class")
+        positive_class = 1 if meta is None else meta
+        origin = "metadata positive_class" if meta is not None else "default positive class"
+    else:
+        origin = "positive_class"
+    if isinstance(positive_class, bool) or not isinstance(positive_class, (int, np.integer)):
+        raise KDAuditError(
+            f"{where_named(runset)}: {origin} must be an integer, got {positive_class!r}"
+        )
+    if not 0 <= int(positive_class) < k:
+        raise KDAuditError(
+            f"{where_named(runset)}: {origin} {int(positive_class)} is not a class "
+            f"of this {k}-class task (expected 0..{k - 1})"
+        )
+    return int(positive_class)
+
+
+def _attribute_codes(runset: Any, components: tuple[str, ...]) -> tuple[np.ndarray, list[str]]:
+    levels = [tuple(str(v) for v in runset.group_levels(a)) for a in components]
+    codes = []
+    for a, lv in zip(components, levels, strict=False):
+        codes.append(
+            as_codes(
+                runset.group_codes(a),
+                len(lv),
+                int(runset.n_samples),
+                f"{where_named(runset)}: group.{a}",
+            )
+        )
+    if len(components) == 1:
+        return codes[0], list(levels[0])
+    code = np.zeros(codes[0].shape[0], dtype=np.int64)
+    for c, lv in zip(codes, levels, strict=False):
+        code = code * len(lv) + c
+    combos, inverse = np.unique(code, return_inverse=True)
+    parts = np.unravel_index(combos, [len(lv) for lv in levels])
+    names = [
+        INTERSECTION_SEP.join(levels[j][parts[j][i]] for j in range(len(levels)))
+        for i in range(len(combos))
+    ]
+    return inverse.reshape(-1).astype(np.int64), names
+
+
+def _audit_attribute(
+    runset: Any,
+    key: str,
+    components: tuple[str, ...],
+    mode: str,
+    positive: int | None,
+    labels: np.ndarray,
+    preds: np.ndarray,
+    class_names: list[str],
+) -> AttributeFairness:
+    codes, groups = _attribute_codes(runset, components)
+    n_groups = len(groups)
+    if mode == "binary":
+        counts = group_counts(labels, preds, codes, n_groups, positive=positive)[:, None, :]
+        classes = (class_names[positive],)
+    else:
+        counts = one_vs_rest_counts(labels, preds, codes, n_groups, int(runset.num_classes))
+        classes = tuple(class_names)
+    sr = selection_rate(counts)
+    dpd_c = np.asarray(spread(sr))
+    t, f, ts, fs = eod_parts(counts)
+    eod_c = combine_eod(ts, fs)
+    context = f"{runset.name}, attribute '{key}': "
+    cls = classes if mode == "one-vs-rest" else None
+    messages = [
+        undefined_message(np.isnan(sr), "selection rate", "no samples", groups, cls, context),
+        *eod_messages(t, f, np.zeros(0), groups, cls, context)[:2],
+    ]
+    for name, values in (("DPD", dpd_c), ("EOD", eod_c)):
+        bad = np.isnan(values).any(axis=0)
+        if bad.any():
+            if mode == "one-vs-rest" and not bad.all():
+                listed = listing([f"'{classes[j]}'" for j in np.flatnonzero(bad)])
+                messages.append(
+                    f"{context}{name} undefined for class {listed} (fewer than two "
+                    "groups with a defined rate); excluded from the class average"
+                )
+            else:
+                messages.append(
+                    f"{context}{name} is NaN: fewer than two groups have a defined rate"
+                )
+    warn_messages(messages, stacklevel=4)
+    return AttributeFairness(
+        attribute=key,
+        components=components,
+        mode=mode,  # type: ignore[arg-type]
+        groups=tuple(groups),
+        classes=classes,
+        positive_class=positive if mode == "binary" else None,
+        seeds=tuple(int(s) for s in runset.seeds),
+        counts=counts,
+        dpd_per_class=dpd_c,
+        eod_per_class=eod_c,
+        dpd_per_seed=_class_mean(dpd_c),
+        eod_per_seed=_class_mean(eod_c),
+    )
+
+
+def _display_rows(results: Sequence[AttributeFairness]) -> list[dict[str, Any]]:
+    return [
+        {
+            "attribute": r.attribute,
+            "mode": r.mode,
+            "groups": len(r.groups),
+            "DPD (%)": fmt_pct(r.dpd_mean, r.dpd_std),
+            "EOD (%)": fmt_pct(r.eod_mean, r.eod_std),
+        }
+        for r in results
+    ]
+
+
+@dataclass(frozen=True, eq=False)
+class FairnessAudit:
+    """Fairness of one run set, per sensitive attribute, across seeds.
+
+    Use ``audit["young"]`` for one :class:`AttributeFairness`; :meth:`to_dict` gives the JSON
+    contract of ``kdaudit fairness --format json``.
+    """
+
+    runset: str
+    path: str | None
+    num_classes: int
+    seeds: tuple[int, ...]
+    results: tuple[AttributeFairness, ...]
+
+    @property
+    def attributes(self) -> tuple[str, ...]:
+        return tuple(r.attribute for r in self.results)
+
+    def __getitem__(self, attribute: str) -> AttributeFairness:
+        for r in self.results:
+            if r.attribute == attribute:
+                return r
+        raise KDAuditError(
+            f"fairness audit of '{self.runset}': no attribute '{attribute}' "
+            f"(audited: {', '.join(self.attributes) or 'none'})"
+        )
+
+    def __contains__(self, attribute: object) -> bool:
+        return attribute in self.attributes
+
+    def to_dict(self) -> dict[str, Any]:
+        """``{"<attribute>": {"mode", "groups", "dpd": {"mean", "std", "per_seed"}, "eod"}}``."""
+        return {r.attribute: r.to_dict() for r in self.results}
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per attribute: mode, group count, DPD/EOD mean and std (fractions)."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            [
+                {
+                    "attribute": r.attribute,
+                    "mode": r.mode,
+                    "groups": len(r.groups),
+                    "dpd_mean": r.dpd_mean,
+                    "dpd_std": r.dpd_std,
+                    "eod_mean": r.eod_mean,
+                    "eod_std": r.eod_std,
+                }
+                for r in self.results
+            ],
+            columns=["attribute", "mode", "groups", "dpd_mean", "dpd_std", "eod_mean", "eod_std"],
+        )
+
+    def display_frame(self) -> pd.DataFrame:
+        """As shown in tables: percent with two decimals, ``mean ± std``."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            _display_rows(self.results),
+            columns=["attribute", "mode", "groups", "DPD (%)", "EOD (%)"],
+        )
+
+    def group_rates(self, attribute: str) -> pd.DataFrame:
+        """Per seed x class x group counts and rates of one attribute (see
+        :meth:`AttributeFairness.group_rates`)."""
+        return self[attribute].group_rates()
+
+    def per_class(self, attribute: str) -> pd.DataFrame:
+        return self[attribute].per_class()
+
+    def _repr_html_(self) -> str:
+        title = f"<p><b>Fairness of {self.runset}</b> ({len(self.seeds)} seeds)</p>"
+        return title + self.display_frame().to_html(index=False)
+
+
+def fairness_audit(
+    runset: RunSet,
+    *,
+    sensitive: Sequence[str] | None = None,
+    positive_class: int | None = None,
+) -> FairnessAudit:
+    """DPD and EOD of a run set for each sensitive attribute, per seed, then over seeds.
+
+    Binary tasks (``num_classes == 2``) use the positive class ``positive_class``, else the run
+    set's metadata ``positive_class``, else 1. Multi-class tasks use one-vs-rest per class
+    (``y == c`` vs ``pred == c``) and average the per-class values (paper, Algorithm 1;
+    classes whose value is undefined are left out of that mean with a warning).
+    Over seeds: mean and sample std (``ddof=1``).
+
+    Parameters
+    ----------
+    runset : RunSet
+    sensitive : sequence of str, optional
+        Attribute names (without ``group.``) or intersections such as ``"young&male"``.
+        Default: every group attribute of the run set, separately.
+    positive_class : int, optional
+        Binary tasks only.
+
+    Returns
+    -------
+    FairnessAudit
+
+    Raises
+    ------
+    KDAuditError
+        No group attributes, an unknown attribute, or an invalid positive class.
+    """
+    where = where_named(runset)
+    available = tuple(runset.group_attributes)
+    if not available:
+        raise KDAuditError(f"{where}: no group columns (group.<attribute>) to audit fairness on")
+    specs = parse_sensitive(sensitive, available, where=where)
+    k = int(runset.num_classes)
+    if k == 2:
+        mode, positive = "binary", resolve_positive(runset, positive_class)
+    else:
+        if positive_class is not None:
+            raise KDAuditError(
+                f"{where}: positive_class applies to binary tasks only; this task "
+                f"has {k} classes (audited one-vs-rest)"
+            )
+        mode, positive = "one-vs-rest", None
+    names = getattr(runset, "class_names", None)
+    if names and len(names) == k:
+        class_names = [str(c) for c in names]
+    else:
+        class_names = [str(i) for i in range(k)]
+    labels = np.asarray(runset.label)
+    preds = np.asarray(runset.preds)
+    results = tuple(
+        _audit_attribute(runset, key, comps, mode, positive, labels, preds, class_names)
+        for key, comps in specs
+    )
+    path = getattr(runset, "path", None)
+    return FairnessAudit(
+        runset=str(runset.name),
+        path=None if path is None else str(path),
+        num_classes=k,
+        seeds=tuple(int(s) for s in runset.seeds),
+        results=results,
+    )

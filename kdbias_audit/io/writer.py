@@ -1,0 +1,172 @@
+"""Writing prediction files (format v1), atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..atomic import atomic_write
+from ..errors import KDAuditError, PredictionFileError
+from .spec import (
+    FORMAT_VERSION,
+    GROUP_PREFIX,
+    METADATA_KEY,
+    as_int_array,
+    check_metadata,
+    check_range,
+    encode_groups,
+)
+
+__all__ = ["write_predictions"]
+
+
+# --------------------------------------------------------------------------------------------
+# writer
+
+
+def write_predictions(
+    path: str | os.PathLike[str],
+    *,
+    y_true: Any,
+    logits: Any = None,
+    y_pred: Any = None,
+    sample_id: Any = None,
+    groups: Mapping[str, Any] | None = None,
+    seed: int,
+    num_classes: int | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    overwrite: bool = False,
+    logits_dtype: str = "float32",
+) -> Path:
+    """Write one prediction file (format v1), atomically.
+
+    Parameters
+    ----------
+    path : path-like
+        Target ``.parquet`` file; its directory is created.
+    y_true : array-like of int, shape (N,)
+        True classes in ``[0, num_classes)``.
+    logits : array-like of float, shape (N, C), optional
+        Raw pre-softmax scores. Give ``logits`` or ``y_pred`` (or both).
+    y_pred : array-like of int, shape (N,), optional
+        Predicted classes; written as column ``pred``.
+    sample_id : array-like of int or str, shape (N,), optional
+        Unique ids of the test examples; defaults to ``0..N-1``.
+    groups : mapping of str -> array-like, optional
+        Sensitive attributes, e.g. ``{"young": [...]}`` -> column ``group.young``.
+    seed : int
+        The run's random seed.
+    num_classes : int, optional
+        Defaults to the logits' width; required with ``y_pred`` alone.
+    metadata : mapping, optional
+        Further metadata: ``model``, ``dataset``, ``split``, ``role``, ``temperature``,
+        ``alpha``, ``teacher_model``, ``class_names``, ``positive_class``, anything JSON.
+    overwrite : bool, default False
+        Refuse to replace an existing file unless True.
+    logits_dtype : {"float32", "float16"}
+
+    Returns
+    -------
+    Path
+        The written file.
+
+    Examples
+    --------
+    >>> write_predictions("runs/ds_T4/seed0.parquet", y_true=y, logits=z, seed=0,
+    ...                   groups={"color": colors}, metadata={"role": "distilled", "temperature": 4})
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise KDAuditError(f"{path}: already exists; pass overwrite=True to replace it")
+    if logits is None and y_pred is None:
+        raise KDAuditError(f"{path}: give logits or y_pred")
+    y = as_int_array(y_true, path, "y_true")
+    if y.ndim != 1 or y.size == 0:
+        raise PredictionFileError(
+            path, f"y_true must be a non-empty 1-D array, got shape {y.shape}"
+        )
+    n = y.shape[0]
+    cols: dict[str, pa.Array] = {}
+
+    z = None
+    if logits is not None:
+        if logits_dtype not in ("float32", "float16"):
+            raise KDAuditError(
+                f"{path}: logits_dtype must be 'float32' or 'float16', got {logits_dtype!r}"
+            )
+        z = np.ascontiguousarray(np.asarray(logits), dtype=np.dtype(logits_dtype))
+        if z.ndim != 2 or z.shape[0] != n:
+            raise PredictionFileError(
+                path, f"logits must have shape ({n}, num_classes), got {z.shape}"
+            )
+        if num_classes is None:
+            num_classes = int(z.shape[1])
+        if z.shape[1] != num_classes:
+            raise PredictionFileError(
+                path, f"logits have length {z.shape[1]} but num_classes is {num_classes}"
+            )
+        if not np.isfinite(z).all():
+            raise PredictionFileError(path, "logits contain NaN or inf")
+    if num_classes is None:
+        raise KDAuditError(f"{path}: num_classes is required when only y_pred is given")
+
+    meta = dict(metadata or {})
+    meta.update(format_version=FORMAT_VERSION, num_classes=int(num_classes), seed=seed)
+    if isinstance(meta.get("temperature"), (np.integer, np.floating)):
+        meta["temperature"] = float(meta["temperature"])
+    check_metadata(meta, path)
+
+    sid = np.arange(n, dtype=np.int64) if sample_id is None else np.asarray(sample_id)
+    if sid.shape != (n,):
+        raise PredictionFileError(path, f"sample_id must have shape ({n},), got {sid.shape}")
+    if sid.dtype.kind in "US" or sid.dtype == object:
+        sid_arr = pa.array(sid.astype(str), type=pa.string())
+    elif np.issubdtype(sid.dtype, np.integer):
+        sid_arr = pa.array(sid.astype(np.int64))
+    else:
+        raise PredictionFileError(
+            path, f"sample_id must be integers or strings, got dtype {sid.dtype}"
+        )
+    if len(np.unique(sid)) != n:
+        raise PredictionFileError(path, "sample_id values are not unique")
+    cols["sample_id"] = sid_arr
+
+    check_range(y, num_classes, path, "label")
+    cols["label"] = pa.array(y.astype(np.int32) if num_classes < 2**31 else y)
+    if y_pred is not None:
+        p = as_int_array(y_pred, path, "y_pred")
+        if p.shape != (n,):
+            raise PredictionFileError(path, f"y_pred must have shape ({n},), got {p.shape}")
+        check_range(p, num_classes, path, "pred")
+        cols["pred"] = pa.array(p.astype(np.int32))
+    if z is not None:
+        flat = pa.array(z.reshape(-1), type=pa.float16() if z.dtype == np.float16 else pa.float32())
+        cols["logits"] = pa.FixedSizeListArray.from_arrays(flat, int(num_classes))
+    for attr, values in (groups or {}).items():
+        if not isinstance(attr, str) or not attr:
+            raise KDAuditError(f"{path}: group names must be non-empty strings, got {attr!r}")
+        v = np.asarray(values)
+        if v.shape != (n,):
+            raise PredictionFileError(path, f"group {attr!r} must have shape ({n},), got {v.shape}")
+        encode_groups(v, path, attr)  # same checks as the reader
+        if v.dtype == object or v.dtype.kind in "US":
+            cols[GROUP_PREFIX + attr] = pa.array(v.astype(str), type=pa.string())
+        else:
+            cols[GROUP_PREFIX + attr] = pa.array(v)
+
+    table = pa.table(cols).replace_schema_metadata({METADATA_KEY: json.dumps(meta)})
+    row_group = max(1024, min(n, (8 << 20) // max(1, int(num_classes))))
+
+    def _write(tmp: Path) -> None:
+        pq.write_table(table, tmp, row_group_size=row_group)
+
+    if path.exists() and not overwrite:  # re-check just before the rename
+        raise KDAuditError(f"{path}: already exists; pass overwrite=True to replace it")
+    return atomic_write(path, _write)

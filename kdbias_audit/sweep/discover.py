@@ -1,0 +1,312 @@
+"""Sweep discovery: find the run sets of a sweep and give each its role (file footers only).
+
+Roles and temperatures come from the file metadata (``role``, ``temperature``, ``alpha``);
+``teacher=`` / ``baseline=`` override the metadata. Anything ambiguous is an error, never a guess.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from ..errors import KDAuditError, PredictionFileError
+
+__all__ = ["Role", "DiscoveredRunSet", "SweepPlan", "discover_sweep"]
+
+Role = Literal["teacher", "baseline", "distilled"]
+
+_ROLE_ALIASES: dict[str, Role] = {
+    "teacher": "teacher",
+    "baseline": "baseline",
+    "nds": "baseline",
+    "non-distilled": "baseline",
+    "non_distilled": "baseline",
+    "distilled": "distilled",
+    "ds": "distilled",
+}
+
+ROLE_LABEL = {"teacher": "Teacher", "baseline": "NDS", "distilled": "DS"}
+
+
+def alpha_key(a: float | None) -> tuple[int, float]:
+    return (0, 0.0) if a is None else (1, a)
+
+
+# --------------------------------------------------------------------------------------------
+# Discovery (file footers only; nothing is loaded here)
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DiscoveredRunSet:
+    """One run set of a sweep, as found on disk, with the role it will play.
+
+    ``role_source`` says where the role came from: ``"metadata"`` or ``"override"``.
+    """
+
+    path: Path
+    role: Role
+    temperature: float | None
+    kd_alpha: float | None
+    dataset: str | None
+    model: str | None
+    role_source: Literal["metadata", "override"] = "metadata"
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    """What :func:`discover_sweep` found: the run sets and their roles, before any loading.
+
+    ``skipped`` lists ``(path, reason)`` for run sets left out (a second teacher or NDS when an
+    override picked one).
+    """
+
+    root: Path
+    teacher: DiscoveredRunSet
+    baseline: DiscoveredRunSet
+    distilled: tuple[DiscoveredRunSet, ...]
+    skipped: tuple[tuple[Path, str], ...] = ()
+
+    @property
+    def runsets(self) -> tuple[DiscoveredRunSet, ...]:
+        return (self.teacher, self.baseline, *self.distilled)
+
+
+def _as_float(value: Any, where: Path, key: str) -> float | None:
+    if value is None:
+        return None
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        raise PredictionFileError(where, f"metadata {key}={value!r} is not a number") from None
+    if not math.isfinite(out):
+        raise PredictionFileError(where, f"metadata {key}={value!r} is not a finite number")
+    return out
+
+
+def _peek_metadata(path: Path) -> dict[str, Any]:
+    """The validated ``kdbias_audit`` metadata of one file, from its Parquet footer only."""
+    from ..io.reader import file_metadata, open_parquet
+
+    return file_metadata(open_parquet(path), path)
+
+
+def find_runset_dirs(root: str | os.PathLike[str]) -> list[Path]:
+    """Every directory under ``root`` (recursively, hidden ones skipped) holding ``*.parquet`` files.
+
+    ``root`` itself must not hold prediction files: a sweep is a directory of run sets.
+    """
+    from ..io.runset import find_runsets
+
+    root = Path(root)
+    if root.exists() and not root.is_dir():
+        raise KDAuditError(f"{root}: is not a directory (a sweep is a directory of run sets)")
+    found = find_runsets(root)
+    if root in found:
+        raise KDAuditError(
+            f"{root}: holds prediction files directly; a sweep is a directory of run sets "
+            "(one subdirectory of seed files per model)"
+        )
+    return found
+
+
+def _runset_metadata(path: Path) -> dict[str, Any]:
+    """Role-relevant metadata of a run set, checked to agree across its seed files."""
+    files = sorted(
+        p for p in path.iterdir() if p.suffix == ".parquet" and not p.name.startswith(".")
+    )
+    first: dict[str, Any] | None = None
+    first_file: Path | None = None
+    for f in files:
+        meta = _peek_metadata(f)
+        picked = {k: meta.get(k) for k in ("role", "temperature", "alpha", "dataset", "model")}
+        if first is None:
+            first, first_file = picked, f
+            continue
+        for key in ("role", "temperature", "alpha", "dataset"):
+            if picked[key] != first[key]:
+                raise PredictionFileError(
+                    f, f"metadata {key}={picked[key]!r} here but {first[key]!r} in {first_file}"
+                )
+    assert first is not None
+    return first
+
+
+def _classify(path: Path, meta: dict[str, Any]) -> DiscoveredRunSet:
+    temperature = _as_float(meta.get("temperature"), path, "temperature")
+    kd_alpha = _as_float(meta.get("alpha"), path, "alpha")
+    raw_role = meta.get("role")
+    if raw_role is None:
+        if temperature is None:
+            raise KDAuditError(
+                f"{path}: no role in its metadata and no temperature; set role to teacher, "
+                "baseline or distilled, or pass --teacher/--baseline"
+            )
+        role: Role = "distilled"
+    else:
+        key = str(raw_role).strip().lower()
+        if key not in _ROLE_ALIASES:
+            raise KDAuditError(
+                f"{path}: metadata role {str(raw_role)!r} is not one of teacher, baseline, distilled"
+            )
+        role = _ROLE_ALIASES[key]
+    dataset = meta.get("dataset")
+    model = meta.get("model")
+    return DiscoveredRunSet(
+        path=path,
+        role=role,
+        temperature=temperature,
+        kd_alpha=kd_alpha,
+        dataset=None if dataset is None else str(dataset),
+        model=None if model is None else str(model),
+    )
+
+
+def _same_path(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
+def discover_sweep(
+    root: str | os.PathLike[str],
+    *,
+    teacher: str | os.PathLike[str] | None = None,
+    baseline: str | os.PathLike[str] | None = None,
+) -> SweepPlan:
+    """Find the run sets under ``root`` and decide each one's role, from file footers only.
+
+    Parameters
+    ----------
+    root
+        The sweep directory. Every directory below it that holds ``*.parquet`` files is a run set.
+    teacher, baseline
+        Run-set directories (inside or outside ``root``) to use as the teacher / the
+        non-distilled student whatever their metadata says. Other run sets whose metadata
+        claims that role are then skipped (listed in ``SweepPlan.skipped``).
+
+    Raises
+    ------
+    KDAuditError
+        When the roles are ambiguous: no or two teachers, no or two baselines, no distilled run
+        set, a distilled run set without a temperature, two distilled run sets with the same
+        ``(alpha, temperature)``, or run sets of different datasets.
+    """
+    root = Path(root)
+    dirs = find_runset_dirs(root)
+    overrides: dict[str, Path] = {}
+    for role_name, value in (("teacher", teacher), ("baseline", baseline)):
+        if value is None:
+            continue
+        p = Path(value)
+        if not p.is_dir():
+            raise KDAuditError(f"{p}: --{role_name} must be a run-set directory")
+        if not any(q.suffix == ".parquet" for q in p.iterdir()):
+            raise KDAuditError(f"{p}: --{role_name} directory holds no .parquet files")
+        overrides[role_name] = p
+    if (
+        "teacher" in overrides
+        and "baseline" in overrides
+        and _same_path(overrides["teacher"], overrides["baseline"])
+    ):
+        raise KDAuditError(f"{overrides['teacher']}: given as both --teacher and --baseline")
+
+    entries: list[DiscoveredRunSet] = []
+    override_entries: dict[str, DiscoveredRunSet] = {}
+    for role_name, p in overrides.items():
+        meta = _runset_metadata(p)
+        base = _classify_lenient(p, meta)
+        override_entries[role_name] = DiscoveredRunSet(
+            path=p,
+            role=role_name,
+            temperature=base[0],
+            kd_alpha=base[1],  # type: ignore[arg-type]
+            dataset=base[2],
+            model=base[3],
+            role_source="override",
+        )
+    for d in dirs:
+        if any(_same_path(d, p) for p in overrides.values()):
+            continue
+        entries.append(_classify(d, _runset_metadata(d)))
+
+    skipped: list[tuple[Path, str]] = []
+    picked: dict[str, DiscoveredRunSet] = {}
+    for role_name in ("teacher", "baseline"):
+        claimed = [e for e in entries if e.role == role_name]
+        if role_name in override_entries:
+            picked[role_name] = override_entries[role_name]
+            for e in claimed:
+                skipped.append(
+                    (
+                        e.path,
+                        f"metadata role {role_name!r}, but --{role_name} picked {override_entries[role_name].path}",
+                    )
+                )
+            continue
+        if not claimed:
+            raise KDAuditError(
+                f"{root}: no {role_name} run set found (set metadata role={role_name!r} or pass --{role_name} DIR)"
+            )
+        if len(claimed) > 1:
+            names = ", ".join(str(e.path) for e in claimed)
+            raise KDAuditError(
+                f"{root}: {len(claimed)} {role_name} run sets ({names}); pick one with --{role_name} DIR"
+            )
+        picked[role_name] = claimed[0]
+
+    distilled = [e for e in entries if e.role == "distilled"]
+    if not distilled:
+        raise KDAuditError(
+            f"{root}: no distilled run set found (metadata role='distilled' with a temperature)"
+        )
+    seen: dict[tuple[float | None, float], DiscoveredRunSet] = {}
+    for e in distilled:
+        if e.temperature is None:
+            raise KDAuditError(f"{e.path}: distilled run set has no temperature in its metadata")
+        key = (e.kd_alpha, e.temperature)
+        if key in seen:
+            alpha_txt = "" if e.kd_alpha is None else f", alpha {e.kd_alpha:g}"
+            raise KDAuditError(
+                f"{seen[key].path} and {e.path}: two distilled run sets at temperature {e.temperature:g}{alpha_txt}"
+            )
+        seen[key] = e
+
+    chosen = [picked["teacher"], picked["baseline"], *distilled]
+    datasets = [(e.dataset, e.path) for e in chosen if e.dataset is not None]
+    for ds, p in datasets[1:]:
+        if ds != datasets[0][0]:
+            raise KDAuditError(
+                f"mixed datasets: {p} is {ds!r} but {datasets[0][1]} is {datasets[0][0]!r}"
+            )
+
+    distilled.sort(key=lambda e: (alpha_key(e.kd_alpha), e.temperature))
+    return SweepPlan(
+        root=root,
+        teacher=picked["teacher"],
+        baseline=picked["baseline"],
+        distilled=tuple(distilled),
+        skipped=tuple(skipped),
+    )
+
+
+def _classify_lenient(
+    path: Path, meta: dict[str, Any]
+) -> tuple[float | None, float | None, str | None, str | None]:
+    temperature = _as_float(meta.get("temperature"), path, "temperature")
+    kd_alpha = _as_float(meta.get("alpha"), path, "alpha")
+    ds, model = meta.get("dataset"), meta.get("model")
+    return (
+        temperature,
+        kd_alpha,
+        None if ds is None else str(ds),
+        None if model is None else str(model),
+    )
