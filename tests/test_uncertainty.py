@@ -10,10 +10,8 @@ import pytest
 
 from kdbias_audit.errors import DegenerateDataWarning, KDAuditError
 from kdbias_audit.fairness import dpd, eod, group_counts, one_vs_rest_counts
-from kdbias_audit.fairness.uncertainty import (
-    disparity_uncertainty,
-    paired_disparity_test,
-)
+from kdbias_audit.fairness.paired import paired_disparity_test
+from kdbias_audit.fairness.uncertainty import disparity_uncertainty
 
 ALPHA = 0.05
 

@@ -19,7 +19,7 @@ For one model (:func:`disparity_uncertainty`):
   the mean DPD/EOD under "no disparity", and ``noise_pvalue = (1 + #{null >= observed}) /
   (1 + R)`` the p-value of "disparity beyond sampling noise".
 
-For two models on the same samples (:func:`paired_disparity_test`): ``delta = DPD_B - DPD_A``
+For two models on the same samples (:func:`kdbias_audit.fairness.paired.paired_disparity_test`): ``delta = DPD_B - DPD_A``
 (EOD alike; seed means when several seed pairs are pooled), its percentile CI from the paired
 bootstrap, stratified as above (A and B predictions of a sample stay together), and a
 two-sided p-value
@@ -49,7 +49,6 @@ from ..stats.resample import (
     bootstrap_counts,
     check_resamples,
     scatter_sum,
-    swap_counts,
     tabulate,
     with_strata,
 )
@@ -61,12 +60,16 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "MetricUncertainty",
     "DisparityUncertainty",
-    "DisparityDifference",
-    "PairedDisparityResult",
     "disparity_uncertainty",
     "bootstrap_spreads",
-    "paired_disparity_test",
     "MIN_BOOTSTRAP",
+    "disparities",
+    "cell_counts",
+    "check_options",
+    "as_inputs",
+    "as_preds",
+    "n_audited",
+    "percentile_interval",
 ]
 
 Mode = Literal["binary", "one-vs-rest"]
@@ -98,7 +101,7 @@ def _class_mean(values: np.ndarray) -> np.ndarray:
     return _rate(total, k.astype(float))
 
 
-def _from_rates(
+def disparities(
     n: np.ndarray, pos: np.ndarray, pp: np.ndarray, tp: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
     """DPD and EOD (class means) from counts shaped ``(..., classes, groups)``."""
@@ -117,7 +120,7 @@ def _audited_index(values: np.ndarray, mode: Mode, positive: int) -> np.ndarray:
     return values
 
 
-def _counts(
+def cell_counts(
     g: np.ndarray,
     y: np.ndarray,
     pred: np.ndarray,
@@ -203,51 +206,12 @@ class DisparityUncertainty:
         return pd.DataFrame([{"metric": m, **getattr(self, m).to_dict()} for m in ("dpd", "eod")])
 
 
-@dataclass(frozen=True)
-class DisparityDifference:
-    """``delta = metric(B) - metric(A)`` with a paired bootstrap CI and permutation p-value."""
-
-    delta: float
-    ci_low: float
-    ci_high: float
-    pvalue: float
-    confidence_level: float
-    n_resamples: int
-    alpha: float = 0.05
-
-    @property
-    def significant(self) -> bool:
-        return bool(math.isfinite(self.pvalue) and self.pvalue <= self.alpha)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "delta": self.delta,
-            "ci_low": self.ci_low,
-            "ci_high": self.ci_high,
-            "pvalue": self.pvalue,
-        }
-
-
-@dataclass(frozen=True)
-class PairedDisparityResult:
-    """Paired B - A differences of DPD and EOD on the same samples."""
-
-    dpd_diff: DisparityDifference
-    eod_diff: DisparityDifference
-    dpd_a: float
-    dpd_b: float
-    eod_a: float
-    eod_b: float
-    mode: str
-    n_pairs: int
-
-
 # ---------------------------------------------------------------------------------------------
 # Inputs
 # ---------------------------------------------------------------------------------------------
 
 
-def _check_common(
+def check_options(
     confidence_level: float, n_resamples: int, mode: str, n_groups: int
 ) -> tuple[float, int]:
     cl = float(confidence_level)
@@ -261,7 +225,7 @@ def _check_common(
     return cl, n_resamples
 
 
-def _as_preds(preds: Any, n: int, name: str) -> np.ndarray:
+def as_preds(preds: Any, n: int, name: str) -> np.ndarray:
     p = np.asarray(preds)
     p = p[None, :] if p.ndim == 1 else p
     if p.ndim != 2 or p.shape[1] != n or p.dtype.kind not in "iub":
@@ -269,7 +233,7 @@ def _as_preds(preds: Any, n: int, name: str) -> np.ndarray:
     return p.astype(np.int64, copy=False)
 
 
-def _inputs(y_true: Any, group_codes: Any, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+def as_inputs(y_true: Any, group_codes: Any, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
     y = np.asarray(y_true)
     g = np.asarray(group_codes)
     if y.ndim != 1 or y.dtype.kind not in "iub":
@@ -281,7 +245,7 @@ def _inputs(y_true: Any, group_codes: Any, n_groups: int) -> tuple[np.ndarray, n
     return y.astype(np.int64), g.astype(np.int64)
 
 
-def _n_audited(mode: Mode, y: np.ndarray, preds: np.ndarray, num_classes: int | None) -> int:
+def n_audited(mode: Mode, y: np.ndarray, preds: np.ndarray, num_classes: int | None) -> int:
     if mode == "binary":
         return 1
     k = int(num_classes) if num_classes is not None else int(max(y.max(), preds.max())) + 1
@@ -344,29 +308,29 @@ def disparity_uncertainty(
     >>> res.dpd.ci_low <= res.dpd.statistic <= res.dpd.ci_high
     True
     """
-    cl, n_resamples = _check_common(confidence_level, n_resamples, mode, n_groups)
-    y, g = _inputs(y_true, group_codes, n_groups)
-    pred = _as_preds(y_pred, y.shape[0], "y_pred")
+    cl, n_resamples = check_options(confidence_level, n_resamples, mode, n_groups)
+    y, g = as_inputs(y_true, group_codes, n_groups)
+    pred = as_preds(y_pred, y.shape[0], "y_pred")
     if pred.shape[0] != 1:
         raise KDAuditError(f"y_pred: expected one model's predictions, got {pred.shape[0]} rows")
     pred = pred[0]
-    k = _n_audited(mode, y, pred, num_classes)
+    k = n_audited(mode, y, pred, num_classes)
     cells = tabulate([g, y, pred], strata=2)
     cg, cy, cp = cells.keys[:, 0], cells.keys[:, 1], cells.keys[:, 2]
     args = (n_groups, k, mode, int(positive))
-    n, pos, pp, tp = _counts(cg, cy, cp, cells.counts.astype(float), *args)
-    dpd_obs, eod_obs = (float(v) for v in _from_rates(n, pos, pp, tp))
+    n, pos, pp, tp = cell_counts(cg, cy, cp, cells.counts.astype(float), *args)
+    dpd_obs, eod_obs = (float(v) for v in disparities(n, pos, pp, tp))
 
     rng = np.random.default_rng(random_state)
     boot_d, boot_e = [], []
     if stratified:  # DPD within groups, EOD within (group, label)
         for w in bootstrap_counts(with_strata(cells, 1), n_resamples, random_state=rng):
-            boot_d.append(_from_rates(*_counts(cg, cy, cp, w.astype(float), *args))[0])
+            boot_d.append(disparities(*cell_counts(cg, cy, cp, w.astype(float), *args))[0])
         for w in bootstrap_counts(cells, n_resamples, random_state=rng):
-            boot_e.append(_from_rates(*_counts(cg, cy, cp, w.astype(float), *args))[1])
+            boot_e.append(disparities(*cell_counts(cg, cy, cp, w.astype(float), *args))[1])
     else:
         for w in bootstrap_counts(cells, n_resamples, random_state=rng, stratified=False):
-            d, e = _from_rates(*_counts(cg, cy, cp, w.astype(float), *args))
+            d, e = disparities(*cell_counts(cg, cy, cp, w.astype(float), *args))
             boot_d.append(d)
             boot_e.append(e)
     null_d, null_e = _noise_floor(n, pos, pp, tp, n_resamples, rng)
@@ -375,7 +339,7 @@ def disparity_uncertainty(
         (dpd_obs, np.concatenate(boot_d), null_d),
         (eod_obs, np.concatenate(boot_e), null_e),
     ):
-        lo, hi = _percentile(boot, cl) if math.isfinite(obs) else (math.nan, math.nan)
+        lo, hi = percentile_interval(boot, cl) if math.isfinite(obs) else (math.nan, math.nan)
         metrics.append(
             MetricUncertainty(
                 statistic=obs,
@@ -411,20 +375,20 @@ def bootstrap_spreads(
     default here, is fairlearn's plain row bootstrap; True redraws within groups).
     """
     n_resamples = check_resamples(n_resamples, minimum=1)
-    y, g = _inputs(y_true, group_codes, n_groups)
-    pred = _as_preds(y_pred, y.shape[0], "y_pred")[0]
+    y, g = as_inputs(y_true, group_codes, n_groups)
+    pred = as_preds(y_pred, y.shape[0], "y_pred")[0]
     cells = tabulate([g, y, pred], strata=1 if stratified else 0)
     cg, cy, cp = cells.keys[:, 0], cells.keys[:, 1], cells.keys[:, 2]
     out: dict[str, list] = {"selection_rate": [], "tpr": [], "fpr": []}
     for w in bootstrap_counts(cells, n_resamples, random_state=random_state):
-        n, pos, pp, tp = _counts(cg, cy, cp, w.astype(float), n_groups, 1, "binary", positive)
+        n, pos, pp, tp = cell_counts(cg, cy, cp, w.astype(float), n_groups, 1, "binary", positive)
         out["selection_rate"].append(_spread(_rate(pp, n))[..., 0])
         out["tpr"].append(_spread(_rate(tp, pos))[..., 0])
         out["fpr"].append(_spread(_rate(pp - tp, n - pos))[..., 0])
     return {k: np.concatenate(v) for k, v in out.items()}
 
 
-def _percentile(values: np.ndarray, cl: float) -> tuple[float, float]:
+def percentile_interval(values: np.ndarray, cl: float) -> tuple[float, float]:
     finite = values[np.isfinite(values)]
     if finite.size == 0:
         return math.nan, math.nan
@@ -455,135 +419,8 @@ def _noise_floor(
         pp_null = rng.binomial(ni, np.nan_to_num(sr), size=shape)
         tp_null = rng.binomial(posi, np.nan_to_num(tpr), size=shape)
         fp_null = rng.binomial(negi, np.nan_to_num(fpr), size=shape)
-        d, _ = _from_rates(n, pos, pp_null, np.zeros(shape))
-        _, e = _from_rates(n, pos, tp_null + fp_null, tp_null)
+        d, _ = disparities(n, pos, pp_null, np.zeros(shape))
+        _, e = disparities(n, pos, tp_null + fp_null, tp_null)
         out_d.append(d)
         out_e.append(e)
     return np.concatenate(out_d), np.concatenate(out_e)
-
-
-# ---------------------------------------------------------------------------------------------
-# Two models on the same samples: paired differences
-# ---------------------------------------------------------------------------------------------
-
-
-def _side_metrics(
-    cells_g: np.ndarray,
-    cells_y: np.ndarray,
-    pred_cols: np.ndarray,
-    weights: np.ndarray,
-    args: tuple,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Seed-mean DPD and EOD of one side; ``pred_cols`` is (K, S)."""
-    d_sum = e_sum = 0.0
-    s = pred_cols.shape[1]
-    for j in range(s):
-        d, e = _from_rates(*_counts(cells_g, cells_y, pred_cols[:, j], weights, *args))
-        d_sum = d_sum + d
-        e_sum = e_sum + e
-    return d_sum / s, e_sum / s
-
-
-def paired_disparity_test(
-    y_true: Any,
-    preds_a: Any,
-    preds_b: Any,
-    group_codes: Any,
-    n_groups: int,
-    *,
-    mode: Mode = "binary",
-    positive: int = 1,
-    num_classes: int | None = None,
-    n_resamples: int = 1_000,
-    confidence_level: float = 0.95,
-    alpha: float = 0.05,
-    random_state: Any = 0,
-) -> PairedDisparityResult:
-    """Paired B - A differences of DPD and EOD of two models scored on the same samples.
-
-    ``delta = mean_s DPD_B,s - mean_s DPD_A,s`` (EOD alike) over ``S`` seed pairs (one row
-    each of ``preds_a`` / ``preds_b``); percentile CI from the paired bootstrap within
-    groups (DPD) and ``(group, label)`` strata (EOD); two-sided p-value from the paired
-    permutation (each sample's A
-    and B predictions swapped with probability 1/2). Negative ``delta``: B is fairer.
-
-    Parameters
-    ----------
-    y_true : array-like of int, shape (N,)
-    preds_a, preds_b : array-like of int, shape (N,) or (S, N)
-    group_codes : array-like of int, shape (N,)
-    n_groups : int
-    mode, positive, num_classes, n_resamples, confidence_level, random_state
-        As in :func:`disparity_uncertainty`.
-    alpha : float
-        Level of :attr:`DisparityDifference.significant`.
-
-    Returns
-    -------
-    PairedDisparityResult
-    """
-    cl, n_resamples = _check_common(confidence_level, n_resamples, mode, n_groups)
-    y, g = _inputs(y_true, group_codes, n_groups)
-    pa = _as_preds(preds_a, y.shape[0], "preds_a")
-    pb = _as_preds(preds_b, y.shape[0], "preds_b")
-    if pa.shape[0] != pb.shape[0]:
-        raise KDAuditError(
-            f"preds_a has {pa.shape[0]} seed(s) but preds_b has {pb.shape[0]}; "
-            "paired differences pair seeds one to one"
-        )
-    s = pa.shape[0]
-    k = _n_audited(mode, y, np.concatenate([pa, pb]), num_classes)
-    args = (n_groups, k, mode, int(positive))
-    cells = tabulate([g, y, *pa, *pb], strata=2)
-    cg, cy = cells.keys[:, 0], cells.keys[:, 1]
-    col_a, col_b = cells.keys[:, 2 : 2 + s], cells.keys[:, 2 + s :]
-    w0 = cells.counts.astype(float)
-    da, ea = (float(v) for v in _side_metrics(cg, cy, col_a, w0, args))
-    db, eb = (float(v) for v in _side_metrics(cg, cy, col_b, w0, args))
-    obs = {"dpd": db - da, "eod": eb - ea}
-
-    rng = np.random.default_rng(random_state)
-    boot: dict[str, list] = {"dpd": [], "eod": []}
-    for name, strata in (("dpd", 1), ("eod", 2)):
-        j = 0 if name == "dpd" else 1
-        for w in bootstrap_counts(with_strata(cells, strata), n_resamples, random_state=rng):
-            wf = w.astype(float)
-            side_a = _side_metrics(cg, cy, col_a, wf, args)[j]
-            boot[name].append(_side_metrics(cg, cy, col_b, wf, args)[j] - side_a)
-    # permutation: m samples of each cell move to the mirrored cell (A and B swapped)
-    movable = np.flatnonzero((col_a != col_b).any(axis=1))
-    mg, my = cg[movable], cy[movable]
-    all_g, all_y = np.concatenate([cg, mg]), np.concatenate([cy, my])
-    all_a = np.concatenate([col_a, col_b[movable]])
-    all_b = np.concatenate([col_b, col_a[movable]])
-    perm: dict[str, list] = {"dpd": [], "eod": []}
-    for r in batch_sizes(n_resamples, cells.n_cells * 2 * s):
-        m = swap_counts(cells.counts[movable], r, rng).astype(float)
-        w = np.broadcast_to(w0, (r, w0.shape[0])).copy()
-        w[:, movable] -= m
-        w = np.concatenate([w, m], axis=1)
-        d_a, e_a = _side_metrics(all_g, all_y, all_a, w, args)
-        d_b, e_b = _side_metrics(all_g, all_y, all_b, w, args)
-        perm["dpd"].append(d_b - d_a)
-        perm["eod"].append(e_b - e_a)
-    diffs = {}
-    for name in ("dpd", "eod"):
-        delta = obs[name]
-        if math.isfinite(delta):
-            lo, hi = _percentile(np.concatenate(boot[name]), cl)
-            null = np.concatenate(perm[name])
-            null = np.where(np.isfinite(null), np.abs(null), -np.inf)
-            p = float((1 + np.sum(null >= abs(delta) - 1e-12)) / (1 + n_resamples))
-        else:
-            lo = hi = p = math.nan
-        diffs[name] = DisparityDifference(delta, lo, hi, p, cl, n_resamples, float(alpha))
-    return PairedDisparityResult(
-        dpd_diff=diffs["dpd"],
-        eod_diff=diffs["eod"],
-        dpd_a=da,
-        dpd_b=db,
-        eod_a=ea,
-        eod_b=eb,
-        mode=mode,
-        n_pairs=s,
-    )
