@@ -72,6 +72,14 @@ def emit(text: str, out: Path | None, *, protect: tuple[Path, ...] = ()) -> None
     atomic_write_text(target, text)
 
 
+def check_resampling(ci: float | None, bootstrap: int | None) -> None:
+    """One-line errors for ``--ci`` outside (0, 1) and ``--bootstrap`` below 100."""
+    if ci is not None and not 0 < ci < 1:
+        raise KDAuditError(f"--ci must be in (0, 1), e.g. 0.95; got {ci:g}")
+    if bootstrap is not None and bootstrap < 100:
+        raise KDAuditError(f"--bootstrap must be at least 100; got {bootstrap}")
+
+
 def console(stderr: bool = False):
     from rich.console import Console
 

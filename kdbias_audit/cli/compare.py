@@ -21,12 +21,19 @@ class PairingOption(str, Enum):
     all = "all"
 
 
+class MethodOption(str, Enum):
+    seeds = "seeds"
+    samples = "samples"
+    auto = "auto"
+
+
 def table_renderables(result, *, top: int = 10) -> list:
     """The rich tables of the terminal summary."""
     from ..render.formats import frame_to_rich
 
     title = f"kdaudit compare: B = {result.b.name} vs A = {result.a.name}"
-    items = [frame_to_rich(result.summary_frame(), title=title)]
+    items: list = [result.header] if result.header else []
+    items.append(frame_to_rich(result.summary_frame(), title=title))
     if top > 0:
         items.append(
             frame_to_rich(
@@ -67,6 +74,7 @@ def render_markdown(result, *, top: int = 10) -> str:
 
     parts = [
         f"# kdaudit compare: {result.b.name} vs {result.a.name}\n",
+        *([f"_{result.header}_\n"] if result.header else []),
         "## Summary\n",
         frame_to_markdown(result.summary_frame()),
         "## Per-class tests\n",
@@ -130,21 +138,52 @@ def compare_command(
         typer.Option("--positive-class", help="Positive class of a binary task (fairness)."),
     ] = None,
     seed_random: Annotated[
-        int, typer.Option("--seed-random", help="Seed of the random permutation splits.")
+        int,
+        typer.Option(
+            "--random-state",
+            "--seed-random",
+            help="Seed of every random draw (permutation splits, paired permutations, bootstrap).",
+        ),
     ] = 0,
     jobs: Annotated[
         int, typer.Option("--jobs", "-j", help="Processes reading files in parallel.")
     ] = 1,
+    method: Annotated[
+        MethodOption,
+        typer.Option(
+            "--method",
+            help="seeds: Welch tests across seeds (>= 2 per side); samples: paired tests over "
+            "test samples (works with one checkpoint per side); auto: seeds when both sides "
+            "have >= 2 seeds, else samples.",
+        ),
+    ] = MethodOption.auto,
+    resamples: Annotated[
+        int,
+        typer.Option(
+            "--resamples",
+            help="Sample-level analysis: paired permutations / bootstrap draws (>= 100).",
+        ),
+    ] = 2_000,
 ) -> None:
     """Which classes did B move relative to A, is it more than seed noise, and where do they disagree."""
-    from ..comparison import compare
+    from ..comparison import compare, resolve_method
     from ..errors import KDAuditError
     from ..io.loading import load_runsets
     from ..render.formats import frame_to_csv, frame_to_latex, to_json
 
     if top < 0:
         raise KDAuditError(f"--top must be >= 0; got {top}")
+    if resamples < 100:
+        raise KDAuditError(f"--resamples must be at least 100; got {resamples}")
     run_a, run_b = load_runsets([a, b], jobs=jobs, progress=sys.stderr.isatty())
+    chosen = resolve_method(run_a, run_b, method.value)
+    if method is MethodOption.auto and chosen == "samples":
+        typer.echo(
+            f"notice: {min(len(run_a.seeds), len(run_b.seeds))} seed(s) on one side: "
+            "sample-level paired tests (--method samples); they cannot separate distillation "
+            "from training noise",
+            err=True,
+        )
     with degenerate_warnings_to_stderr():
         result = compare(
             run_a,
@@ -155,6 +194,8 @@ def compare_command(
             random_state=seed_random,
             sensitive=sensitive or None,
             positive_class=positive_class,
+            method=chosen,
+            n_resamples=resamples,
         )
     if fmt is OutputFormat.json:
         # Pretty for small outputs; compact when the (C, C) matrix makes indentation costly.
@@ -166,7 +207,12 @@ def compare_command(
     elif fmt is OutputFormat.latex:
         text = frame_to_latex(
             result.to_frame().drop(columns=["untestable"]),
-            caption=f"{result.b.name} vs {result.a.name}: per-class Welch tests",
+            caption=f"{result.b.name} vs {result.a.name}: "
+            + (
+                "sample-level paired tests"
+                if result.method == "samples"
+                else "per-class Welch tests"
+            ),
         )
     else:
         if out is None and sys.stdout.isatty():

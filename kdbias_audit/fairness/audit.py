@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from ..io.runset import RunSet
 from ..checks import where_named
+from ..defaults import DEFAULT_CONFIDENCE_LEVEL
 from .counts import (
     INTERSECTION_SEP,
     GroupCounts,
@@ -35,6 +36,12 @@ from .rates import (
     tpr,
     undefined_message,
     warn_messages,
+)
+from .uncertainty import (
+    DisparityUncertainty,
+    uncertainty_display,
+    uncertainty_fields,
+    with_uncertainty,
 )
 
 __all__ = ["AttributeFairness", "FairnessAudit", "fairness_audit", "parse_sensitive"]
@@ -93,6 +100,9 @@ class AttributeFairness:
     dpd_per_class, eod_per_class : ndarray, shape (n_seeds, n_classes_audited)
     dpd_per_seed, eod_per_seed : ndarray, shape (n_seeds,)
         Mean over classes of the defined per-class values (Algorithm 1); binary: the one class.
+    uncertainty : tuple of DisparityUncertainty, or None
+        Per seed: bootstrap CIs and noise floors of DPD and EOD (``fairness_audit(...,
+        n_resamples=...)``; :mod:`kdbias_audit.fairness.uncertainty`).
     """
 
     attribute: str
@@ -107,6 +117,7 @@ class AttributeFairness:
     eod_per_class: np.ndarray
     dpd_per_seed: np.ndarray
     eod_per_seed: np.ndarray
+    uncertainty: tuple[DisparityUncertainty, ...] | None = None
 
     def __post_init__(self) -> None:
         freeze(self, ("dpd_per_class", "eod_per_class", "dpd_per_seed", "eod_per_seed"))
@@ -136,11 +147,13 @@ class AttributeFairness:
                 "mean": self.dpd_mean,
                 "std": self.dpd_std,
                 "per_seed": [float(v) for v in self.dpd_per_seed],
+                **uncertainty_fields(self.uncertainty, "dpd"),
             },
             "eod": {
                 "mean": self.eod_mean,
                 "std": self.eod_std,
                 "per_seed": [float(v) for v in self.eod_per_seed],
+                **uncertainty_fields(self.uncertainty, "eod"),
             },
         }
 
@@ -247,7 +260,7 @@ def resolve_positive(runset: Any, positive_class: int | None) -> int:
     return int(positive_class)
 
 
-def _attribute_codes(runset: Any, components: tuple[str, ...]) -> tuple[np.ndarray, list[str]]:
+def attribute_codes(runset: Any, components: tuple[str, ...]) -> tuple[np.ndarray, list[str]]:
     levels = [tuple(str(v) for v in runset.group_levels(a)) for a in components]
     codes = []
     for a, lv in zip(components, levels, strict=False):
@@ -283,7 +296,7 @@ def _audit_attribute(
     preds: np.ndarray,
     class_names: list[str],
 ) -> AttributeFairness:
-    codes, groups = _attribute_codes(runset, components)
+    codes, groups = attribute_codes(runset, components)
     n_groups = len(groups)
     if mode == "binary":
         counts = group_counts(labels, preds, codes, n_groups, positive=positive)[:, None, :]
@@ -338,7 +351,9 @@ def _display_rows(results: Sequence[AttributeFairness]) -> list[dict[str, Any]]:
             "mode": r.mode,
             "groups": len(r.groups),
             "DPD (%)": fmt_pct(r.dpd_mean, r.dpd_std),
+            **uncertainty_display(r.uncertainty, "dpd"),
             "EOD (%)": fmt_pct(r.eod_mean, r.eod_std),
+            **uncertainty_display(r.uncertainty, "eod"),
         }
         for r in results
     ]
@@ -402,10 +417,9 @@ class FairnessAudit:
         """As shown in tables: percent with two decimals, ``mean ± std``."""
         import pandas as pd
 
-        return pd.DataFrame(
-            _display_rows(self.results),
-            columns=["attribute", "mode", "groups", "DPD (%)", "EOD (%)"],
-        )
+        rows = _display_rows(self.results)
+        columns = list(rows[0]) if rows else ["attribute", "mode", "groups", "DPD (%)", "EOD (%)"]
+        return pd.DataFrame(rows, columns=columns)
 
     def group_rates(self, attribute: str) -> pd.DataFrame:
         """Per seed x class x group counts and rates of one attribute (see
@@ -425,6 +439,9 @@ def fairness_audit(
     *,
     sensitive: Sequence[str] | None = None,
     positive_class: int | None = None,
+    confidence_level: float | None = None,
+    n_resamples: int | None = None,
+    random_state: Any = 0,
 ) -> FairnessAudit:
     """DPD and EOD of a run set for each sensitive attribute, per seed, then over seeds.
 
@@ -442,6 +459,13 @@ def fairness_audit(
         Default: every group attribute of the run set, separately.
     positive_class : int, optional
         Binary tasks only.
+    confidence_level, n_resamples : optional
+        Either one asks for the uncertainty of every per-seed value: a stratified bootstrap
+        CI at ``confidence_level`` (default 0.95) and the noise floor with its p-value, from
+        ``n_resamples`` (default 1,000, at least 100) counts-based resamples
+        (:func:`kdbias_audit.fairness.uncertainty.disparity_uncertainty`).
+    random_state : int or numpy seed
+        Seed of those resamples.
 
     Returns
     -------
@@ -478,6 +502,16 @@ def fairness_audit(
         _audit_attribute(runset, key, comps, mode, positive, labels, preds, class_names)
         for key, comps in specs
     )
+    if confidence_level is not None or n_resamples is not None:
+        results = with_uncertainty(
+            runset,
+            results,
+            confidence_level=DEFAULT_CONFIDENCE_LEVEL
+            if confidence_level is None
+            else confidence_level,
+            n_resamples=1_000 if n_resamples is None else n_resamples,
+            random_state=random_state,
+        )
     path = getattr(runset, "path", None)
     return FairnessAudit(
         runset=str(runset.name),

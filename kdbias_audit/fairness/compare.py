@@ -74,6 +74,19 @@ def _welch(a: np.ndarray, b: np.ndarray, alpha: float) -> MetricDiff:
     return MetricDiff(delta, float(t[0]), float(df[0]), float(p[0]), alpha)
 
 
+def _ci_cell(diff: Any) -> dict[str, str]:
+    """The paired (sample-level) difference's CI in percent; nothing for a Welch difference."""
+    lo, hi = getattr(diff, "ci_low", None), getattr(diff, "ci_high", None)
+    if lo is None or hi is None:
+        return {}
+    cell = (
+        "nan"
+        if not (math.isfinite(lo) and math.isfinite(hi))
+        else f"{100 * lo:+.2f} – {100 * hi:+.2f}"
+    )
+    return {f"{100 * diff.confidence_level:g}% CI (%)": cell}
+
+
 @dataclass(frozen=True, eq=False)
 class AttributeComparison:
     """One attribute in both run sets, with the B - A differences of DPD and EOD."""
@@ -81,8 +94,8 @@ class AttributeComparison:
     attribute: str
     a: AttributeFairness
     b: AttributeFairness
-    dpd_diff: MetricDiff
-    eod_diff: MetricDiff
+    dpd_diff: Any  # MetricDiff (seeds) or fairness.paired.DisparityDifference (samples)
+    eod_diff: Any
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -139,8 +152,11 @@ class FairnessComparison:
                         "b_mean": getattr(r.b, f"{metric}_mean"),
                         "b_std": getattr(r.b, f"{metric}_std"),
                         "delta": diff.delta,
-                        "statistic": diff.statistic,
-                        "df": diff.df,
+                        # Welch (seeds) has statistic/df; the paired test (samples) a CI
+                        "statistic": getattr(diff, "statistic", math.nan),
+                        "df": getattr(diff, "df", math.nan),
+                        "ci_low": getattr(diff, "ci_low", math.nan),
+                        "ci_high": getattr(diff, "ci_high", math.nan),
                         "pvalue": diff.pvalue,
                         "significant": diff.significant,
                     }
@@ -158,6 +174,8 @@ class FairnessComparison:
                 "delta",
                 "statistic",
                 "df",
+                "ci_low",
+                "ci_high",
                 "pvalue",
                 "significant",
             ],
@@ -184,6 +202,7 @@ class FairnessComparison:
                         "B - A (%)": "nan"
                         if not math.isfinite(diff.delta)
                         else f"{100 * diff.delta:+.2f}",
+                        **_ci_cell(diff),
                         "p": "" if not math.isfinite(diff.pvalue) else f"{diff.pvalue:.3g}",
                     }
                 )

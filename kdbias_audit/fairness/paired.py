@@ -42,7 +42,12 @@ from .uncertainty import (
     percentile_interval,
 )
 
-__all__ = ["DisparityDifference", "PairedDisparityResult", "paired_disparity_test"]
+__all__ = [
+    "DisparityDifference",
+    "PairedDisparityResult",
+    "paired_disparity_test",
+    "compare_fairness_samples",
+]
 
 
 @dataclass(frozen=True)
@@ -209,3 +214,62 @@ def paired_disparity_test(
         mode=mode,
         n_pairs=s,
     )
+
+
+def compare_fairness_samples(
+    a: Any,
+    b: Any,
+    *,
+    pairs: Any,
+    sensitive: Any = None,
+    positive_class: int | None = None,
+    alpha: float = 0.05,
+    confidence_level: float = 0.95,
+    n_resamples: int = 1_000,
+    random_state: Any = 0,
+) -> Any:
+    """The fairness comparison of run sets A and B at the sample level.
+
+    As :func:`kdbias_audit.fairness.compare.compare_fairness` (the same audits of A and B, the
+    same validation), with each attribute's ``dpd_diff``/``eod_diff`` from
+    :func:`paired_disparity_test` on the seed pairs ``pairs`` (index pairs ``(i_a, i_b)``).
+    Returns a ``FairnessComparison``, or None when the run sets share no group attribute.
+    """
+    import dataclasses
+
+    from ..checks import where_named
+    from .audit import attribute_codes
+    from .compare import compare_fairness
+
+    base = compare_fairness(a, b, sensitive=sensitive, positive_class=positive_class, alpha=alpha)
+    if base is None:
+        return None
+    ia = [int(i) for i, _ in pairs]
+    ib = [int(j) for _, j in pairs]
+    labels = np.asarray(a.label)
+    rng = np.random.default_rng(random_state)
+    results = []
+    for r in base.results:
+        codes_a, groups_a = attribute_codes(a, r.a.components)
+        codes_b, groups_b = attribute_codes(b, r.b.components)
+        if list(groups_a) != list(groups_b) or not np.array_equal(codes_a, codes_b):
+            raise KDAuditError(
+                f"{where_named(b)}: group '{r.attribute}' differs from {where_named(a)} on the "
+                "same samples; a paired comparison needs the same groups"
+            )
+        test = paired_disparity_test(
+            labels,
+            np.asarray(a.preds)[ia],
+            np.asarray(b.preds)[ib],
+            codes_a,
+            len(groups_a),
+            mode=r.a.mode,
+            positive=r.a.positive_class if r.a.positive_class is not None else 1,
+            num_classes=int(a.num_classes),
+            n_resamples=n_resamples,
+            confidence_level=confidence_level,
+            alpha=alpha,
+            random_state=rng,
+        )
+        results.append(dataclasses.replace(r, dpd_diff=test.dpd_diff, eod_diff=test.eod_diff))
+    return dataclasses.replace(base, results=tuple(results))
