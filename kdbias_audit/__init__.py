@@ -41,6 +41,10 @@ _EXPORTS: dict[str, str] = {
     "DisagreementResult": ".stats.disagreement",
     "compare": ".comparison",
     "Comparison": ".comparison",
+    # sample-level inference (one checkpoint per side)
+    "paired_classwise_test": ".stats.paired",
+    "PairedClasswiseResult": ".stats.paired",
+    "mcnemar_test": ".stats.paired",
     # fairness
     "group_counts": ".fairness.counts",
     "one_vs_rest_counts": ".fairness.counts",
@@ -51,6 +55,13 @@ _EXPORTS: dict[str, str] = {
     "compare_fairness": ".fairness.compare",
     "FairnessAudit": ".fairness.audit",
     "FairnessComparison": ".fairness.compare",
+    # uncertainty of disparity metrics
+    "disparity_uncertainty": ".fairness.uncertainty",
+    "DisparityUncertainty": ".fairness.uncertainty",
+    "MetricUncertainty": ".fairness.uncertainty",
+    "paired_disparity_test": ".fairness.paired",
+    "PairedDisparityResult": ".fairness.paired",
+    "DisparityDifference": ".fairness.paired",
     # sweeps, tables, figures, report
     "discover_sweep": ".sweep.discover",
     "analyze_sweep": ".sweep.analyze",
@@ -84,6 +95,16 @@ if TYPE_CHECKING:  # what the lazy exports resolve to, for type checkers and edi
         demographic_parity_difference,
         equalized_odds_difference,
     )
+    from .fairness.paired import (
+        DisparityDifference,
+        PairedDisparityResult,
+        paired_disparity_test,
+    )
+    from .fairness.uncertainty import (
+        DisparityUncertainty,
+        MetricUncertainty,
+        disparity_uncertainty,
+    )
     from .io.convert import convert_file
     from .io.loading import load_runset, load_runsets
     from .io.reader import read_predictions
@@ -105,6 +126,7 @@ if TYPE_CHECKING:  # what the lazy exports resolve to, for type checkers and edi
         disagreement,
     )
     from .stats.multitest import benjamini_hochberg
+    from .stats.paired import PairedClasswiseResult, mcnemar_test, paired_classwise_test
     from .stats.permutation import permutation_count_test
     from .stats.welch import WelchResult, welch_classwise
     from .sweep.analyze import analyze_sweep
