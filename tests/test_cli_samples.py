@@ -259,3 +259,28 @@ def test_fairness_bad_resampling_options(runs):
     one_line_error(
         invoke("fairness", r / "ta3", "--bootstrap", "99"), "--bootstrap must be at least 100"
     )
+
+
+def test_sweep_and_report_show_noise_floors(tmp_path):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from _sweepgen import make_sweep
+
+    root = make_sweep(tmp_path / "sw", temperatures=(2.0,))
+    plain = invoke("sweep", root, "-f", "markdown", "--permutations", "20")
+    assert plain.exit_code == 0 and "floor" not in plain.stdout
+    res = invoke("sweep", root, "-f", "markdown", "--permutations", "20", "--noise-floor")
+    assert res.exit_code == 0, res.output
+    assert "floor (%)" in res.stdout and "sampling noise" in res.stdout
+    doc = json.loads(
+        invoke("sweep", root, "-f", "json", "--permutations", "20", "--noise-floor").stdout
+    )
+    assert '"noise_floor"' in json.dumps(doc)
+    csv = invoke("sweep", root, "-f", "csv", "--permutations", "20", "--noise-floor").stdout
+    assert "_dpd_noise_floor" in csv.splitlines()[0]
+    out = tmp_path / "report"
+    rep = invoke("report", root, "-o", out, "--permutations", "20", "--noise-floor")
+    assert rep.exit_code == 0, rep.output
+    assert "floor (%)" in (out / "report.html").read_text()

@@ -42,6 +42,16 @@ PermOpt = Annotated[
     ),
 ]
 JobsOpt = Annotated[int, typer.Option("--jobs", "-j", help="Processes reading files in parallel.")]
+NoiseOpt = Annotated[
+    bool,
+    typer.Option(
+        "--noise-floor",
+        help="Show beside each DPD/EOD its noise floor: the value expected when every group has "
+        "the pooled rates (1,000 counts-based draws per seed).",
+    ),
+]
+RandomOpt = Annotated[int, typer.Option("--random-state", help="Seed of the noise-floor draws.")]
+NOISE_DRAWS = 1_000
 
 
 def _analyze(
@@ -51,6 +61,8 @@ def _analyze(
     alpha: float,
     permutations: int | None,
     jobs: int,
+    noise_floor: bool = False,
+    random_state: int = 0,
 ) -> Any:
     from ..sweep.analyze import analyze_sweep
 
@@ -63,6 +75,8 @@ def _analyze(
             permutations=permutations,
             jobs=jobs,
             progress=sys.stderr.isatty(),
+            noise_floor=NOISE_DRAWS if noise_floor else None,
+            random_state=random_state,
         )
 
 
@@ -83,7 +97,9 @@ def _command_line(name: str, root: Path, **options: Any) -> str:
         return shlex.join(["kdaudit", *sys.argv[1:]])
     parts = ["kdaudit", name, str(root)]
     for flag, value in options.items():
-        if value is not None:
+        if value is True:  # a boolean flag
+            parts.append(flag)
+        elif value is not None:
             parts += [flag, str(value)]
     return shlex.join(parts)
 
@@ -103,11 +119,13 @@ def sweep_command(
         Path | None, typer.Option("--out", "-o", help="Write to this file instead of stdout.")
     ] = None,
     jobs: JobsOpt = 1,
+    noise_floor: NoiseOpt = False,
+    random_state: RandomOpt = 0,
 ) -> None:
     """Class-bias table (accuracy, #SC, #TC per temperature) and fairness table of a sweep."""
     from ..render.tables import render_sweep, sweep_rich_tables
 
-    result = _analyze(root, teacher, baseline, alpha, permutations, jobs)
+    result = _analyze(root, teacher, baseline, alpha, permutations, jobs, noise_floor, random_state)
     if fmt is OutputFormat.table and out is None and sys.stdout.isatty():
         from ._common import console
 
@@ -153,6 +171,8 @@ def report_command(
     alpha: AlphaOpt = DEFAULT_ALPHA,
     permutations: PermOpt = None,
     jobs: JobsOpt = 1,
+    noise_floor: NoiseOpt = False,
+    random_state: RandomOpt = 0,
 ) -> None:
     """One self-contained HTML report (tables, embedded figures, run sets, seeds, version, command)."""
     from ..report import write_report
@@ -168,8 +188,10 @@ def report_command(
             "--alpha": None if alpha == DEFAULT_ALPHA else alpha,
             "--permutations": permutations,
             "--jobs": None if jobs == 1 else jobs,
+            "--noise-floor": True if noise_floor else None,
+            "--random-state": random_state or None,
         },
     )
-    result = _analyze(root, teacher, baseline, alpha, permutations, jobs)
+    result = _analyze(root, teacher, baseline, alpha, permutations, jobs, noise_floor, random_state)
     path = write_report(result, out, command=command)
     typer.echo(f"wrote {path}", err=True)

@@ -42,6 +42,8 @@ def analyze_sweep(
     permutations: int | None = None,
     jobs: int = 1,
     progress: bool = False,
+    noise_floor: int | None = None,
+    random_state: Any = 0,
 ) -> SweepResult:
     """Audit a temperature sweep: class-wise bias, disagreement and fairness of every model.
 
@@ -65,6 +67,10 @@ def analyze_sweep(
         Role overrides (run-set directories).
     alpha
         Significance level of the class-wise tests (``0 < alpha < 1``).
+    noise_floor
+        When set, every per-seed DPD/EOD also gets its noise floor (and bootstrap CI) from
+        this many counts-based draws (:mod:`kdbias_audit.fairness.uncertainty`); the fairness
+        tables then show the floor beside each value. ``random_state`` seeds the draws.
     permutations
         Upper bound on the splits evaluated for each count's permutation p-value: every split
         when there are at most this many (``None``: 10,000), else this many fixed-seed random
@@ -114,7 +120,12 @@ def analyze_sweep(
         if rs.path not in fairness_cache:
             from ..fairness.audit import fairness_audit
 
-            audit = fairness_audit(rs, sensitive=list(attributes))
+            audit = fairness_audit(
+                rs,
+                sensitive=list(attributes),
+                n_resamples=noise_floor,
+                random_state=random_state,
+            )
             fairness_cache[rs.path] = (audit, audit.to_dict())
         return fairness_cache[rs.path]
 

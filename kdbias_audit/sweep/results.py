@@ -115,6 +115,13 @@ class SweepRow:
             float("nan") if std is None else float(std),
         )
 
+    def fairness_noise_floor(self, attribute: str, metric: Literal["dpd", "eod"]) -> float:
+        """Mean over seeds of the noise floor (NaN when it was not computed)."""
+        entry = self.fairness_dict.get(attribute, {}).get(metric) or {}
+        vals = [v for v in entry.get("per_seed_noise_floor") or [] if v is not None]
+        finite = [float(v) for v in vals if np.isfinite(v)]
+        return float(np.mean(finite)) if finite else float("nan")
+
     def fairness_per_seed(self, attribute: str, metric: Literal["dpd", "eod"]) -> np.ndarray:
         entry = self.fairness_dict.get(attribute, {}).get(metric) or {}
         vals = entry.get("per_seed")
@@ -213,6 +220,16 @@ class SweepResult:
             df[col] = df[col].astype("Int64")
         return df
 
+    @property
+    def has_noise_floor(self) -> bool:
+        """Whether the fairness audits carry noise floors (``analyze_sweep(noise_floor=...)``)."""
+        return any(
+            "per_seed_noise_floor" in (entry.get(m) or {})
+            for r in self.rows
+            for entry in r.fairness_dict.values()
+            for m in ("dpd", "eod")
+        )
+
     def fairness_frame(self) -> pd.DataFrame:
         """One row per model per ``alpha`` block: accuracy and, per attribute, EOD and DPD
         (fractions; mean and sample std over seeds). Empty attributes give an empty frame."""
@@ -228,6 +245,9 @@ class SweepResult:
                         m, s = r.fairness_mean_std(attr, metric)  # type: ignore[arg-type]
                         rec[f"{attr}_{metric}_mean"] = m
                         rec[f"{attr}_{metric}_std"] = s
+                        if self.has_noise_floor:
+                            floor = r.fairness_noise_floor(attr, metric)  # type: ignore[arg-type]
+                            rec[f"{attr}_{metric}_noise_floor"] = floor
                 records.append(rec)
         return pd.DataFrame.from_records(records)
 
@@ -269,6 +289,9 @@ class SweepResult:
                 for metric in ("dpd", "eod"):
                     m, s = r.fairness_mean_std(attr, metric)  # type: ignore[arg-type]
                     fair[attr][metric] = {"mean": _num(m), "std": _num(s)}
+                    if self.has_noise_floor:
+                        floor = r.fairness_noise_floor(attr, metric)  # type: ignore[arg-type]
+                        fair[attr][metric]["noise_floor"] = _num(floor)
             rows.append(
                 {
                     "name": r.name,
