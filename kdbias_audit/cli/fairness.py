@@ -115,7 +115,7 @@ def fairness_command(
             rs,
             sensitive=sensitive or None,
             positive_class=positive_class,
-            confidence_level=ci,
+            confidence_level=0.95 if ci is None and bootstrap is not None else ci,
             n_resamples=bootstrap,
             random_state=random_state,
         )

@@ -16,7 +16,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from ..io.runset import RunSet
 from ..checks import where_named
-from ..defaults import DEFAULT_CONFIDENCE_LEVEL
 from .counts import (
     INTERSECTION_SEP,
     GroupCounts,
@@ -460,9 +459,9 @@ def fairness_audit(
     positive_class : int, optional
         Binary tasks only.
     confidence_level, n_resamples : optional
-        Either one asks for the uncertainty of every per-seed value: a stratified bootstrap
-        CI at ``confidence_level`` (default 0.95) and the noise floor with its p-value, from
-        ``n_resamples`` (default 1,000, at least 100) counts-based resamples
+        Either one asks for the noise floor of every per-seed value with its p-value, from
+        ``n_resamples`` (default 1,000, at least 100) counts-based draws;
+        ``confidence_level`` also asks for a stratified bootstrap CI at that level
         (:func:`kdbias_audit.fairness.uncertainty.disparity_uncertainty`).
     random_state : int or numpy seed
         Seed of those resamples.
@@ -506,9 +505,7 @@ def fairness_audit(
         results = with_uncertainty(
             runset,
             results,
-            confidence_level=DEFAULT_CONFIDENCE_LEVEL
-            if confidence_level is None
-            else confidence_level,
+            confidence_level=confidence_level,
             n_resamples=1_000 if n_resamples is None else n_resamples,
             random_state=random_state,
         )

@@ -102,13 +102,14 @@ def _side_metrics(
     args: tuple,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Seed-mean DPD and EOD of one side; ``pred_cols`` is (K, S)."""
-    d_sum = e_sum = 0.0
-    s = pred_cols.shape[1]
-    for j in range(s):
-        d, e = disparities(*cell_counts(cells_g, cells_y, pred_cols[:, j], weights, *args))
-        d_sum = d_sum + d
-        e_sum = e_sum + e
-    return d_sum / s, e_sum / s
+    per_seed = [
+        disparities(*cell_counts(cells_g, cells_y, pred_cols[:, j], weights, *args))
+        for j in range(pred_cols.shape[1])
+    ]
+    return (
+        np.mean([d for d, _ in per_seed], axis=0),
+        np.mean([e for _, e in per_seed], axis=0),
+    )
 
 
 def paired_disparity_test(

@@ -168,7 +168,8 @@ class MetricUncertainty:
     noise_pvalue : float
         ``(1 + #{null >= statistic}) / (1 + R)``: is the disparity beyond sampling noise?
         NaN when the statistic is undefined.
-    confidence_level : float
+    confidence_level : float or None
+        None when no interval was computed (noise floor only).
     n_resamples : int
     """
 
@@ -177,7 +178,7 @@ class MetricUncertainty:
     ci_high: float
     noise_floor: float
     noise_pvalue: float
-    confidence_level: float
+    confidence_level: float | None
     n_resamples: int
 
     def confidence_interval(self) -> tuple[float, float]:
@@ -272,6 +273,7 @@ def disparity_uncertainty(
     n_resamples: int = 1_000,
     confidence_level: float = 0.95,
     stratified: bool = True,
+    interval: bool = True,
     random_state: Any = 0,
 ) -> DisparityUncertainty:
     """Bootstrap confidence intervals and noise floors of DPD and EOD for one model.
@@ -295,6 +297,9 @@ def disparity_uncertainty(
     stratified : bool, default True
         Redraw within groups (DPD) and ``(group, label)`` strata (EOD); False: all rows
         together.
+    interval : bool, default True
+        False: noise floors only (no bootstrap; ``ci_low``/``ci_high`` NaN,
+        ``confidence_level`` None).
     random_state : int or numpy seed
 
     Returns
@@ -325,8 +330,11 @@ def disparity_uncertainty(
     dpd_obs, eod_obs = (float(v) for v in disparities(n, pos, pp, tp))
 
     rng = np.random.default_rng(random_state)
-    boot_d, boot_e = [], []
-    if stratified:  # DPD within groups, EOD within (group, label)
+    boot_d: list = [np.full(0, np.nan)]
+    boot_e: list = [np.full(0, np.nan)]
+    if not interval:
+        pass
+    elif stratified:  # DPD within groups, EOD within (group, label)
         for w in bootstrap_counts(with_strata(cells, 1), n_resamples, random_state=rng):
             boot_d.append(disparities(*cell_counts(cg, cy, cp, w.astype(float), *args))[0])
         for w in bootstrap_counts(cells, n_resamples, random_state=rng):
@@ -342,7 +350,8 @@ def disparity_uncertainty(
         (dpd_obs, np.concatenate(boot_d), null_d),
         (eod_obs, np.concatenate(boot_e), null_e),
     ):
-        lo, hi = percentile_interval(boot, cl) if math.isfinite(obs) else (math.nan, math.nan)
+        finite = interval and math.isfinite(obs)
+        lo, hi = percentile_interval(boot, cl) if finite else (math.nan, math.nan)
         metrics.append(
             MetricUncertainty(
                 statistic=obs,
@@ -350,7 +359,7 @@ def disparity_uncertainty(
                 ci_high=hi,
                 noise_floor=float(np.nanmean(null)) if np.isfinite(null).any() else math.nan,
                 noise_pvalue=_upper_pvalue(null, obs),
-                confidence_level=cl,
+                confidence_level=cl if interval else None,
                 n_resamples=n_resamples,
             )
         )
@@ -416,13 +425,17 @@ def _noise_floor(
     tpr = _rate(tp.sum(-1), pos.sum(-1))[..., None]
     fpr = _rate(fp.sum(-1), neg.sum(-1))[..., None]
     out_d, out_e = [], []
-    ni, posi, negi = (np.asarray(a, dtype=np.int64) for a in (n, pos, neg))
+    # replicates on the last axis: consecutive draws share (n, p), which numpy's binomial
+    # sampler sets up once
+    ni, posi, negi = (np.asarray(a, dtype=np.int64)[..., None] for a in (n, pos, neg))
+    sr, tpr, fpr = (np.nan_to_num(np.broadcast_to(v, n.shape))[..., None] for v in (sr, tpr, fpr))
+    axes = (n.ndim, *range(n.ndim))
     for r in batch_sizes(size, n.size * 3):
-        shape = (r, *n.shape)
-        pp_null = rng.binomial(ni, np.nan_to_num(sr), size=shape)
-        tp_null = rng.binomial(posi, np.nan_to_num(tpr), size=shape)
-        fp_null = rng.binomial(negi, np.nan_to_num(fpr), size=shape)
-        d, _ = disparities(n, pos, pp_null, np.zeros(shape))
+        shape = (*n.shape, r)
+        pp_null = rng.binomial(ni, sr, size=shape).transpose(axes)
+        tp_null = rng.binomial(posi, tpr, size=shape).transpose(axes)
+        fp_null = rng.binomial(negi, fpr, size=shape).transpose(axes)
+        d, _ = disparities(n, pos, pp_null, np.zeros(pp_null.shape))
         _, e = disparities(n, pos, tp_null + fp_null, tp_null)
         out_d.append(d)
         out_e.append(e)
@@ -438,7 +451,7 @@ def with_uncertainty(
     runset: Any,
     results: tuple,
     *,
-    confidence_level: float,
+    confidence_level: float | None,
     n_resamples: int,
     random_state: Any,
 ) -> tuple:
@@ -449,7 +462,7 @@ def with_uncertainty(
 
     from .audit import attribute_codes
 
-    check_options(confidence_level, n_resamples, "binary", 1)
+    check_options(0.5 if confidence_level is None else confidence_level, n_resamples, "binary", 1)
     rng = np.random.default_rng(random_state)
     labels = np.asarray(runset.label)
     preds = np.asarray(runset.preds)
@@ -466,7 +479,8 @@ def with_uncertainty(
                 positive=r.positive_class if r.positive_class is not None else 1,
                 num_classes=int(runset.num_classes),
                 n_resamples=n_resamples,
-                confidence_level=confidence_level,
+                confidence_level=0.95 if confidence_level is None else confidence_level,
+                interval=confidence_level is not None,
                 random_state=rng,
             )
             for s in range(preds.shape[0])
@@ -480,9 +494,12 @@ def uncertainty_fields(per_seed: Any, metric: str) -> dict[str, list]:
     if not per_seed:
         return {}
     m = [getattr(u, metric) for u in per_seed]
-    return {
+    ci = {
         "per_seed_ci_low": [float(x.ci_low) for x in m],
         "per_seed_ci_high": [float(x.ci_high) for x in m],
+    }
+    return {
+        **(ci if m[0].confidence_level is not None else {}),
         "per_seed_noise_floor": [float(x.noise_floor) for x in m],
         "per_seed_noise_pvalue": [
             float(x.noise_pvalue) if math.isfinite(x.noise_pvalue) else None for x in m
@@ -503,7 +520,7 @@ def uncertainty_display(per_seed: Any, metric: str) -> dict[str, str]:
         return {}
     m = [getattr(u, metric) for u in per_seed]
     name = metric.upper()
-    level = f"{100 * m[0].confidence_level:g}%"
+    level = None if m[0].confidence_level is None else f"{100 * m[0].confidence_level:g}%"
     floors = [x.noise_floor for x in m if math.isfinite(x.noise_floor)]
     pvals = [x.noise_pvalue for x in m if math.isfinite(x.noise_pvalue)]
     if len(m) == 1:
@@ -513,4 +530,5 @@ def uncertainty_display(per_seed: Any, metric: str) -> dict[str, str]:
         ci = _pct_range(min(x.ci_low for x in m), max(x.ci_high for x in m)) + " (seeds)"
         p = f"{min(pvals):.3g} – {max(pvals):.3g}" if pvals else "nan"
     floor = f"{100 * float(np.mean(floors)):.2f}" if floors else "nan"
-    return {f"{name} {level} CI (%)": ci, f"{name} noise floor (%)": floor, f"{name} p(noise)": p}
+    cells = {f"{name} {level} CI (%)": ci} if level is not None else {}
+    return {**cells, f"{name} noise floor (%)": floor, f"{name} p(noise)": p}
