@@ -44,7 +44,7 @@ _EXPORTS: dict[str, str] = {
     # sample-level inference (one checkpoint per side)
     "paired_classwise_test": ".stats.paired",
     "PairedClasswiseResult": ".stats.paired",
-    "mcnemar_test": ".stats.paired",
+    "mcnemar_test": ".stats.paired_core",
     # fairness
     "group_counts": ".fairness.counts",
     "one_vs_rest_counts": ".fairness.counts",
@@ -126,7 +126,8 @@ if TYPE_CHECKING:  # what the lazy exports resolve to, for type checkers and edi
         disagreement,
     )
     from .stats.multitest import benjamini_hochberg
-    from .stats.paired import PairedClasswiseResult, mcnemar_test, paired_classwise_test
+    from .stats.paired import PairedClasswiseResult, paired_classwise_test
+    from .stats.paired_core import mcnemar_test
     from .stats.permutation import permutation_count_test
     from .stats.welch import WelchResult, welch_classwise
     from .sweep.analyze import analyze_sweep

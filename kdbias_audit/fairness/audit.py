@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from ..io.runset import RunSet
 from ..checks import where_named
+from .audit_uncertainty import uncertainty_display, uncertainty_fields, with_uncertainty
 from .counts import (
     INTERSECTION_SEP,
     GroupCounts,
@@ -36,12 +37,7 @@ from .rates import (
     undefined_message,
     warn_messages,
 )
-from .uncertainty import (
-    DisparityUncertainty,
-    uncertainty_display,
-    uncertainty_fields,
-    with_uncertainty,
-)
+from .uncertainty import DisparityUncertainty
 
 __all__ = ["AttributeFairness", "FairnessAudit", "fairness_audit", "parse_sensitive"]
 
