@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from .defaults import DEFAULT_ALPHA, DEFAULT_CONFIDENCE_LEVEL
+from .defaults import DEFAULT_ALPHA, DEFAULT_CONFIDENCE_LEVEL, DEFAULT_RESAMPLES, MIN_RESAMPLES
 from .errors import KDAuditError
 from .fairness.compare import compare_fairness
 from .render.formats import pm
@@ -275,11 +275,11 @@ def compare(
     positive_class: int | None = None,
     confidence_level: float = DEFAULT_CONFIDENCE_LEVEL,
     method: Literal["seeds", "samples", "auto"] = "seeds",
-    n_resamples: int = 2_000,
+    n_resamples: int = DEFAULT_RESAMPLES,
 ) -> Comparison:
     """Compare run set B (e.g. a distilled student) against run set A (teacher or NDS).
 
-    Runs :func:`kdbias_audit.classwise.classwise_test` (per-class Welch tests on relative class
+    Runs :func:`kdbias_audit.stats.classwise.classwise_test` (per-class Welch tests on relative class
     accuracy, BH q-values, permutation calibration of the significant-class count),
     :func:`kdbias_audit.disagreement` and, when the run sets share group
     attributes, ``kdbias_audit.fairness.compare_fairness``.
@@ -396,7 +396,7 @@ def _compare_samples(
     from .stats.paired import paired_classwise_test
     from .stats.resample import check_resamples
 
-    check_resamples(n_resamples, name="n_resamples", minimum=100)
+    check_resamples(n_resamples, name="n_resamples", minimum=MIN_RESAMPLES)
     if a.num_classes != b.num_classes:
         raise KDAuditError(
             f"{b.path}: has {b.num_classes} classes but {a.path} has {a.num_classes}; "

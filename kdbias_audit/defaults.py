@@ -9,6 +9,9 @@ __all__ = [
     "MAX_NUM_CLASSES",
     "MAX_METADATA_BYTES",
     "MAX_MATRIX_CLASSES",
+    "DEFAULT_RESAMPLES",
+    "DEFAULT_BOOTSTRAP",
+    "MIN_RESAMPLES",
 ]
 
 #: Significance level of the per-class tests and of the fairness comparisons.
@@ -24,3 +27,9 @@ MAX_NUM_CLASSES = 100_000
 MAX_METADATA_BYTES = 16 * 1024 * 1024
 #: Largest class count for the dense (C, C) disagreement matrix (10,000 classes: 800 MB of float64).
 MAX_MATRIX_CLASSES = 10_000
+#: Paired permutations (count test) and bootstrap draws of the sample-level comparison.
+DEFAULT_RESAMPLES = 2_000
+#: Bootstrap resamples and noise-floor draws of a fairness audit's uncertainty.
+DEFAULT_BOOTSTRAP = 1_000
+#: Fewest resamples accepted for an interval, a noise floor or a paired fairness difference.
+MIN_RESAMPLES = 100

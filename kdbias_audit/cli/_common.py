@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 import typer
 
 from ..atomic import atomic_write_text
+from ..defaults import MIN_RESAMPLES
 from ..errors import DegenerateDataWarning, KDAuditError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -76,8 +77,8 @@ def check_resampling(ci: float | None, bootstrap: int | None) -> None:
     """One-line errors for ``--ci`` outside (0, 1) and ``--bootstrap`` below 100."""
     if ci is not None and not 0 < ci < 1:
         raise KDAuditError(f"--ci must be in (0, 1), e.g. 0.95; got {ci:g}")
-    if bootstrap is not None and bootstrap < 100:
-        raise KDAuditError(f"--bootstrap must be at least 100; got {bootstrap}")
+    if bootstrap is not None and bootstrap < MIN_RESAMPLES:
+        raise KDAuditError(f"--bootstrap must be at least {MIN_RESAMPLES}; got {bootstrap}")
 
 
 def console(stderr: bool = False):

@@ -11,7 +11,7 @@ from typing import Annotated
 
 import typer
 
-from ..defaults import DEFAULT_ALPHA
+from ..defaults import DEFAULT_ALPHA, DEFAULT_RESAMPLES, MIN_RESAMPLES
 from ._app import app
 from ._common import OutputFormat, degenerate_warnings_to_stderr, emit, guarded
 
@@ -163,7 +163,7 @@ def compare_command(
             "--resamples",
             help="Sample-level analysis: paired permutations / bootstrap draws (>= 100).",
         ),
-    ] = 2_000,
+    ] = DEFAULT_RESAMPLES,
 ) -> None:
     """Which classes did B move relative to A, is it more than seed noise, and where do they disagree."""
     from ..comparison import compare, resolve_method
@@ -173,8 +173,8 @@ def compare_command(
 
     if top < 0:
         raise KDAuditError(f"--top must be >= 0; got {top}")
-    if resamples < 100:
-        raise KDAuditError(f"--resamples must be at least 100; got {resamples}")
+    if resamples < MIN_RESAMPLES:
+        raise KDAuditError(f"--resamples must be at least {MIN_RESAMPLES}; got {resamples}")
     run_a, run_b = load_runsets([a, b], jobs=jobs, progress=sys.stderr.isatty())
     chosen = resolve_method(run_a, run_b, method.value)
     if method is MethodOption.auto and chosen == "samples":

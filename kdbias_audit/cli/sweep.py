@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from ..defaults import DEFAULT_ALPHA
+from ..defaults import DEFAULT_ALPHA, DEFAULT_BOOTSTRAP
 from ._app import app
 from ._common import OutputFormat, degenerate_warnings_to_stderr, emit, guarded
 
@@ -51,7 +51,6 @@ NoiseOpt = Annotated[
     ),
 ]
 RandomOpt = Annotated[int, typer.Option("--random-state", help="Seed of the noise-floor draws.")]
-NOISE_DRAWS = 1_000
 
 
 def _analyze(
@@ -75,7 +74,7 @@ def _analyze(
             permutations=permutations,
             jobs=jobs,
             progress=sys.stderr.isatty(),
-            noise_floor=NOISE_DRAWS if noise_floor else None,
+            noise_floor=DEFAULT_BOOTSTRAP if noise_floor else None,
             random_state=random_state,
         )
 

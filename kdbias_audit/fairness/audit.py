@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from ..defaults import DEFAULT_BOOTSTRAP
 from ..errors import KDAuditError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -502,7 +503,7 @@ def fairness_audit(
             runset,
             results,
             confidence_level=confidence_level,
-            n_resamples=1_000 if n_resamples is None else n_resamples,
+            n_resamples=DEFAULT_BOOTSTRAP if n_resamples is None else n_resamples,
             random_state=random_state,
         )
     path = getattr(runset, "path", None)

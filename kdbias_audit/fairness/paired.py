@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from ..defaults import DEFAULT_BOOTSTRAP
 from ..errors import KDAuditError
 from ..stats.resample import (
     batch_sizes,
@@ -122,7 +123,7 @@ def paired_disparity_test(
     mode: Mode = "binary",
     positive: int = 1,
     num_classes: int | None = None,
-    n_resamples: int = 1_000,
+    n_resamples: int = DEFAULT_BOOTSTRAP,
     confidence_level: float = 0.95,
     alpha: float = 0.05,
     random_state: Any = 0,
@@ -226,7 +227,7 @@ def compare_fairness_samples(
     positive_class: int | None = None,
     alpha: float = 0.05,
     confidence_level: float = 0.95,
-    n_resamples: int = 1_000,
+    n_resamples: int = DEFAULT_BOOTSTRAP,
     random_state: Any = 0,
 ) -> Any:
     """The fairness comparison of run sets A and B at the sample level.

@@ -43,6 +43,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from ..defaults import DEFAULT_BOOTSTRAP, MIN_RESAMPLES
 from ..errors import KDAuditError
 from ..stats.resample import (
     batch_sizes,
@@ -62,7 +63,6 @@ __all__ = [
     "DisparityUncertainty",
     "disparity_uncertainty",
     "bootstrap_spreads",
-    "MIN_BOOTSTRAP",
     "disparities",
     "cell_counts",
     "check_options",
@@ -73,9 +73,6 @@ __all__ = [
 ]
 
 Mode = Literal["binary", "one-vs-rest"]
-
-#: Fewest resamples accepted for an interval or a noise floor.
-MIN_BOOTSTRAP = 100
 
 
 # ---------------------------------------------------------------------------------------------
@@ -218,7 +215,7 @@ def check_options(
     cl = float(confidence_level)
     if not 0 < cl < 1:
         raise KDAuditError(f"confidence_level must be in (0, 1); got {cl}")
-    n_resamples = check_resamples(n_resamples, minimum=MIN_BOOTSTRAP)
+    n_resamples = check_resamples(n_resamples, minimum=MIN_RESAMPLES)
     if mode not in ("binary", "one-vs-rest"):
         raise KDAuditError(f"mode must be 'binary' or 'one-vs-rest'; got {mode!r}")
     if int(n_groups) < 1:
@@ -267,7 +264,7 @@ def disparity_uncertainty(
     mode: Mode = "binary",
     positive: int = 1,
     num_classes: int | None = None,
-    n_resamples: int = 1_000,
+    n_resamples: int = DEFAULT_BOOTSTRAP,
     confidence_level: float = 0.95,
     stratified: bool = True,
     interval: bool = True,
@@ -372,7 +369,7 @@ def bootstrap_spreads(
     n_groups: int,
     *,
     positive: int = 1,
-    n_resamples: int = 1_000,
+    n_resamples: int = DEFAULT_BOOTSTRAP,
     stratified: bool = False,
     random_state: Any = 0,
 ) -> dict[str, np.ndarray]:

@@ -21,7 +21,7 @@ Per class ``c`` (``DESIGN.md``, "Sample-level inference"):
 
 What this tests: whether these two models differ on this test distribution. With one
 checkpoint per side it cannot say whether a difference comes from distillation or from the
-randomness of training (that needs seeds; see :func:`kdbias_audit.classwise.classwise_test`).
+randomness of training (that needs seeds; see :func:`kdbias_audit.stats.classwise.classwise_test`).
 ``r_c`` of every class moves when overall accuracy moves, so with thousands of paired
 samples untouched classes become significant in ``r_c`` when a few classes drop; the McNemar
 column tests class accuracy itself.
@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from ..defaults import DEFAULT_RESAMPLES
 from ..errors import KDAuditError
 from .multitest import benjamini_hochberg
 from .paired_core import (
@@ -69,10 +70,6 @@ __all__ = [
     "paired_classwise_test",
     "mcnemar_test",
 ]
-
-#: Default number of paired permutations (count calibration) and bootstrap replicates.
-DEFAULT_RESAMPLES = 2_000
-
 
 # ---------------------------------------------------------------------------------------------
 # Result
