@@ -16,6 +16,7 @@ This is the computation behind ``kdaudit compare A B``; the command only loads, 
 from __future__ import annotations
 
 import html
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
@@ -166,6 +167,8 @@ class Comparison:
         cw, dis = self.classwise, self.disagreement
 
         def pct(mean: float, std: float) -> str:
+            if math.isfinite(mean) and not math.isfinite(std):  # one seed (or one run pair)
+                return f"{100 * mean:.2f} %"
             return f"{pm(mean, std)} %"
 
         def seeds(s: RunSetSummary) -> str:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats
 
 from kdbias_audit.errors import KDAuditError
@@ -299,3 +301,24 @@ def test_cells_do_not_grow_with_the_number_of_samples():
         y, a, b = dataset(rng, n_per, np.full(10, 0.8), 0.3, np.ones(10))
         cells = paired_cells(y, a, b, 10)
         assert cells.n_cells <= 4 * 10 and cells.n_samples == 10 * n_per
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 3), st.booleans(), st.booleans()), min_size=8, max_size=80),
+    st.permutations(range(4)),
+)
+def test_relabelling_classes_permutes_the_results(rows, perm):
+    """Properties: cells count every sample once; renaming classes permutes every column."""
+    y = np.array([r[0] for r in rows])
+    a = np.where([r[1] for r in rows], y, (y + 1) % 4)
+    b = np.where([r[2] for r in rows], y, (y + 2) % 4)
+    cells = paired_cells(y, a, b, 4)
+    assert cells.n_samples == len(rows)
+    np.testing.assert_array_equal(cells.stratum_sizes, np.bincount(y)[np.bincount(y) > 0])
+    m = np.asarray(perm)
+    res = paired_classwise_test(y, a, b, 4, n_resamples=0)
+    ren = paired_classwise_test(m[y], m[a], m[b], 4, n_resamples=0)
+    for name in ("delta", "pvalue", "mcnemar_pvalue", "acc_a", "rel_b"):
+        np.testing.assert_allclose(getattr(ren, name)[m], getattr(res, name), atol=1e-12)
+    np.testing.assert_array_equal(ren.untestable[m], res.untestable)
