@@ -2,17 +2,16 @@
 
 The fairness half of the sample-level comparison (``kdaudit compare --method samples``): for
 each sensitive attribute, ``delta = DPD_B - DPD_A`` (EOD alike; seed means when seed pairs are
-pooled) with a percentile CI from the paired bootstrap over the occupied cells ``group x label
-x A-predictions x B-predictions`` (DPD within groups, EOD within ``(group, label)`` strata; A
-and B predictions of a sample stay together) and a two-sided p-value from the paired
+pooled) with a bias-corrected percentile CI from the paired bootstrap over the occupied cells ``group x label
+x A-predictions x B-predictions`` (within ``(group, label)`` strata, bias-corrected as in
+:mod:`.uncertainty`; A and B predictions of a sample stay together) and a two-sided p-value from the paired
 permutation that swaps each sample's A and B predictions with probability 1/2:
 ``(1 + #{|delta*| >= |delta|}) / (1 + R)``. Negative ``delta``: B is fairer.
 
 What this tests: whether the two models' disparities differ on this test distribution. With
 one checkpoint per side a difference is not attributable to distillation rather than to
-training noise. Where groups are tied (true DPD/EOD about equal on both sides) the percentile
-interval of a difference of max-minus-min values is conservative; the permutation p-value is
-the test (calibration and power: ``tests/test_uncertainty.py``).
+training noise. The permutation p-value is the test (calibration and power:
+``tests/test_uncertainty.py``); the interval gives the size of the difference.
 """
 
 from __future__ import annotations
@@ -30,17 +29,16 @@ from ..stats.resample import (
     bootstrap_counts,
     swap_counts,
     tabulate,
-    with_strata,
 )
 from .uncertainty import (
     Mode,
     as_inputs,
     as_preds,
+    bootstrap_interval,
     cell_counts,
     check_options,
     disparities,
     n_audited,
-    percentile_interval,
 )
 
 __all__ = [
@@ -131,8 +129,8 @@ def paired_disparity_test(
     """Paired B - A differences of DPD and EOD of two models scored on the same samples.
 
     ``delta = mean_s DPD_B,s - mean_s DPD_A,s`` (EOD alike) over ``S`` seed pairs (one row
-    each of ``preds_a`` / ``preds_b``); percentile CI from the paired bootstrap within
-    groups (DPD) and ``(group, label)`` strata (EOD); two-sided p-value from the paired
+    each of ``preds_a`` / ``preds_b``); bias-corrected percentile CI from the paired
+    bootstrap within ``(group, label)`` strata; two-sided p-value from the paired
     permutation (each sample's A
     and B predictions swapped with probability 1/2). Negative ``delta``: B is fairer.
 
@@ -173,12 +171,12 @@ def paired_disparity_test(
 
     rng = np.random.default_rng(random_state)
     boot: dict[str, list] = {"dpd": [], "eod": []}
-    for name, strata in (("dpd", 1), ("eod", 2)):
-        j = 0 if name == "dpd" else 1
-        for w in bootstrap_counts(with_strata(cells, strata), n_resamples, random_state=rng):
-            wf = w.astype(float)
-            side_a = _side_metrics(cg, cy, col_a, wf, args)[j]
-            boot[name].append(_side_metrics(cg, cy, col_b, wf, args)[j] - side_a)
+    for w in bootstrap_counts(cells, n_resamples, random_state=rng):  # (group, label) strata
+        wf = w.astype(float)
+        d_a, e_a = _side_metrics(cg, cy, col_a, wf, args)
+        d_b, e_b = _side_metrics(cg, cy, col_b, wf, args)
+        boot["dpd"].append(d_b - d_a)
+        boot["eod"].append(e_b - e_a)
     # permutation: m samples of each cell move to the mirrored cell (A and B swapped)
     movable = np.flatnonzero((col_a != col_b).any(axis=1))
     mg, my = cg[movable], cy[movable]
@@ -199,7 +197,7 @@ def paired_disparity_test(
     for name in ("dpd", "eod"):
         delta = obs[name]
         if math.isfinite(delta):
-            lo, hi = percentile_interval(np.concatenate(boot[name]), cl)
+            lo, hi = bootstrap_interval(np.concatenate(boot[name]), delta, cl, bounds=(-1.0, 1.0))
             null = np.concatenate(perm[name])
             null = np.where(np.isfinite(null), np.abs(null), -np.inf)
             p = float((1 + np.sum(null >= abs(delta) - 1e-12)) / (1 + n_resamples))

@@ -7,12 +7,14 @@ prediction`` (:mod:`kdbias_audit.stats.resample`), so its cost does not grow wit
 
 For one model (:func:`disparity_uncertainty`):
 
-* **bootstrap CI**: stratified resampling with replacement, the percentile interval of the
-  metric over the replicates. DPD redraws the samples of each group (group sizes fixed; the
-  label mix varies as in a new test sample, so ``SR_g`` keeps its binomial variance); EOD
-  redraws within each ``(group, label)`` stratum (group and class sizes fixed: TPR and FPR are
-  rates *given* the label). ``stratified=False`` redraws all ``N`` rows together, as
-  fairlearn's ``MetricFrame(n_boot=...)`` does;
+* **bootstrap CI**: the samples of each ``(group, label)`` stratum are redrawn with
+  replacement (group and class sizes stay fixed; ``stratified=False`` redraws all ``N`` rows
+  together, as fairlearn's ``MetricFrame(n_boot=...)`` does). The interval is the
+  *bias-corrected* percentile interval ``[q_lo - b, q_hi - b]`` with the bootstrap bias
+  estimate ``b = mean(theta*) - theta``, clipped to the metric's range: a max-minus-min over
+  noisy groups is biased upward, and its bootstrap replicates are biased upward once more, so
+  the plain percentile interval sits too high (coverage of the plain percentile interval
+  falls to 0-50 % with many small groups or near ties; see ``docs/fairness.md``);
 * **noise floor**: a parametric bootstrap with every group at the pooled rates and its real
   size: ``PP_g ~ Bin(n_g, SR)`` for DPD; ``TP_g ~ Bin(P_g, TPR)`` and ``FP_g ~ Bin(N_g, FPR)``
   for EOD (one-vs-rest: per class ``c``, with the pooled rates of ``c``). ``noise_floor`` is
@@ -21,15 +23,14 @@ For one model (:func:`disparity_uncertainty`):
 
 For two models on the same samples (:func:`kdbias_audit.fairness.paired.paired_disparity_test`): ``delta = DPD_B - DPD_A``
 (EOD alike; seed means when several seed pairs are pooled), its percentile CI from the paired
-bootstrap, stratified as above (A and B predictions of a sample stay together), and a
-two-sided p-value
+bootstrap, stratified and bias-corrected as above (A and B predictions of a sample stay
+together), and a two-sided p-value
 from the paired permutation that swaps A's and B's predictions of each sample with
 probability 1/2: ``(1 + #{|delta*| >= |delta|}) / (1 + R)``.
 
-Limits: a percentile interval of a max-minus-min is biased when groups are (nearly) tied,
-e.g. it cannot contain 0 when the true DPD is 0 (and the interval of a paired difference is
-then wider than needed); the noise floor and the permutation p-value, not the CIs, answer
-"is there any disparity" and "did it change". The one-vs-rest noise floor draws classes independently (exact per
+Limits: even bias-corrected, the interval of a max-minus-min under-covers where groups are
+(nearly) tied (the bootstrap is not consistent at a tie); the noise floor and the
+permutation p-value, not the CIs, answer "is there any disparity" and "did it change". The one-vs-rest noise floor draws classes independently (exact per
 class; the spread of the class average is approximate). A group without positives
 (negatives) has no TPR (FPR) and is left out of that spread, as in
 :mod:`kdbias_audit.fairness.rates`.
@@ -51,7 +52,6 @@ from ..stats.resample import (
     check_resamples,
     scatter_sum,
     tabulate,
-    with_strata,
 )
 from .rates import combine_eod, spread
 
@@ -69,7 +69,7 @@ __all__ = [
     "as_inputs",
     "as_preds",
     "n_audited",
-    "percentile_interval",
+    "bootstrap_interval",
 ]
 
 Mode = Literal["binary", "one-vs-rest"]
@@ -289,8 +289,7 @@ def disparity_uncertainty(
         Bootstrap replicates and noise-floor draws (at least 100).
     confidence_level : float, default 0.95
     stratified : bool, default True
-        Redraw within groups (DPD) and ``(group, label)`` strata (EOD); False: all rows
-        together.
+        Redraw within ``(group, label)`` strata; False: all rows together.
     interval : bool, default True
         False: noise floors only (no bootstrap; ``ci_low``/``ci_high`` NaN,
         ``confidence_level`` None).
@@ -328,13 +327,8 @@ def disparity_uncertainty(
     boot_e: list = [np.full(0, np.nan)]
     if not interval:
         pass
-    elif stratified:  # DPD within groups, EOD within (group, label)
-        for w in bootstrap_counts(with_strata(cells, 1), n_resamples, random_state=rng):
-            boot_d.append(disparities(*cell_counts(cg, cy, cp, w.astype(float), *args))[0])
-        for w in bootstrap_counts(cells, n_resamples, random_state=rng):
-            boot_e.append(disparities(*cell_counts(cg, cy, cp, w.astype(float), *args))[1])
-    else:
-        for w in bootstrap_counts(cells, n_resamples, random_state=rng, stratified=False):
+    else:  # cells are stratified by (group, label)
+        for w in bootstrap_counts(cells, n_resamples, random_state=rng, stratified=stratified):
             d, e = disparities(*cell_counts(cg, cy, cp, w.astype(float), *args))
             boot_d.append(d)
             boot_e.append(e)
@@ -345,7 +339,7 @@ def disparity_uncertainty(
         (eod_obs, np.concatenate(boot_e), null_e),
     ):
         finite = interval and math.isfinite(obs)
-        lo, hi = percentile_interval(boot, cl) if finite else (math.nan, math.nan)
+        lo, hi = bootstrap_interval(boot, obs, cl) if finite else (math.nan, math.nan)
         metrics.append(
             MetricUncertainty(
                 statistic=obs,
@@ -394,12 +388,16 @@ def bootstrap_spreads(
     return {k: np.concatenate(v) for k, v in out.items()}
 
 
-def percentile_interval(values: np.ndarray, cl: float) -> tuple[float, float]:
+def bootstrap_interval(
+    values: np.ndarray, observed: float, cl: float, *, bounds: tuple[float, float] = (0.0, 1.0)
+) -> tuple[float, float]:
+    """Bias-corrected percentile interval ``[q_lo - b, q_hi - b]``, ``b = mean(values) -
+    observed``, clipped to ``bounds`` (NaN replicates are left out)."""
     finite = values[np.isfinite(values)]
-    if finite.size == 0:
+    if finite.size == 0 or not math.isfinite(observed):
         return math.nan, math.nan
-    lo, hi = np.quantile(finite, [(1 - cl) / 2, (1 + cl) / 2])
-    return float(lo), float(hi)
+    lo, hi = np.quantile(finite, [(1 - cl) / 2, (1 + cl) / 2]) - (finite.mean() - observed)
+    return float(np.clip(lo, *bounds)), float(np.clip(hi, *bounds))
 
 
 def _upper_pvalue(null: np.ndarray, observed: float) -> float:
