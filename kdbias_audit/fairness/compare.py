@@ -185,6 +185,9 @@ class FairnessComparison:
         """As shown in tables: percent with two decimals; p-values with three significant digits."""
         import pandas as pd
 
+        name_a, name_b = self.a.runset, self.b.runset
+        if name_a == name_b:  # e.g. two single files both named seed0
+            name_a, name_b = f"A: {name_a}", f"B: {name_b}"
         rows = []
         for r in self.results:
             for metric, diff in (("DPD", r.dpd_diff), ("EOD", r.eod_diff)):
@@ -193,10 +196,10 @@ class FairnessComparison:
                     {
                         "attribute": r.attribute,
                         "metric": metric,
-                        f"{self.a.runset} (%)": fmt_pct(
+                        f"{name_a} (%)": fmt_pct(
                             getattr(r.a, f"{m}_mean"), getattr(r.a, f"{m}_std")
                         ),
-                        f"{self.b.runset} (%)": fmt_pct(
+                        f"{name_b} (%)": fmt_pct(
                             getattr(r.b, f"{m}_mean"), getattr(r.b, f"{m}_std")
                         ),
                         "B - A (%)": "nan"
