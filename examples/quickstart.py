@@ -170,7 +170,7 @@ print("largest teacher -> DS confusions:")
 print(d_ds.top_pairs_frame(5).to_string(index=False))
 
 # %%
-from kdbias_audit.plots import plot_disagreement, save_figure  # imports matplotlib
+from kdbias_audit.plots import plot_disagreement, save_figure  # noqa: E402  (this cell imports matplotlib)
 
 fig = plot_disagreement(
     d_nds.matrix,

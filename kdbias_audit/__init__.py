@@ -27,12 +27,14 @@ _EXPORTS: dict[str, str] = {
     "load_runset": ".io.loading",
     "load_runsets": ".io.loading",
     "validate_paths": ".io.validate",
+    "ValidationReport": ".io.validate",
     "convert_file": ".io.convert",
     # class-wise audit
     "seed_accuracies": ".stats.classwise",
     "welch_classwise": ".stats.welch",
     "benjamini_hochberg": ".stats.multitest",
     "permutation_count_test": ".stats.permutation",
+    "PermutationCountResult": ".stats.permutation",
     "classwise_test": ".stats.classwise",
     "SeedAccuracy": ".stats.classwise",
     "WelchResult": ".stats.welch",
@@ -45,6 +47,7 @@ _EXPORTS: dict[str, str] = {
     "paired_classwise_test": ".stats.paired",
     "PairedClasswiseResult": ".stats.paired",
     "mcnemar_test": ".stats.paired_core",
+    "RunSetSummary": ".comparison",
     # fairness
     "group_counts": ".fairness.counts",
     "one_vs_rest_counts": ".fairness.counts",
@@ -54,6 +57,7 @@ _EXPORTS: dict[str, str] = {
     "fairness_audit": ".fairness.audit",
     "compare_fairness": ".fairness.compare",
     "FairnessAudit": ".fairness.audit",
+    "AttributeFairness": ".fairness.audit",
     "FairnessComparison": ".fairness.compare",
     # uncertainty of disparity metrics
     "disparity_uncertainty": ".fairness.uncertainty",
@@ -62,11 +66,17 @@ _EXPORTS: dict[str, str] = {
     "paired_disparity_test": ".fairness.paired",
     "PairedDisparityResult": ".fairness.paired",
     "DisparityDifference": ".fairness.paired",
+    "AttributeComparison": ".fairness.compare",
+    "MetricDiff": ".fairness.compare",
     # sweeps, tables, figures, report
     "discover_sweep": ".sweep.discover",
+    "SweepPlan": ".sweep.discover",
+    "DiscoveredRunSet": ".sweep.discover",
     "analyze_sweep": ".sweep.analyze",
     "SweepResult": ".sweep.results",
+    "SweepRow": ".sweep.results",
     "render_sweep": ".render.tables",
+    "render_result": ".render.views",
     "sweep_figures": ".plots",
     "plot_sweep": ".plots",
     "build_report": ".report",
@@ -74,16 +84,18 @@ _EXPORTS: dict[str, str] = {
 }
 
 if TYPE_CHECKING:  # what the lazy exports resolve to, for type checkers and editors
-    from .comparison import Comparison, compare
+    from .comparison import Comparison, RunSetSummary, compare
     from .errors import (
         DegenerateDataWarning,
         InvalidArgumentError,
         KDAuditError,
         PredictionFileError,
     )
-    from .fairness.audit import FairnessAudit, fairness_audit
+    from .fairness.audit import AttributeFairness, FairnessAudit, fairness_audit
     from .fairness.compare import (
+        AttributeComparison,
         FairnessComparison,
+        MetricDiff,
         compare_fairness,
     )
     from .fairness.counts import (
@@ -110,10 +122,11 @@ if TYPE_CHECKING:  # what the lazy exports resolve to, for type checkers and edi
     from .io.reader import read_predictions
     from .io.runset import RunSet, SeedRun
     from .io.spec import FORMAT_VERSION
-    from .io.validate import validate_paths
+    from .io.validate import ValidationReport, validate_paths
     from .io.writer import write_predictions
     from .plots import plot_sweep, sweep_figures
     from .render.tables import render_sweep
+    from .render.views import render_result
     from .report import build_report, write_report
     from .stats.classwise import (
         ClasswiseResult,
@@ -128,11 +141,11 @@ if TYPE_CHECKING:  # what the lazy exports resolve to, for type checkers and edi
     from .stats.multitest import benjamini_hochberg
     from .stats.paired import PairedClasswiseResult, paired_classwise_test
     from .stats.paired_core import mcnemar_test
-    from .stats.permutation import permutation_count_test
+    from .stats.permutation import PermutationCountResult, permutation_count_test
     from .stats.welch import WelchResult, welch_classwise
     from .sweep.analyze import analyze_sweep
-    from .sweep.discover import discover_sweep
-    from .sweep.results import SweepResult
+    from .sweep.discover import DiscoveredRunSet, SweepPlan, discover_sweep
+    from .sweep.results import SweepResult, SweepRow
 
 __all__ = ["__version__", *_EXPORTS]
 

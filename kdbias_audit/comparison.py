@@ -15,18 +15,22 @@ This is the computation behind ``kdaudit compare A B``; the command only loads, 
 
 from __future__ import annotations
 
-import html
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from .defaults import DEFAULT_ALPHA, DEFAULT_CONFIDENCE_LEVEL, DEFAULT_RESAMPLES, MIN_RESAMPLES
-from .errors import KDAuditError
-from .fairness.compare import compare_fairness
-from .render.formats import pm
+from .defaults import (
+    DEFAULT_ALPHA,
+    DEFAULT_CONFIDENCE_LEVEL,
+    DEFAULT_RANDOM_STATE,
+    DEFAULT_RESAMPLES,
+    MIN_RESAMPLES,
+)
+from .errors import InvalidArgumentError
+from .fairness.compare import FairnessComparison, compare_fairness
+from .plainjson import plain
 from .stats.classwise import classwise_test
 from .stats.disagreement import DisagreementResult, disagreement
 
@@ -85,12 +89,14 @@ class RunSetSummary:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """``{"path", "seeds", "accuracy": {"mean", "std"}}`` (fractions)."""
-        return {
-            "path": self.path,
-            "seeds": list(self.seeds),
-            "accuracy": {"mean": self.accuracy_mean, "std": self.accuracy_std},
-        }
+        """``{"path", "seeds", "accuracy": {"mean", "std"}}`` (fractions; NaN/inf as ``None``)."""
+        return plain(
+            {
+                "path": self.path,
+                "seeds": list(self.seeds),
+                "accuracy": {"mean": self.accuracy_mean, "std": self.accuracy_std},
+            }
+        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -121,7 +127,7 @@ class Comparison:
     alpha: float
     classwise: Any  # ClasswiseResult (seeds) or PairedClasswiseResult (samples)
     disagreement: DisagreementResult
-    fairness: Any = None
+    fairness: FairnessComparison | None = None
     method: str = "seeds"
     pairs: tuple[tuple[int, int], ...] = ()
 
@@ -139,8 +145,8 @@ class Comparison:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON contract of ``kdaudit compare --format json`` (NaN kept; ``render.formats.to_json``
-        writes it as null). A ``"fairness"`` key is present only when fairness was computed."""
+        """The JSON contract of ``kdaudit compare --format json`` (plain values; NaN/inf as
+        ``None``). A ``"fairness"`` key is present only when fairness was computed."""
         out: dict[str, Any] = {
             "format_version": JSON_FORMAT_VERSION,
             "method": self.method,
@@ -162,108 +168,23 @@ class Comparison:
 
     def summary_frame(self) -> pd.DataFrame:
         """Headline numbers as a two-column (``quantity``, ``value``) table of strings."""
-        import pandas as pd
+        from .render.views import comparison_summary_frame
 
-        cw, dis = self.classwise, self.disagreement
-
-        def pct(mean: float, std: float) -> str:
-            if math.isfinite(mean) and not math.isfinite(std):  # one seed (or one run pair)
-                return f"{100 * mean:.2f} %"
-            return f"{pm(mean, std)} %"
-
-        def seeds(s: RunSetSummary) -> str:
-            return f"{s.path} (seeds {', '.join(map(str, s.seeds))})"
-
-        if self.method == "samples":
-            n_perm = cw.n_resamples
-            perm = (
-                f"{cw.count_pvalue:.4g} ({n_perm} paired permutations)"
-                if n_perm
-                else "not computed"
-            )
-        else:
-            kind = "splits, exact" if cw.permutations_exact else "random splits"
-            perm = (
-                f"{cw.count_pvalue:.4g} ({cw.n_permutations} {kind})"
-                if cw.n_permutations
-                else "not computed"
-            )
-        rows = [
-            ("A", seeds(self.a)),
-            ("B", seeds(self.b)),
-            ("accuracy A", pct(self.a.accuracy_mean, self.a.accuracy_std)),
-            ("accuracy B", pct(self.b.accuracy_mean, self.b.accuracy_std)),
-            (f"significant classes (p ≤ {self.alpha:g})", f"{cw.n_significant} / {cw.n_classes}"),
-            (
-                f"significant classes (BH q ≤ {self.alpha:g})",
-                f"{cw.n_significant_fdr} / {cw.n_classes}",
-            ),
-            ("untestable classes", str(cw.n_untestable)),
-            *(
-                [
-                    (
-                        f"classes with McNemar p ≤ {self.alpha:g} (class accuracy)",
-                        f"{int(np.sum(cw.mcnemar_pvalue <= self.alpha))} / {cw.n_classes}",
-                    )
-                ]
-                if self.method == "samples"
-                else []
-            ),
-            ("count p-value (permutation)", perm),
-            ("expected false positives", f"{cw.expected_false_positives:.2f}"),
-            (
-                f"disagreement rate ({dis.pairing} pairing, {dis.n_pairs} pairs)",
-                pct(dis.rate_mean, dis.rate_std),
-            ),
-        ]
-        return pd.DataFrame(rows, columns=["quantity", "value"])
+        return comparison_summary_frame(self)
 
     def most_affected_frame(self, k: int = 10) -> pd.DataFrame:
         """The ``k`` classes with the smallest p-values, formatted for display."""
-        import pandas as pd
+        from .render.views import most_affected_frame
 
-        top = self.classwise.most_affected(k)
-        frame = pd.DataFrame(
-            {
-                "class": top["class"],
-                "name": top["name"].map(lambda v: "" if v is None else str(v)),
-                "acc A %": 100 * top["acc_a"],
-                "acc B %": 100 * top["acc_b"],
-                "rel A": top["rel_a"],
-                "rel B": top["rel_b"],
-                "delta": top["delta"],
-                "CI low": top["ci_low"],
-                "CI high": top["ci_high"],
-                "p": top["pvalue"],
-                "q": top["qvalue"],
-                "sig": top["significant"].map(lambda v: "*" if v else ""),
-            }
-        )
-        if "mcnemar_pvalue" in top:
-            frame["McNemar p"] = top["mcnemar_pvalue"]
-        return frame if self.classwise.class_names is not None else frame.drop(columns=["name"])
+        return most_affected_frame(self, k)
 
     def top_pairs_frame(self, k: int = 10) -> pd.DataFrame:
         return self.disagreement.top_pairs_frame(k)
 
     def _repr_html_(self) -> str:
-        title = f"<h4>{html.escape(self.b.name)} vs {html.escape(self.a.name)}</h4>"
-        if self.header:
-            title += f"<p><i>{html.escape(self.header)}</i></p>"
-        parts = [
-            title,
-            self.summary_frame().to_html(index=False),
-            "<p><b>Most affected classes</b></p>",
-            self.most_affected_frame(10).to_html(index=False, float_format=lambda v: f"{v:.4g}"),
-            "<p><b>Top disagreeing class pairs (A-pred, B-pred)</b></p>",
-            self.top_pairs_frame(10).to_html(index=False, float_format=lambda v: f"{v:.4g}"),
-        ]
-        if self.fairness is not None:
-            parts += [
-                "<p><b>Fairness</b></p>",
-                self.fairness.to_frame().to_html(index=False, float_format=lambda v: f"{v:.4g}"),
-            ]
-        return "\n".join(parts)
+        from .render.views import result_html
+
+        return result_html(self)
 
 
 def compare(
@@ -273,7 +194,7 @@ def compare(
     alpha: float = DEFAULT_ALPHA,
     permutations: int | None = None,
     pairing: Literal["seed", "all"] = "seed",
-    random_state: Any = 0,
+    random_state: Any = DEFAULT_RANDOM_STATE,
     sensitive: Sequence[str] | None = None,
     positive_class: int | None = None,
     confidence_level: float = DEFAULT_CONFIDENCE_LEVEL,
@@ -321,7 +242,9 @@ def compare(
     Comparison
     """
     if pairing not in ("seed", "all"):
-        raise KDAuditError(f"pairing must be 'seed' or 'all'; got {pairing!r}")
+        raise InvalidArgumentError(
+            f"pairing must be 'seed' or 'all'; got {pairing!r}", parameter="pairing"
+        )
     if resolve_method(a, b, method) == "samples":
         return _compare_samples(
             a,
@@ -350,20 +273,23 @@ def compare(
         positive_class=positive_class,
         alpha=cw.alpha,
     )
+    # ``fairness`` is None when nothing was compared (no shared group attribute)
     return Comparison(
         a=RunSetSummary.of(a, cw.seed_accuracy_a),
         b=RunSetSummary.of(b, cw.seed_accuracy_b),
         alpha=cw.alpha,
         classwise=cw,
         disagreement=dis,
-        fairness=fair,
+        fairness=fair if fair.results else None,
     )
 
 
 def resolve_method(a: RunSet, b: RunSet, method: str) -> Literal["seeds", "samples"]:
     """``"auto"`` -> ``"seeds"`` when both sides have at least 2 seeds, else ``"samples"``."""
     if method not in ("seeds", "samples", "auto"):
-        raise KDAuditError(f"method must be 'seeds', 'samples' or 'auto'; got {method!r}")
+        raise InvalidArgumentError(
+            f"method must be 'seeds', 'samples' or 'auto'; got {method!r}", parameter="method"
+        )
     if method == "auto":
         return "seeds" if min(len(a.seeds), len(b.seeds)) >= 2 else "samples"
     return method  # type: ignore[return-value]
@@ -401,7 +327,7 @@ def _compare_samples(
 
     check_resamples(n_resamples, name="n_resamples", minimum=MIN_RESAMPLES)
     if a.num_classes != b.num_classes:
-        raise KDAuditError(
+        raise InvalidArgumentError(
             f"{b.path}: has {b.num_classes} classes but {a.path} has {a.num_classes}; "
             "compared run sets must have the same classes"
         )
@@ -442,7 +368,7 @@ def _compare_samples(
         alpha=float(alpha),
         classwise=cw,
         disagreement=dis,
-        fairness=fair,
+        fairness=fair if fair is not None and fair.results else None,
         method="samples",
         pairs=tuple((seeds_a[i], seeds_b[j]) for i, j in pairs),
     )

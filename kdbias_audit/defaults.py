@@ -6,6 +6,7 @@ __all__ = [
     "DEFAULT_ALPHA",
     "DEFAULT_CONFIDENCE_LEVEL",
     "DEFAULT_PERMUTATIONS",
+    "DEFAULT_RANDOM_STATE",
     "MAX_NUM_CLASSES",
     "MAX_METADATA_BYTES",
     "MAX_MATRIX_CLASSES",
@@ -21,6 +22,9 @@ DEFAULT_CONFIDENCE_LEVEL = 0.95
 #: Splits of a permutation test: every split when there are at most this many, else this many
 #: random ones.
 DEFAULT_PERMUTATIONS = 10_000
+#: Seed of the random permutation splits (results are reproducible unless a caller passes
+#: another seed or a ``numpy.random.Generator``).
+DEFAULT_RANDOM_STATE = 0
 #: Largest ``num_classes`` the reader accepts (a guard against absurd metadata).
 MAX_NUM_CLASSES = 100_000
 #: Largest metadata JSON the reader parses, in bytes.

@@ -33,4 +33,15 @@ class DegenerateDataWarning(RuntimeWarning):
 
 
 class InvalidArgumentError(KDAuditError, ValueError):
-    """An invalid argument to a library function (a ``ValueError`` too, as in fairlearn)."""
+    """An invalid argument to a library function (a ``ValueError`` too, as in fairlearn).
+
+    Library messages name parameters as they are written in a call, never command-line flags:
+    a message about one argument starts with its name (``"jobs must be at least 1, got 0"``;
+    ``parameter`` then holds that name), and a message that suggests an argument writes it as
+    ``name=value`` (``"use pairing='all'"``). The CLI turns both forms into its flags in one
+    place (``kdbias_audit.cli._common.cli_message``).
+    """
+
+    def __init__(self, message: str, *, parameter: str | None = None) -> None:
+        self.parameter = parameter
+        super().__init__(message)

@@ -253,6 +253,7 @@ def plot_disagreement(
                         fontsize=7,
                         color="white" if v < 0.6 * vmax else "black",
                     )
+    assert im is not None  # two panels were drawn
     fig.colorbar(im, ax=list(axes), shrink=0.85, label="Disagreements (mean over seed pairs)")
     return fig
 
@@ -395,15 +396,12 @@ def sweep_figures(result: SweepResult) -> dict[str, Figure]:
             reference_label=f"NDS ({result.baseline.name})",
             title=f"Class-wise accuracy of distilled students{where}",
         )
-        for r in ds:
-            figs[f"fig2_disagreement_T{_fmt_t(float(r.temperature))}{suffix}"] = plot_disagreement(  # type: ignore[arg-type]
+        for r, t in zip(ds, temps, strict=True):
+            figs[f"fig2_disagreement_T{_fmt_t(t)}{suffix}"] = plot_disagreement(
                 result.baseline.disagreement.matrix,  # type: ignore[union-attr]
                 r.disagreement.matrix,  # type: ignore[union-attr]
                 class_names=names,
-                titles=(
-                    "Teacher vs NDS",
-                    f"Teacher vs DS (T = {_fmt_t(float(r.temperature))}){where}",
-                ),  # type: ignore[arg-type]
+                titles=("Teacher vs NDS", f"Teacher vs DS (T = {_fmt_t(t)}){where}"),
             )
         acc = [r.accuracy_mean_std() for r in ds]
         figs[f"fig3_significance{suffix}"] = plot_significance_vs_temperature(

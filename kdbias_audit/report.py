@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import datetime as _dt
 import html
-import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -21,12 +20,14 @@ import numpy as np
 import pandas as pd
 
 from .atomic import atomic_write_text
-from .render.formats import pm
+from .defaults import DEFAULT_PERMUTATIONS
+from .render.cells import pm
+from .render.document import html_table
 
 if TYPE_CHECKING:  # pragma: no cover
     from .sweep.results import SweepResult
 
-__all__ = ["build_report", "write_report", "REPORT_NAME"]
+__all__ = ["build_report", "write_report", "html_table", "REPORT_NAME"]
 
 REPORT_NAME = "report.html"
 
@@ -51,41 +52,6 @@ _CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 def _e(value: Any) -> str:
     """HTML-escape any value (quotes included)."""
     return html.escape("" if value is None else str(value), quote=True)
-
-
-def _cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, (float, np.floating)):
-        v = float(value)
-        return "" if not math.isfinite(v) else f"{v:.4g}"
-    if value is pd.NA:
-        return ""
-    return str(value)
-
-
-def html_table(df: pd.DataFrame, *, caption: str | None = None, left: tuple[str, ...] = ()) -> str:
-    """``df`` as an HTML table; every header and cell escaped; ``left`` columns left-aligned
-    (non-numeric columns are left-aligned too)."""
-    left_cols = set(left) | {c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])}
-    cls = ["" if c not in left_cols else ' class="l"' for c in df.columns]
-    parts = ["<table>"]
-    if caption:
-        parts.append(f"<caption>{_e(caption)}</caption>")
-    parts.append(
-        "<thead><tr>"
-        + "".join(f"<th{k}>{_e(c)}</th>" for c, k in zip(df.columns, cls, strict=False))
-        + "</tr></thead>"
-    )
-    parts.append("<tbody>")
-    for row in df.itertuples(index=False):
-        parts.append(
-            "<tr>"
-            + "".join(f"<td{k}>{_e(_cell(v))}</td>" for v, k in zip(row, cls, strict=False))
-            + "</tr>"
-        )
-    parts.append("</tbody></table>")
-    return "\n".join(parts)
 
 
 def _package_version() -> str:
@@ -228,7 +194,7 @@ def build_report(
         (
             "Count permutations",
             _e(
-                "every split (at most 10,000)"
+                f"every split (at most {DEFAULT_PERMUTATIONS:,})"
                 if result.permutations is None
                 else f"at most {result.permutations}"
             ),

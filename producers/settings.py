@@ -73,6 +73,11 @@ class Setting:
         Random horizontal flips in training.
     epochs : int
         The study's epoch count (``--epochs`` overrides).
+    student_grad_clip : float or None
+        Maximum global gradient norm of the students' SGD steps (NDS and DS alike; teachers
+        are never clipped). ``None`` is the paper's recipe. LeNet-5 settings use 1.0: without
+        it, distillation at T >= 3 with lr 0.1 diverges or dies (see docs/producers.md,
+        "Gradient clipping for LeNet-5 students"). ``--student-grad-clip`` overrides.
     """
 
     name: str
@@ -87,6 +92,7 @@ class Setting:
     crop_padding: int = 4
     hflip: bool = True
     epochs: int = 100
+    student_grad_clip: float | None = None
     description: str = ""
     extra: dict = field(default_factory=dict)
 
@@ -192,6 +198,7 @@ def _register_builtin() -> None:
             SHAPES,
             ("color", "texture"),
             crop_padding=28,
+            student_grad_clip=1.0,
             description="Trifeature shapes (label) with colour and texture groups; generated",
             extra={"generated": True},
         )
@@ -235,6 +242,7 @@ def _register_builtin() -> None:
             crop_padding=2,
             hflip=False,
             epochs=30,
+            student_grad_clip=1.0,
             description="scikit-learn's bundled 8x8 handwritten digits, enlarged to 16 px; real images, no download",
             extra={"generated": True},
         )

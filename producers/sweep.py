@@ -166,18 +166,23 @@ def plan_sweep(
     teacher_epochs: int | None = None,
     lr: float = 0.1,
     student_lr: float | None = None,
+    student_grad_clip: float | None | str = "setting",
     include_nds: bool = True,
     **spec_options,
 ) -> SweepPlan:
     """The ordered runs of a sweep (teachers, then NDS, then DS by temperature and seed).
 
     ``lr`` is the teachers' initial learning rate and the students' unless ``student_lr`` is
-    given (the study uses 0.1 for every model). ``spec_options`` go to every `RunSpec`
+    given (the study uses 0.1 for every model). ``student_grad_clip`` is the students' maximum
+    gradient norm: ``"setting"`` (default) takes the setting's (1.0 for the LeNet-5 settings,
+    none elsewhere), ``None`` or 0 turns clipping off. ``spec_options`` go to every `RunSpec`
     (``image_size``, ``train_size``, ``test_size``, ``data_root``, ``device``, ``compile``,
     ``logits_dtype``, ...).
     """
     s_lr = lr if student_lr is None else student_lr
     s = get_setting(setting)
+    s_clip = s.student_grad_clip if student_grad_clip == "setting" else student_grad_clip
+    s_clip = float(s_clip) if s_clip else None
     root = Path(out)
     bs = batch_size or s.batch_size
     t_arch = teacher_arch or s.teacher_arch
@@ -225,6 +230,7 @@ def plan_sweep(
                         epochs=epochs,
                         batch_size=bs,
                         lr=s_lr,
+                        grad_clip=s_clip,
                         **spec_options,
                     ),
                     "nds",
@@ -245,6 +251,7 @@ def plan_sweep(
                         epochs=epochs,
                         batch_size=bs,
                         lr=s_lr,
+                        grad_clip=s_clip,
                         temperature=float(t),
                         alpha=alpha,
                         teacher_arch=t_arch,
@@ -273,6 +280,7 @@ _CHECKED_KEYS = (
     "epochs",
     "batch_size",
     "lr",
+    "grad_clip",
     "data_seed",
     "image_size",
     "train_size",
@@ -666,6 +674,13 @@ def main(
     student_lr: Annotated[
         float | None, typer.Option(help="Students' initial learning rate (default: --lr).")
     ] = None,
+    student_grad_clip: Annotated[
+        float | None,
+        typer.Option(
+            help="Students' max gradient norm (default: the setting's, 1.0 for LeNet-5 "
+            "settings; 0 turns it off)."
+        ),
+    ] = None,
     image_size: Annotated[int | None, typer.Option(help="Image size (generated datasets).")] = None,
     train_size: Annotated[int | None, typer.Option(help="Training samples (first N).")] = None,
     test_size: Annotated[int | None, typer.Option(help="Test samples (first N).")] = None,
@@ -730,6 +745,7 @@ def main(
             teacher_epochs=teacher_epochs,
             lr=lr,
             student_lr=student_lr,
+            student_grad_clip="setting" if student_grad_clip is None else student_grad_clip,
             image_size=image_size,
             train_size=train_size,
             test_size=test_size,

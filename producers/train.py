@@ -4,14 +4,15 @@ A run is a `RunSpec`: role (``teacher`` | ``baseline`` | ``distilled``), setting
 architecture, seed, temperature and alpha (distilled only), epochs, batch size. The recipe is
 the study's (Appendix C): SGD with lr 0.1, momentum 0.9, weight decay 1e-3; the learning rate
 drops x0.1 at 30%, 60% and 90% of the training steps (epochs 30/60/90 of 100, scaled to any
-epoch count); random crop (zero padding) + horizontal flip. The distilled student minimises
+epoch count); random crop (zero padding) + horizontal flip. ``grad_clip`` (students of the
+LeNet-5 settings: 1.0, see docs/producers.md) clips each step's global gradient norm. The distilled student minimises
 `producers.kd.kd_loss` against a frozen teacher (eval mode, no gradients).
 
 At the end the test split is predicted and written with `kdbias_audit.io.write_predictions`
 (atomic: a killed run leaves no finished-looking file), with metadata ``role``, ``model``,
 ``dataset``, ``split``, ``seed``, ``class_names``, ``temperature``/``alpha``/``teacher_model``
 for distilled students, and the recipe (``epochs``, ``batch_size``, ``image_size``,
-``train_size``, ``lr``, ``weight_decay``).
+``train_size``, ``lr``, ``weight_decay``, ``grad_clip``).
 
 ``python -m producers.train --setting trifeature --role teacher --arch resnet20 --seed 0
 --epochs 2 --out teacher/seed0.parquet`` runs one from the command line; sweeps use
@@ -61,6 +62,7 @@ class RunSpec:
     lr: float = 0.1
     momentum: float = 0.9
     weight_decay: float = 1e-3
+    grad_clip: float | None = None
     image_size: int | None = None
     train_size: int | None = None
     test_size: int | None = None
@@ -88,6 +90,8 @@ class RunSpec:
                 raise KDAuditError("a distilled run needs teacher_arch and teacher_checkpoint")
         if self.epochs < 1 or self.batch_size < 1:
             raise KDAuditError("epochs and batch_size must be >= 1")
+        if self.grad_clip is not None and not self.grad_clip > 0:
+            raise KDAuditError(f"grad_clip must be > 0 (or None), got {self.grad_clip}")
         if self.logits_dtype not in ("float32", "float16"):
             raise KDAuditError(
                 f"logits_dtype must be float32 or float16, got {self.logits_dtype!r}"
@@ -123,6 +127,7 @@ class RunSpec:
             "batch_size": self.batch_size,
             "lr": self.lr,
             "weight_decay": self.weight_decay,
+            "grad_clip": None if self.grad_clip is None else float(self.grad_clip),
             "data_seed": self.data_seed,
             "producer": "kdbias-audit producers",
         }
@@ -234,6 +239,7 @@ class Trainer:
         lr: float = 0.1,
         momentum: float = 0.9,
         weight_decay: float = 1e-3,
+        grad_clip: float | None = None,
         compile: bool = False,
         compile_mode: str | None = "reduce-overhead",
         amp: bool = True,
@@ -269,6 +275,7 @@ class Trainer:
             **({"fused": True} if fused else {}),
         )
         self.base_lr = lr
+        self.grad_clip = grad_clip
         self.total_steps = max(1, total_steps)
         self.milestones = [int(round(f * self.total_steps)) for f in (0.3, 0.6, 0.9)]
         self.step_count = 0
@@ -309,6 +316,9 @@ class Trainer:
         )
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        if self.grad_clip is not None:
+            # no host sync: the scale min(1, clip / norm) is applied on the device
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
         self.optimizer.step()
         self.step_count += 1
         correct = (out.detach().argmax(1) == y).sum()
@@ -442,6 +452,7 @@ def train_run(
         lr=spec.lr,
         momentum=spec.momentum,
         weight_decay=spec.weight_decay,
+        grad_clip=spec.grad_clip,
         compile=spec.compile,
         compile_mode=spec.compile_mode,
     )
@@ -500,6 +511,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--batch-size", type=int)
     p.add_argument("--temperature", type=float)
     p.add_argument("--alpha", type=float)
+    p.add_argument("--grad-clip", type=float, help="max global gradient norm (default: none)")
     p.add_argument("--teacher-arch")
     p.add_argument("--teacher-checkpoint")
     p.add_argument("--save-checkpoint")
@@ -523,6 +535,7 @@ def main(argv: list[str] | None = None) -> int:
             batch_size=a.batch_size or setting.batch_size,
             temperature=a.temperature,
             alpha=a.alpha,
+            grad_clip=a.grad_clip,
             teacher_arch=a.teacher_arch,
             teacher_checkpoint=a.teacher_checkpoint,
             save_checkpoint=a.save_checkpoint,

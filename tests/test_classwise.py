@@ -421,3 +421,28 @@ def test_relabelling_classes_permutes_results(seed, n_classes):
     np.testing.assert_array_equal(moved.significant[perm], base.significant)
     assert moved.n_significant == base.n_significant and moved.n_untestable == base.n_untestable
     assert moved.count_pvalue == base.count_pvalue
+
+
+def test_classwise_result_holds_its_welch_and_permutation_results():
+    """The result composes the two tests; the former flat attribute names still read them."""
+    rng = np.random.default_rng(4)
+    a, b = planted_pair(rng, n_classes=8, per_class=40, n_seeds=3, shifted=(2,))
+    res = classwise_test(a, b, permutations=12, random_state=3)
+    acc_a = seed_accuracies(a.label, a.preds, 8)
+    acc_b = seed_accuracies(b.label, b.preds, 8)
+    welch = welch_classwise(acc_a.relative_accuracy, acc_b.relative_accuracy)
+    perm = permutation_count_test(
+        acc_a.relative_accuracy, acc_b.relative_accuracy, permutations=12, random_state=3
+    )
+    for name in ("delta", "ci_low", "ci_high", "statistic", "df", "pvalue", "qvalue"):
+        np.testing.assert_array_equal(getattr(res, name), getattr(welch, name))
+        assert getattr(res, name) is getattr(res.welch, name)
+    for name in ("significant", "significant_fdr", "untestable"):
+        np.testing.assert_array_equal(getattr(res, name), getattr(welch, name))
+    assert (res.alpha, res.confidence_level) == (welch.alpha, welch.confidence_level)
+    assert res.n_untestable == int(welch.untestable.sum())
+    assert res.n_significant_fdr == int(welch.significant_fdr.sum())
+    assert (res.count_pvalue, res.expected_false_positives) == (perm.pvalue, perm.expected)
+    assert (res.n_permutations, res.permutations_exact) == (perm.n_permutations, perm.exact)
+    assert res.permutation.observed == res.n_significant
+    np.testing.assert_array_equal(res.permutation.null_counts, perm.null_counts)

@@ -34,7 +34,7 @@ def _runset(root, seeds=(0, 1), y=None, **meta):
 
 
 def _err_line(result):
-    lines = [l for l in result.stderr.splitlines() if l.strip()]
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert "Traceback" not in result.stderr + result.stdout
     return lines
 
@@ -75,11 +75,11 @@ def test_validate_reports_every_problem_one_line_each(tmp_path):
     )
     assert result.exit_code == 1
     lines = _err_line(result)
-    assert any(str(bad / "seed0.parquet") in l and "Parquet" in l for l in lines)
-    assert any("label of sample_id 0" in l for l in lines)
-    assert any("missing: does not exist" in l for l in lines)
+    assert any(str(bad / "seed0.parquet") in line and "Parquet" in line for line in lines)
+    assert any("label of sample_id 0" in line for line in lines)
+    assert any("missing: does not exist" in line for line in lines)
     assert lines[-1] == "3 problem(s) found"
-    assert all(l.startswith("error: ") for l in lines[:-1])
+    assert all(line.startswith("error: ") for line in lines[:-1])
     # --independent skips the cross-run-set check
     ok = runner.invoke(app, ["validate", str(good), str(other), "--independent"])
     assert ok.exit_code == 0

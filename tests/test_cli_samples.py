@@ -277,7 +277,7 @@ def test_sweep_and_report_show_noise_floors(tmp_path):
     doc = json.loads(
         invoke("sweep", root, "-f", "json", "--permutations", "20", "--noise-floor").stdout
     )
-    assert '"noise_floor"' in json.dumps(doc)
+    assert '"per_seed_noise_floor"' in json.dumps(doc)
     csv = invoke("sweep", root, "-f", "csv", "--permutations", "20", "--noise-floor").stdout
     assert "_dpd_noise_floor" in csv.splitlines()[0]
     out = tmp_path / "report"

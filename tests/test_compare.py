@@ -141,7 +141,7 @@ def test_errors():
     ):
         compare(one, two)
     other = RunSet.from_arrays(y, [[0, 1, 1, 1], [0, 0, 0, 1]], seeds=[8, 9], path="runs/ds")
-    with pytest.raises(KDAuditError, match="--pairing all"):
+    with pytest.raises(KDAuditError, match="pairing='all'"):
         compare(two, other)
     assert compare(two, other, pairing="all").disagreement.n_pairs == 4
     with pytest.raises(KDAuditError, match="pairing"):

@@ -77,7 +77,7 @@ def test_no_common_seed_suggests_pairing_all():
     y = [0, 1, 1]
     a = RunSet.from_arrays(y, [[0, 1, 1], [0, 0, 1]], seeds=[0, 1], path="runs/teacher")
     b = RunSet.from_arrays(y, [[0, 1, 0], [1, 1, 1]], seeds=[5, 6], path="runs/ds")
-    with pytest.raises(KDAuditError, match=r"no seed in common; use --pairing all") as info:
+    with pytest.raises(KDAuditError, match=r"no seed in common; use pairing='all'") as info:
         disagreement(a, b)
     assert "runs/teacher" in str(info.value) and "\n" not in str(info.value)
     assert disagreement(a, b, pairing="all").n_pairs == 4

@@ -228,7 +228,8 @@ def test_paper_table_and_figure(tmp_path):
     row = next(line for line in tex.splitlines() if line.startswith("ds\\_T4 &"))
     cells = [c.strip() for c in row.rstrip("\\ ").split("&")]
     assert cells[2] == "4"
-    assert cells[3] == f"{acc.mean():.2f} ± {acc.std(ddof=1):.2f}"
+    # LaTeX writes ± as math since issue 16 (it compiles without a unicode package)
+    assert cells[3] == f"{acc.mean():.2f} $\\pm$ {acc.std(ddof=1):.2f}"
     assert (cells[4], cells[5]) == (str(n_sc), str(n_tc))
 
     for stem in ("fig3_significance", "fig4_fairness_color", "fig4_fairness_texture"):

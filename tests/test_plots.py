@@ -82,10 +82,10 @@ def test_significance_vs_temperature_has_accuracy_on_second_axis():
         [2, 4, 8], [1, 3, 5], [6, 4, 2], [0.6, 0.65, 0.7], [0.01, 0.02, 0.01], num_classes=10
     )
     ax, ax2 = fig.axes
-    assert [list(l.get_ydata()) for l in ax.get_lines()] == [[1, 3, 5], [6, 4, 2]]
+    assert [list(line.get_ydata()) for line in ax.get_lines()] == [[1, 3, 5], [6, 4, 2]]
     np.testing.assert_allclose(ax2.get_lines()[0].get_ydata(), [60, 65, 70])
     assert ax2.get_ylabel() == "Test accuracy (%)" and "of 10" in ax.get_ylabel()
-    colors = {to_hex(l.get_color()).upper() for l in [*ax.get_lines(), *ax2.get_lines()]}
+    colors = {to_hex(line.get_color()).upper() for line in [*ax.get_lines(), *ax2.get_lines()]}
     assert colors <= {c.upper() for c in OKABE_ITO.values()}
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert labels == ["#SC (NDS vs DS)", "#TC (teacher vs DS)", "Test accuracy"]
@@ -103,7 +103,7 @@ def test_fairness_vs_temperature_reference_lines():
     ax = fig.axes[0]
     lines = ax.get_lines()
     assert len(lines) == 6
-    ys = sorted(round(float(l.get_ydata()[0]), 6) for l in lines[2:])
+    ys = sorted(round(float(line.get_ydata()[0]), 6) for line in lines[2:])
     assert ys == [4.5, 6.1, 9.4, 10.6]
     labels = [t.get_text() for t in ax.get_legend().get_texts()]
     assert "Teacher (EOD)" in labels and "Non-distilled student (DPD)" in labels

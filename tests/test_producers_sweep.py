@@ -14,7 +14,7 @@ from kdbias_audit.io import load_runset, read_predictions  # noqa: E402
 from producers.sweep import (  # noqa: E402
     app as sweep_app,
 )
-from producers.sweep import (
+from producers.sweep import (  # noqa: E402
     parse_float_list,
     parse_int_list,
     parse_shard,

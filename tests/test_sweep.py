@@ -331,7 +331,7 @@ def test_small_sweep_is_valid(small):
 
 def test_two_teachers_is_an_error_naming_both(small):
     tiny(small / "t2", role="teacher", dataset="d")
-    with pytest.raises(KDAuditError, match=r"2 teacher run sets .*t, .*t2.*--teacher"):
+    with pytest.raises(KDAuditError, match=r"2 teacher run sets .*t, .*t2.*teacher=DIR"):
         discover_sweep(small)
 
 
@@ -356,7 +356,7 @@ def test_missing_teacher_or_baseline(small):
     import shutil
 
     shutil.rmtree(small / "n")
-    with pytest.raises(KDAuditError, match=r"no baseline run set found .*--baseline DIR"):
+    with pytest.raises(KDAuditError, match=r"no baseline run set found .*baseline=DIR"):
         discover_sweep(small)
     tiny(small / "n", role="baseline", dataset="d")
     shutil.rmtree(small / "t")
@@ -445,12 +445,12 @@ def test_root_problems(tmp_path, small):
 
 
 def test_same_dir_as_teacher_and_baseline(small):
-    with pytest.raises(KDAuditError, match="both --teacher and --baseline"):
+    with pytest.raises(KDAuditError, match="both teacher= and baseline="):
         discover_sweep(small, teacher=small / "t", baseline=small / "t")
 
 
 def test_override_must_be_a_runset_dir(small, tmp_path):
-    with pytest.raises(KDAuditError, match="--teacher must be a run-set directory"):
+    with pytest.raises(KDAuditError, match="teacher=.*: must be a run-set directory"):
         discover_sweep(small, teacher=tmp_path / "nope")
 
 
@@ -493,3 +493,23 @@ def test_single_seed_runsets_are_a_clear_error(tmp_path):
     tiny(root / "d", role="distilled", temperature=2, seeds=(0,))
     with pytest.raises(KDAuditError, match="at least 2"):
         analyze_sweep(root)
+
+
+def test_random_state_reaches_every_count_test(sweep_root):
+    """``analyze_sweep(random_state=...)`` seeds the random splits of each count's permutation
+    test exactly as ``classwise_test`` does (it used to be fixed at 0)."""
+    from kdbias_audit.defaults import DEFAULT_RANDOM_STATE
+    from kdbias_audit.io import load_runsets
+    from kdbias_audit.stats.classwise import classwise_test
+
+    assert analyze_sweep.__kwdefaults__["random_state"] == DEFAULT_RANDOM_STATE
+    res = analyze_sweep(sweep_root, permutations=15, random_state=7)
+    row = res.distilled[0]
+    nds, ds = load_runsets([res.baseline.runset.path, row.runset.path])
+    ref = classwise_test(nds, ds, permutations=15, random_state=7)
+    assert not ref.permutations_exact  # C(6, 3) = 20 splits > 15: random ones, seeded
+    got = row.vs_baseline
+    assert (got.count_pvalue, got.expected_false_positives) == (
+        ref.count_pvalue,
+        ref.expected_false_positives,
+    )

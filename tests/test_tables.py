@@ -23,13 +23,41 @@ from kdbias_audit.sweep import analyze_sweep
 ROW_KEYS = {
     "name",
     "role",
+    "model",
     "temperature",
+    "kd_alpha",
+    "path",
+    "seeds",
+    "n_seeds",
     "accuracy",
     "n_sc",
     "n_tc",
     "n_sc_fdr",
     "n_tc_fdr",
+    "p_sc",
+    "p_tc",
+    "efp_sc",
+    "efp_tc",
+    "n_permutations_sc",
+    "n_permutations_tc",
+    "untestable_sc",
+    "untestable_tc",
+    "disagreement",
     "fairness",
+}
+TOP_KEYS = {
+    "format_version",
+    "dataset",
+    "num_classes",
+    "n_samples",
+    "class_names",
+    "alpha",
+    "permutations",
+    "random_state",
+    "attributes",
+    "kd_alphas",
+    "skipped",
+    "rows",
 }
 
 
@@ -102,7 +130,10 @@ def test_fairness_display_frame(result):
 
 def test_json_contract(result):
     doc = json.loads(render_sweep(result, "json"))
-    assert set(doc) == {"rows"}
+    # the contract grew (issue 16): JSON is the most complete format; the old keys keep
+    # their meaning
+    assert set(doc) == TOP_KEYS
+    assert doc["alpha"] == result.alpha and doc["attributes"] == list(result.attributes)
     rows = doc["rows"]
     assert [r["name"] for r in rows] == ["teacher", "nds", "ds_T2", "ds_T4", "ds_T8"]
     assert [r["role"] for r in rows] == [
@@ -115,14 +146,15 @@ def test_json_contract(result):
     assert [r["temperature"] for r in rows] == [None, None, 2.0, 4.0, 8.0]
     for rec, r in zip(rows, result.rows, strict=False):
         assert set(rec) == ROW_KEYS
-        assert set(rec["accuracy"]) == {"mean", "std"}
+        assert set(rec["accuracy"]) == {"mean", "std", "per_seed"}
+        assert rec["accuracy"]["per_seed"] == pytest.approx(list(r.accuracy), abs=1e-15)
         assert rec["accuracy"]["mean"] == pytest.approx(float(np.mean(r.accuracy)), abs=1e-15)
         assert rec["accuracy"]["std"] == pytest.approx(float(np.std(r.accuracy, ddof=1)), abs=1e-15)
         assert set(rec["fairness"]) == {"young", "color"}
         for attr, v in rec["fairness"].items():
-            assert set(v) == {"dpd", "eod"}
+            assert set(v) == {"mode", "groups", "dpd", "eod"}
             for metric in ("dpd", "eod"):
-                assert set(v[metric]) == {"mean", "std"}
+                assert set(v[metric]) == {"mean", "std", "per_seed"}
                 assert v[metric]["mean"] == pytest.approx(
                     r.fairness.to_dict()[attr][metric]["mean"]
                 )
@@ -211,3 +243,41 @@ def test_alpha_blocks_in_tables(blocks_result):
     assert "Fairness" not in md
     csv = pd.read_csv(io.StringIO(render_sweep(blocks_result, "csv")))
     assert list(csv["kd_alpha"]) == [0.6] * 4 + [0.8] * 4
+
+
+def _flat(doc, prefix=""):
+    """``{"a": {"b": 1}}`` -> ``{"a_b": 1}`` (how the CSV names nested quantities)."""
+    out = {}
+    for k, v in doc.items():
+        if isinstance(v, dict):
+            out.update(_flat(v, f"{prefix}{k}_"))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def test_json_holds_everything_the_csv_and_tables_show(result):
+    """JSON is the most complete format: every CSV column (which carries every number of the
+    display tables: accuracy, #SC/#TC, their BH counts and count p-values, EOD/DPD) is in each
+    JSON row with the same value."""
+    doc = json.loads(render_sweep(result, "json"))
+    by_name = {r["name"]: _flat(r) for r in doc["rows"]}
+    csv = pd.read_csv(io.StringIO(render_sweep(result, "csv")))
+    for _, row in csv.iterrows():
+        rec = by_name[row["name"]]
+        for col in csv.columns:
+            key = {"n_seeds": "n_seeds"}.get(col, col)
+            if key not in rec:  # fairness columns: young_dpd_mean -> fairness_young_dpd_mean
+                key = f"fairness_{col}"
+            assert key in rec, col
+            want, got = row[col], rec[key]
+            if isinstance(want, str):
+                assert got == want, col
+            elif pd.isna(want):
+                assert got is None, col
+            else:
+                assert got == pytest.approx(float(want), rel=1e-12, abs=1e-15), col
+    # the display tables' quantities map to CSV columns
+    display = class_bias_display_frame(result).columns
+    assert {"#SC", "#TC", "#SC (BH)", "#TC (BH)", "p(#SC)", "p(#TC)"} <= set(display)
+    assert {"n_sc", "n_tc", "n_sc_fdr", "n_tc_fdr", "p_sc", "p_tc", "efp_sc"} <= set(csv.columns)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import re
 import sys
 import warnings
 from collections.abc import Callable, Iterator
@@ -26,6 +27,51 @@ class OutputFormat(str, Enum):
     csv = "csv"
     markdown = "markdown"
     latex = "latex"
+    html = "html"
+
+
+#: Library parameter -> command-line flag: the one place where the CLI renames what the library's
+#: messages call an argument (see :class:`~kdbias_audit.errors.InvalidArgumentError`).
+PARAMETER_FLAGS: dict[str, str] = {
+    "alpha": "--alpha",
+    "baseline": "--baseline",
+    "jobs": "--jobs",
+    "pairing": "--pairing",
+    "permutations": "--permutations",
+    "positive_class": "--positive-class",
+    "random_state": "--seed-random",
+    "method": "--method",
+    "n_resamples": "--resamples",
+    "sensitive": "--sensitive",
+    "teacher": "--teacher",
+}
+
+_SUGGESTED = re.compile(
+    r"(?<![\w./=-])(" + "|".join(PARAMETER_FLAGS) + r")=(?:'([^']*)'|(?=(\S?)))"
+)
+
+
+def cli_message(exc: BaseException) -> str:
+    """The message of a library error with parameters written as the CLI's flags.
+
+    ``name='value'`` and ``name=`` become ``--flag value`` and ``--flag``; a message that
+    starts with the offending parameter (``InvalidArgumentError.parameter``) starts with its
+    flag instead.
+    """
+    message = str(exc)
+
+    def flag(m: re.Match[str]) -> str:
+        value = m.group(2)
+        if value is not None:
+            return f"{PARAMETER_FLAGS[m.group(1)]} {value}"
+        follows = m.group(3)
+        return PARAMETER_FLAGS[m.group(1)] + (" " if follows and not follows.isspace() else "")
+
+    message = _SUGGESTED.sub(flag, message)
+    parameter = getattr(exc, "parameter", None)
+    if parameter in PARAMETER_FLAGS and re.match(rf"{re.escape(parameter)}\b(?!=)", message):
+        message = PARAMETER_FLAGS[parameter] + message[len(parameter) :]
+    return message
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
@@ -42,7 +88,7 @@ def guarded(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except KDAuditError as exc:
-            raise fail(str(exc)) from None
+            raise fail(cli_message(exc)) from None
         except OSError as exc:  # permissions, disk full, ... never a traceback
             where = getattr(exc, "filename", None)
             raise fail(f"{where}: {exc.strerror or exc}" if where else str(exc)) from None
@@ -79,6 +125,28 @@ def check_resampling(ci: float | None, bootstrap: int | None) -> None:
         raise KDAuditError(f"--ci must be in (0, 1), e.g. 0.95; got {ci:g}")
     if bootstrap is not None and bootstrap < MIN_RESAMPLES:
         raise KDAuditError(f"--bootstrap must be at least {MIN_RESAMPLES}; got {bootstrap}")
+
+
+def show(
+    result: Any, fmt: OutputFormat, out: Path | None, *, protect: tuple[Path, ...], **options: Any
+) -> None:
+    """Render ``result`` through the one renderer and print or write it.
+
+    The ``table`` format goes to a colour terminal as rich tables; everywhere else it is plain
+    text. ``options`` go to the result's view (``top=`` for a comparison).
+    """
+    from ..render.document import rich_tables
+    from ..render.views import document, render_result
+
+    if fmt is OutputFormat.table and out is None and sys.stdout.isatty():
+        doc = document(result, **options)
+        con = console()
+        if doc.title:
+            con.print(doc.title)
+        for table in rich_tables(doc):
+            con.print(table)
+        return
+    emit(render_result(result, fmt.value, **options), out, protect=protect)
 
 
 def console(stderr: bool = False):

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import io
-import shutil
+import dataclasses
 import sys
 from enum import Enum
 from pathlib import Path
@@ -11,9 +10,15 @@ from typing import Annotated
 
 import typer
 
-from ..defaults import DEFAULT_ALPHA, DEFAULT_RESAMPLES, MIN_RESAMPLES
+from ..defaults import (
+    DEFAULT_ALPHA,
+    DEFAULT_PERMUTATIONS,
+    DEFAULT_RANDOM_STATE,
+    DEFAULT_RESAMPLES,
+    MIN_RESAMPLES,
+)
 from ._app import app
-from ._common import OutputFormat, degenerate_warnings_to_stderr, emit, guarded
+from ._common import OutputFormat, degenerate_warnings_to_stderr, guarded, show
 
 
 class PairingOption(str, Enum):
@@ -29,64 +34,24 @@ class MethodOption(str, Enum):
 
 def table_renderables(result, *, top: int = 10) -> list:
     """The rich tables of the terminal summary."""
-    from ..render.formats import frame_to_rich
+    from ..render.document import rich_tables
+    from ..render.views import document
 
-    title = f"kdaudit compare: B = {result.b.name} vs A = {result.a.name}"
-    items: list = [result.header] if result.header else []
-    items.append(frame_to_rich(result.summary_frame(), title=title))
-    if top > 0:
-        items.append(
-            frame_to_rich(
-                result.most_affected_frame(top),
-                title=f"Most affected classes (smallest p; delta = rel B - rel A, "
-                f"{100 * result.classwise.confidence_level:g}% CI)",
-            )
-        )
-        pairs = result.top_pairs_frame(top)
-        if len(pairs):
-            items.append(
-                frame_to_rich(
-                    pairs, title="Top disagreeing class pairs (mean count over run pairs)"
-                )
-            )
-    if result.fairness is not None:
-        fair = result.fairness
-        frame = fair.display_frame() if hasattr(fair, "display_frame") else fair.to_frame()
-        items.append(frame_to_rich(frame, title="Group fairness (B - A; negative: B is fairer)"))
-    return items
+    return rich_tables(document(result, top=top))
 
 
 def render_table(result, *, top: int = 10, width: int | None = None) -> str:
     """The terminal summary as plain text (no colour codes)."""
-    from rich.console import Console
+    from ..render.document import render_document
+    from ..render.views import document
 
-    if width is None:
-        width = max(100, shutil.get_terminal_size((120, 24)).columns)
-    buf = io.StringIO()
-    con = Console(file=buf, width=width, highlight=False, no_color=True, color_system=None)
-    for item in table_renderables(result, top=top):
-        con.print(item)
-    return buf.getvalue()
+    return render_document(dataclasses.replace(document(result, top=top), width=width), "table")
 
 
 def render_markdown(result, *, top: int = 10) -> str:
-    from ..render.formats import frame_to_markdown
+    from ..render.views import render_result
 
-    parts = [
-        f"# kdaudit compare: {result.b.name} vs {result.a.name}\n",
-        *([f"_{result.header}_\n"] if result.header else []),
-        "## Summary\n",
-        frame_to_markdown(result.summary_frame()),
-        "## Per-class tests\n",
-        frame_to_markdown(result.to_frame()),
-    ]
-    if top > 0:
-        pairs = result.top_pairs_frame(top)
-        if len(pairs):
-            parts += ["## Top disagreeing class pairs\n", frame_to_markdown(pairs)]
-    if result.fairness is not None:
-        parts += ["## Group fairness\n", frame_to_markdown(result.fairness.to_frame())]
-    return "\n".join(parts)
+    return render_result(result, "markdown", top=top)
 
 
 @app.command("compare")
@@ -107,7 +72,8 @@ def compare_command(
         int | None,
         typer.Option(
             "--permutations",
-            help="Splits for the count's permutation test: all when at most N (default 10,000), "
+            help="Splits for the count's permutation test: all when at most N "
+            f"(default {DEFAULT_PERMUTATIONS:,}), "
             "else N random splits; 0 skips it.",
         ),
     ] = None,
@@ -144,7 +110,7 @@ def compare_command(
             "--seed-random",
             help="Seed of every random draw (permutation splits, paired permutations, bootstrap).",
         ),
-    ] = 0,
+    ] = DEFAULT_RANDOM_STATE,
     jobs: Annotated[
         int, typer.Option("--jobs", "-j", help="Processes reading files in parallel.")
     ] = 1,
@@ -169,7 +135,6 @@ def compare_command(
     from ..comparison import compare, resolve_method
     from ..errors import KDAuditError
     from ..io.loading import load_runsets
-    from ..render.formats import frame_to_csv, frame_to_latex, to_json
 
     if top < 0:
         raise KDAuditError(f"--top must be >= 0; got {top}")
@@ -197,30 +162,4 @@ def compare_command(
             method=chosen,
             n_resamples=resamples,
         )
-    if fmt is OutputFormat.json:
-        # Pretty for small outputs; compact when the (C, C) matrix makes indentation costly.
-        text = to_json(result.to_dict(), indent=2 if result.classwise.n_classes <= 100 else None)
-    elif fmt is OutputFormat.csv:
-        text = frame_to_csv(result.to_frame())
-    elif fmt is OutputFormat.markdown:
-        text = render_markdown(result, top=top)
-    elif fmt is OutputFormat.latex:
-        text = frame_to_latex(
-            result.to_frame().drop(columns=["untestable"]),
-            caption=f"{result.b.name} vs {result.a.name}: "
-            + (
-                "sample-level paired tests"
-                if result.method == "samples"
-                else "per-class Welch tests"
-            ),
-        )
-    else:
-        if out is None and sys.stdout.isatty():
-            from ._common import console
-
-            con = console()
-            for item in table_renderables(result, top=top):
-                con.print(item)
-            return
-        text = render_table(result, top=top)
-    emit(text, out, protect=(a, b))
+    show(result, fmt, out, protect=(a, b), top=top)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import io
-import shutil
+import dataclasses
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -11,40 +10,15 @@ from typing import Annotated
 import typer
 
 from ._app import app
-from ._common import OutputFormat, degenerate_warnings_to_stderr, emit, guarded
-
-
-def _latex(audit) -> str:
-    from ..render.formats import frame_to_latex, latex_escape
-
-    df = audit.display_frame()
-    for col in ("attribute", "mode"):
-        df[col] = [latex_escape(str(v)) for v in df[col]]
-    for col in ("DPD (%)", "EOD (%)"):
-        df[col] = [str(v).replace(" ± ", r" $\pm$ ") for v in df[col]]
-    df.columns = [latex_escape(str(c)) for c in df.columns]
-    caption = latex_escape(
-        f"Group fairness of {audit.runset} (mean ± std over {len(audit.seeds)} seeds)"
-    )
-    return frame_to_latex(df, caption=caption.replace("±", r"$\pm$"), escape=False)
+from ._common import OutputFormat, degenerate_warnings_to_stderr, guarded, show
 
 
 def render_table(audit, *, width: int | None = None) -> str:
     """The terminal table as plain text (no colour codes)."""
-    from rich.console import Console
+    from ..render.document import render_document
+    from ..render.views import document
 
-    from ..render.formats import frame_to_rich
-
-    if width is None:
-        width = max(100, shutil.get_terminal_size((120, 24)).columns)
-    buf = io.StringIO()
-    con = Console(file=buf, width=width, highlight=False, no_color=True, color_system=None)
-    con.print(frame_to_rich(audit.display_frame(), title=_title(audit)))
-    return buf.getvalue()
-
-
-def _title(audit) -> str:
-    return f"Group fairness of {audit.runset} (%, mean ± std over {len(audit.seeds)} seeds)"
+    return render_document(dataclasses.replace(document(audit), width=width), "table")
 
 
 @app.command("fairness")
@@ -105,7 +79,6 @@ def fairness_command(
     """
     from ..fairness.audit import fairness_audit
     from ..io.loading import load_runset
-    from ..render.formats import frame_to_csv, frame_to_markdown, to_json
     from ._common import check_resampling
 
     check_resampling(ci, bootstrap)
@@ -119,21 +92,4 @@ def fairness_command(
             n_resamples=bootstrap,
             random_state=random_state,
         )
-
-    if fmt is OutputFormat.json:
-        text = to_json(audit.to_dict())
-    elif fmt is OutputFormat.csv:
-        text = frame_to_csv(audit.to_frame())
-    elif fmt is OutputFormat.markdown:
-        text = f"## {_title(audit)}\n\n" + frame_to_markdown(audit.display_frame())
-    elif fmt is OutputFormat.latex:
-        text = _latex(audit)
-    else:
-        if out is None and sys.stdout.isatty():
-            from ..render.formats import frame_to_rich
-            from ._common import console
-
-            console().print(frame_to_rich(audit.display_frame(), title=_title(audit)))
-            return
-        text = render_table(audit)
-    emit(text, out, protect=(runset,))
+    show(audit, fmt, out, protect=(runset,))

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from ._app import app
-from ._common import OutputFormat, console, emit, fail, guarded
+from ._common import OutputFormat, fail, guarded, show
 
 
 @app.command()
@@ -24,25 +24,16 @@ def validate(
         ),
     ] = False,
     fmt: Annotated[
-        OutputFormat, typer.Option("--format", help="table or json.")
+        OutputFormat, typer.Option("--format", help="Output format (table, json, csv, ...).")
     ] = OutputFormat.table,
 ) -> None:
     """Check prediction files against format v1; summarise each run set or list every problem."""
     from ..io.validate import validate_paths
-    from ..render.formats import to_json
 
     report = validate_paths(paths, independent=independent)
     for problem in report.problems:
         typer.echo(f"error: {problem}", err=True)
-    if fmt == OutputFormat.json:
-        emit(to_json(report.to_dict()), None)
-    elif fmt == OutputFormat.table:
-        if report.summaries:
-            from ..render.formats import frame_to_rich
-
-            console().print(frame_to_rich(report.to_frame(), title="Run sets"))
-    else:
-        raise fail("--format must be table or json for validate")
+    show(report, fmt, None, protect=())
     if report.problems:
         typer.echo(f"{len(report.problems)} problem(s) found", err=True)
         raise typer.Exit(1)

@@ -9,9 +9,9 @@ from typing import Annotated, Any
 
 import typer
 
-from ..defaults import DEFAULT_ALPHA, DEFAULT_BOOTSTRAP
+from ..defaults import DEFAULT_ALPHA, DEFAULT_BOOTSTRAP, DEFAULT_PERMUTATIONS, DEFAULT_RANDOM_STATE
 from ._app import app
-from ._common import OutputFormat, degenerate_warnings_to_stderr, emit, guarded
+from ._common import OutputFormat, degenerate_warnings_to_stderr, guarded, show
 
 RootArg = Annotated[
     Path,
@@ -37,7 +37,8 @@ PermOpt = Annotated[
     int | None,
     typer.Option(
         "--permutations",
-        help="Splits for each count's permutation test: all when at most N (default 10,000), "
+        help="Splits for each count's permutation test: all when at most N "
+        f"(default {DEFAULT_PERMUTATIONS:,}), "
         "else N random splits; 0 skips it.",
     ),
 ]
@@ -47,10 +48,17 @@ NoiseOpt = Annotated[
     typer.Option(
         "--noise-floor",
         help="Show beside each DPD/EOD its noise floor: the value expected when every group has "
-        "the pooled rates (1,000 counts-based draws per seed).",
+        "the pooled rates (1,000 counts-based draws per seed, seeded by --seed-random).",
     ),
 ]
-RandomOpt = Annotated[int, typer.Option("--random-state", help="Seed of the noise-floor draws.")]
+SeedOpt = Annotated[
+    int,
+    typer.Option(
+        "--seed-random",
+        "--random-state",
+        help="Seed of the random permutation splits (and of the noise-floor draws).",
+    ),
+]
 
 
 def _analyze(
@@ -60,8 +68,8 @@ def _analyze(
     alpha: float,
     permutations: int | None,
     jobs: int,
+    seed_random: int = DEFAULT_RANDOM_STATE,
     noise_floor: bool = False,
-    random_state: int = 0,
 ) -> Any:
     from ..sweep.analyze import analyze_sweep
 
@@ -72,10 +80,10 @@ def _analyze(
             baseline=baseline,
             alpha=alpha,
             permutations=permutations,
+            random_state=seed_random,
             jobs=jobs,
             progress=sys.stderr.isatty(),
             noise_floor=DEFAULT_BOOTSTRAP if noise_floor else None,
-            random_state=random_state,
         )
 
 
@@ -118,22 +126,13 @@ def sweep_command(
         Path | None, typer.Option("--out", "-o", help="Write to this file instead of stdout.")
     ] = None,
     jobs: JobsOpt = 1,
+    seed_random: SeedOpt = DEFAULT_RANDOM_STATE,
     noise_floor: NoiseOpt = False,
-    random_state: RandomOpt = 0,
 ) -> None:
     """Class-bias table (accuracy, #SC, #TC per temperature) and fairness table of a sweep."""
-    from ..render.tables import render_sweep, sweep_rich_tables
-
-    result = _analyze(root, teacher, baseline, alpha, permutations, jobs, noise_floor, random_state)
-    if fmt is OutputFormat.table and out is None and sys.stdout.isatty():
-        from ._common import console
-
-        con = console()
-        for table in sweep_rich_tables(result):
-            con.print(table)
-        return
+    result = _analyze(root, teacher, baseline, alpha, permutations, jobs, seed_random, noise_floor)
     protect = tuple(p for p in (root, teacher, baseline) if p is not None)
-    emit(render_sweep(result, fmt.value), out, protect=protect)
+    show(result, fmt, out, protect=protect)
 
 
 @app.command("plot")
@@ -147,6 +146,7 @@ def plot_command(
     permutations: PermOpt = None,
     jobs: JobsOpt = 1,
     dpi: Annotated[int, typer.Option("--dpi", help="Resolution of the PNG files.")] = 150,
+    seed_random: SeedOpt = DEFAULT_RANDOM_STATE,
 ) -> None:
     """The paper's figures (class-wise accuracy, disagreement, #SC/#TC and EOD/DPD vs T) as PNG and PDF."""
     from ..errors import KDAuditError
@@ -155,7 +155,7 @@ def plot_command(
     if dpi < 10:
         raise KDAuditError(f"--dpi must be at least 10, got {dpi}")
     _check_out_dir(out)
-    result = _analyze(root, teacher, baseline, alpha, permutations, jobs)
+    result = _analyze(root, teacher, baseline, alpha, permutations, jobs, seed_random)
     paths = plot_sweep(result, out, dpi=dpi)
     typer.echo(f"wrote {len(paths)} files to {out}", err=True)
 
@@ -170,8 +170,8 @@ def report_command(
     alpha: AlphaOpt = DEFAULT_ALPHA,
     permutations: PermOpt = None,
     jobs: JobsOpt = 1,
+    seed_random: SeedOpt = DEFAULT_RANDOM_STATE,
     noise_floor: NoiseOpt = False,
-    random_state: RandomOpt = 0,
 ) -> None:
     """One self-contained HTML report (tables, embedded figures, run sets, seeds, version, command)."""
     from ..report import write_report
@@ -187,10 +187,10 @@ def report_command(
             "--alpha": None if alpha == DEFAULT_ALPHA else alpha,
             "--permutations": permutations,
             "--jobs": None if jobs == 1 else jobs,
+            "--seed-random": None if seed_random == DEFAULT_RANDOM_STATE else seed_random,
             "--noise-floor": True if noise_floor else None,
-            "--random-state": random_state or None,
         },
     )
-    result = _analyze(root, teacher, baseline, alpha, permutations, jobs, noise_floor, random_state)
+    result = _analyze(root, teacher, baseline, alpha, permutations, jobs, seed_random, noise_floor)
     path = write_report(result, out, command=command)
     typer.echo(f"wrote {path}", err=True)

@@ -10,14 +10,15 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from ..defaults import DEFAULT_BOOTSTRAP
-from ..errors import KDAuditError
+from ..errors import InvalidArgumentError, KDAuditError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
     from ..io.runset import RunSet
-from ..checks import where_named
-from .audit_uncertainty import uncertainty_display, uncertainty_fields, with_uncertainty
+from ..checks import where
+from ..plainjson import plain
+from .audit_uncertainty import uncertainty_fields, with_uncertainty
 from .counts import (
     INTERSECTION_SEP,
     GroupCounts,
@@ -65,12 +66,6 @@ def _class_mean(per_class: np.ndarray) -> np.ndarray:
     out = np.full(total.shape, np.nan)
     np.divide(total, k, out=out, where=k > 0)
     return out
-
-
-def fmt_pct(mean: float, std: float) -> str:
-    if not math.isfinite(mean):
-        return "nan"
-    return f"{100 * mean:.2f} ± {100 * std:.2f}" if math.isfinite(std) else f"{100 * mean:.2f}"
 
 
 @dataclass(frozen=True, eq=False)
@@ -135,23 +130,25 @@ class AttributeFairness:
         return _std(self.eod_per_seed)
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON object of the contract (fractions; NaN stays NaN until ``to_json``)."""
-        return {
-            "mode": self.mode,
-            "groups": list(self.groups),
-            "dpd": {
-                "mean": self.dpd_mean,
-                "std": self.dpd_std,
-                "per_seed": [float(v) for v in self.dpd_per_seed],
-                **uncertainty_fields(self.uncertainty, "dpd"),
-            },
-            "eod": {
-                "mean": self.eod_mean,
-                "std": self.eod_std,
-                "per_seed": [float(v) for v in self.eod_per_seed],
-                **uncertainty_fields(self.uncertainty, "eod"),
-            },
-        }
+        """The JSON object of the contract (fractions; plain values, NaN/inf as ``None``)."""
+        return plain(
+            {
+                "mode": self.mode,
+                "groups": list(self.groups),
+                "dpd": {
+                    "mean": self.dpd_mean,
+                    "std": self.dpd_std,
+                    "per_seed": self.dpd_per_seed,
+                    **uncertainty_fields(self.uncertainty, "dpd"),
+                },
+                "eod": {
+                    "mean": self.eod_mean,
+                    "std": self.eod_std,
+                    "per_seed": self.eod_per_seed,
+                    **uncertainty_fields(self.uncertainty, "eod"),
+                },
+            }
+        )
 
     def group_rates(self) -> pd.DataFrame:
         """Long table: one row per seed x class x group with counts and rates (fractions)."""
@@ -221,9 +218,13 @@ def parse_sensitive(
         ]
         parts = [p[len("group.") :] if p.startswith("group.") else p for p in parts]
         if not parts or any(not p for p in parts):
-            raise KDAuditError(f"--sensitive: empty attribute name in {entry!r}")
+            raise InvalidArgumentError(
+                f"sensitive: empty attribute name in {entry!r}", parameter="sensitive"
+            )
         if len(set(parts)) != len(parts):
-            raise KDAuditError(f"--sensitive: attribute repeated in {entry!r}")
+            raise InvalidArgumentError(
+                f"sensitive: attribute repeated in {entry!r}", parameter="sensitive"
+            )
         for p in parts:
             if p not in available:
                 has = ", ".join(available) if available else "none"
@@ -245,12 +246,10 @@ def resolve_positive(runset: Any, positive_class: int | None) -> int:
     else:
         origin = "positive_class"
     if isinstance(positive_class, bool) or not isinstance(positive_class, (int, np.integer)):
-        raise KDAuditError(
-            f"{where_named(runset)}: {origin} must be an integer, got {positive_class!r}"
-        )
+        raise KDAuditError(f"{where(runset)}: {origin} must be an integer, got {positive_class!r}")
     if not 0 <= int(positive_class) < k:
         raise KDAuditError(
-            f"{where_named(runset)}: {origin} {int(positive_class)} is not a class "
+            f"{where(runset)}: {origin} {int(positive_class)} is not a class "
             f"of this {k}-class task (expected 0..{k - 1})"
         )
     return int(positive_class)
@@ -265,7 +264,7 @@ def attribute_codes(runset: Any, components: tuple[str, ...]) -> tuple[np.ndarra
                 runset.group_codes(a),
                 len(lv),
                 int(runset.n_samples),
-                f"{where_named(runset)}: group.{a}",
+                f"{where(runset)}: group.{a}",
             )
         )
     if len(components) == 1:
@@ -294,7 +293,9 @@ def _audit_attribute(
 ) -> AttributeFairness:
     codes, groups = attribute_codes(runset, components)
     n_groups = len(groups)
+    classes: tuple[str, ...]
     if mode == "binary":
+        assert positive is not None  # resolved by fairness_audit
         counts = group_counts(labels, preds, codes, n_groups, positive=positive)[:, None, :]
         classes = (class_names[positive],)
     else:
@@ -338,21 +339,6 @@ def _audit_attribute(
         dpd_per_seed=_class_mean(dpd_c),
         eod_per_seed=_class_mean(eod_c),
     )
-
-
-def _display_rows(results: Sequence[AttributeFairness]) -> list[dict[str, Any]]:
-    return [
-        {
-            "attribute": r.attribute,
-            "mode": r.mode,
-            "groups": len(r.groups),
-            "DPD (%)": fmt_pct(r.dpd_mean, r.dpd_std),
-            **uncertainty_display(r.uncertainty, "dpd"),
-            "EOD (%)": fmt_pct(r.eod_mean, r.eod_std),
-            **uncertainty_display(r.uncertainty, "eod"),
-        }
-        for r in results
-    ]
 
 
 @dataclass(frozen=True, eq=False)
@@ -411,11 +397,9 @@ class FairnessAudit:
 
     def display_frame(self) -> pd.DataFrame:
         """As shown in tables: percent with two decimals, ``mean ± std``."""
-        import pandas as pd
+        from ..render.views import fairness_audit_frame
 
-        rows = _display_rows(self.results)
-        columns = list(rows[0]) if rows else ["attribute", "mode", "groups", "DPD (%)", "EOD (%)"]
-        return pd.DataFrame(rows, columns=columns)
+        return fairness_audit_frame(self)
 
     def group_rates(self, attribute: str) -> pd.DataFrame:
         """Per seed x class x group counts and rates of one attribute (see
@@ -426,8 +410,9 @@ class FairnessAudit:
         return self[attribute].per_class()
 
     def _repr_html_(self) -> str:
-        title = f"<p><b>Fairness of {self.runset}</b> ({len(self.seeds)} seeds)</p>"
-        return title + self.display_frame().to_html(index=False)
+        from ..render.views import result_html
+
+        return result_html(self)
 
 
 def fairness_audit(
@@ -472,18 +457,18 @@ def fairness_audit(
     KDAuditError
         No group attributes, an unknown attribute, or an invalid positive class.
     """
-    where = where_named(runset)
+    label = where(runset)
     available = tuple(runset.group_attributes)
     if not available:
-        raise KDAuditError(f"{where}: no group columns (group.<attribute>) to audit fairness on")
-    specs = parse_sensitive(sensitive, available, where=where)
+        raise KDAuditError(f"{label}: no group columns (group.<attribute>) to audit fairness on")
+    specs = parse_sensitive(sensitive, available, where=label)
     k = int(runset.num_classes)
     if k == 2:
         mode, positive = "binary", resolve_positive(runset, positive_class)
     else:
         if positive_class is not None:
             raise KDAuditError(
-                f"{where}: positive_class applies to binary tasks only; this task "
+                f"{label}: positive_class applies to binary tasks only; this task "
                 f"has {k} classes (audited one-vs-rest)"
             )
         mode, positive = "one-vs-rest", None

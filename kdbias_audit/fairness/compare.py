@@ -16,12 +16,12 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
     from ..io.runset import RunSet
-from ..checks import where_named
+from ..checks import check_alpha, where
+from ..plainjson import plain
 from .audit import (
     AttributeFairness,
     FairnessAudit,
     fairness_audit,
-    fmt_pct,
     parse_sensitive,
     resolve_positive,
 )
@@ -53,7 +53,16 @@ class MetricDiff:
         return bool(math.isfinite(self.pvalue) and self.pvalue <= self.alpha)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"delta": self.delta, "pvalue": self.pvalue}
+        """``{"delta", "statistic", "df", "pvalue", "significant"}`` (NaN/inf as ``None``)."""
+        return plain(
+            {
+                "delta": self.delta,
+                "statistic": self.statistic,
+                "df": self.df,
+                "pvalue": self.pvalue,
+                "significant": self.significant,
+            }
+        )
 
 
 def _welch(a: np.ndarray, b: np.ndarray, alpha: float) -> MetricDiff:
@@ -72,19 +81,6 @@ def _welch(a: np.ndarray, b: np.ndarray, alpha: float) -> MetricDiff:
     if not testable[0]:
         return MetricDiff(delta, nan, nan, nan, alpha)
     return MetricDiff(delta, float(t[0]), float(df[0]), float(p[0]), alpha)
-
-
-def _ci_cell(diff: Any) -> dict[str, str]:
-    """The paired (sample-level) difference's CI in percent; nothing for a Welch difference."""
-    lo, hi = getattr(diff, "ci_low", None), getattr(diff, "ci_high", None)
-    if lo is None or hi is None:
-        return {}
-    cell = (
-        "nan"
-        if not (math.isfinite(lo) and math.isfinite(hi))
-        else f"{100 * lo:+.2f} – {100 * hi:+.2f}"
-    )
-    return {f"{100 * diff.confidence_level:g}% CI (%)": cell}
 
 
 @dataclass(frozen=True, eq=False)
@@ -183,37 +179,26 @@ class FairnessComparison:
 
     def display_frame(self) -> pd.DataFrame:
         """As shown in tables: percent with two decimals; p-values with three significant digits."""
-        import pandas as pd
+        from ..render.views import fairness_comparison_frame
 
-        name_a, name_b = self.a.runset, self.b.runset
-        if name_a == name_b:  # e.g. two single files both named seed0
-            name_a, name_b = f"A: {name_a}", f"B: {name_b}"
-        rows = []
-        for r in self.results:
-            for metric, diff in (("DPD", r.dpd_diff), ("EOD", r.eod_diff)):
-                m = metric.lower()
-                rows.append(
-                    {
-                        "attribute": r.attribute,
-                        "metric": metric,
-                        f"{name_a} (%)": fmt_pct(
-                            getattr(r.a, f"{m}_mean"), getattr(r.a, f"{m}_std")
-                        ),
-                        f"{name_b} (%)": fmt_pct(
-                            getattr(r.b, f"{m}_mean"), getattr(r.b, f"{m}_std")
-                        ),
-                        "B - A (%)": "nan"
-                        if not math.isfinite(diff.delta)
-                        else f"{100 * diff.delta:+.2f}",
-                        **_ci_cell(diff),
-                        "p": "" if not math.isfinite(diff.pvalue) else f"{diff.pvalue:.3g}",
-                    }
-                )
-        return pd.DataFrame(rows)
+        return fairness_comparison_frame(self)
 
     def _repr_html_(self) -> str:
-        title = f"<p><b>Fairness: {self.a.runset} (A) vs {self.b.runset} (B)</b></p>"
-        return title + self.display_frame().to_html(index=False)
+        from ..render.views import result_html
+
+        return result_html(self)
+
+
+def _no_audit(runset: RunSet) -> FairnessAudit:
+    """The audit of no attribute (what two run sets without a shared attribute have)."""
+    path = getattr(runset, "path", None)
+    return FairnessAudit(
+        runset=str(runset.name),
+        path=None if path is None else str(path),
+        num_classes=int(runset.num_classes),
+        seeds=tuple(int(s) for s in runset.seeds),
+        results=(),
+    )
 
 
 def compare_fairness(
@@ -223,7 +208,7 @@ def compare_fairness(
     sensitive: Sequence[str] | None = None,
     positive_class: int | None = None,
     alpha: float = DEFAULT_ALPHA,
-) -> FairnessComparison | None:
+) -> FairnessComparison:
     """Audit run sets A and B on their shared attributes and test B - A across seeds.
 
     For DPD and EOD of each attribute: ``delta = mean_s(B) - mean_s(A)`` and a two-sided Welch
@@ -243,31 +228,33 @@ def compare_fairness(
 
     Returns
     -------
-    FairnessComparison or None
-        None when the run sets share no group attribute (and ``sensitive`` is None).
+    FairnessComparison
+        Always; with no attributes (``results == ()``) when the run sets share no group
+        attribute and ``sensitive`` is None.
     """
-    if not 0 < alpha < 1:
-        raise KDAuditError(f"alpha: expected a value in (0, 1), got {alpha}")
+    alpha = check_alpha(alpha)
     attrs_a, attrs_b = tuple(a.group_attributes), tuple(b.group_attributes)
     if sensitive is None:
         shared = [x for x in attrs_a if x in attrs_b]
         if not shared:
-            return None
+            return FairnessComparison(
+                a=_no_audit(a), b=_no_audit(b), alpha=float(alpha), results=()
+            )
         sensitive = shared
     else:
-        parse_sensitive(sensitive, attrs_a, where=where_named(a))
-        parse_sensitive(sensitive, attrs_b, where=where_named(b))
+        parse_sensitive(sensitive, attrs_a, where=where(a))
+        parse_sensitive(sensitive, attrs_b, where=where(b))
     if int(a.num_classes) != int(b.num_classes):
         raise KDAuditError(
-            f"{where_named(b)}: {b.num_classes} classes, but {where_named(a)} has "
+            f"{where(b)}: {b.num_classes} classes, but {where(a)} has "
             f"{a.num_classes}; fairness of different tasks cannot be compared"
         )
     if positive_class is None and int(a.num_classes) == 2:
         pa, pb = resolve_positive(a, None), resolve_positive(b, None)
         if pa != pb:
             raise KDAuditError(
-                f"{where_named(b)}: positive_class {pb} differs from {pa} in "
-                f"{where_named(a)}; pass positive_class explicitly"
+                f"{where(b)}: positive_class {pb} differs from {pa} in "
+                f"{where(a)}; pass positive_class explicitly"
             )
     audit_a = fairness_audit(a, sensitive=sensitive, positive_class=positive_class)
     audit_b = fairness_audit(b, sensitive=sensitive, positive_class=positive_class)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import KDAuditError
+from ..errors import InvalidArgumentError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -112,12 +112,12 @@ class GroupCounts:
 def as_codes(group_codes: Any, n_groups: int, n: int, what: str = "group_codes") -> np.ndarray:
     codes = np.asarray(group_codes)
     if codes.ndim != 1 or codes.shape[0] != n:
-        raise KDAuditError(f"{what}: expected shape ({n},), got {codes.shape}")
+        raise InvalidArgumentError(f"{what}: expected shape ({n},), got {codes.shape}")
     if codes.dtype.kind not in "iub":
-        raise KDAuditError(f"{what}: expected integer codes, got dtype {codes.dtype}")
+        raise InvalidArgumentError(f"{what}: expected integer codes, got dtype {codes.dtype}")
     codes = codes.astype(np.int64, copy=False)
     if n and (codes.min() < 0 or codes.max() >= n_groups):
-        raise KDAuditError(
+        raise InvalidArgumentError(
             f"{what}: codes must lie in [0, {n_groups}), found "
             f"{int(codes.min())}..{int(codes.max())}"
         )
@@ -168,10 +168,12 @@ def group_counts(
     y = np.asarray(y_true)
     pred = np.asarray(y_pred)
     if y.ndim != 1:
-        raise KDAuditError(f"y_true: expected a 1-D array, got shape {y.shape}")
+        raise InvalidArgumentError(f"y_true: expected a 1-D array, got shape {y.shape}")
     n = y.shape[0]
     if pred.shape[-1:] != (n,) or pred.ndim not in (1, 2):
-        raise KDAuditError(f"y_pred: expected shape ({n},) or (n_seeds, {n}), got {pred.shape}")
+        raise InvalidArgumentError(
+            f"y_pred: expected shape ({n},) or (n_seeds, {n}), got {pred.shape}"
+        )
     codes = as_codes(group_codes, n_groups, n)
     base = codes * 4 + 2 * (y == positive)
     cell = base + (pred == positive)  # broadcasts over seeds
@@ -182,7 +184,7 @@ def group_counts(
     if sample_weight is not None:
         w = np.asarray(sample_weight, dtype=float)
         if w.shape != (n,):
-            raise KDAuditError(f"sample_weight: expected shape ({n},), got {w.shape}")
+            raise InvalidArgumentError(f"sample_weight: expected shape ({n},), got {w.shape}")
         weights = np.broadcast_to(w, cell.shape).reshape(-1)
     flat = np.bincount(cell.reshape(-1), weights=weights, minlength=4 * n_groups * n_seeds)
     t = flat.reshape(*pred.shape[:-1], n_groups, 2, 2)  # (..., group, y, pred)
@@ -220,15 +222,19 @@ def one_vs_rest_counts(
     y = np.asarray(y_true)
     pred = np.asarray(y_pred)
     if y.ndim != 1:
-        raise KDAuditError(f"y_true: expected a 1-D array, got shape {y.shape}")
+        raise InvalidArgumentError(f"y_true: expected a 1-D array, got shape {y.shape}")
     n = y.shape[0]
     if pred.shape[-1:] != (n,) or pred.ndim not in (1, 2):
-        raise KDAuditError(f"y_pred: expected shape ({n},) or (n_seeds, {n}), got {pred.shape}")
+        raise InvalidArgumentError(
+            f"y_pred: expected shape ({n},) or (n_seeds, {n}), got {pred.shape}"
+        )
     for name, arr in (("y_true", y), ("y_pred", pred)):
         if arr.dtype.kind not in "iub":
-            raise KDAuditError(f"{name}: expected integer class indices, got dtype {arr.dtype}")
+            raise InvalidArgumentError(
+                f"{name}: expected integer class indices, got dtype {arr.dtype}"
+            )
         if arr.size and (arr.min() < 0 or arr.max() >= n_classes):
-            raise KDAuditError(f"{name}: class indices must lie in [0, {n_classes})")
+            raise InvalidArgumentError(f"{name}: class indices must lie in [0, {n_classes})")
     codes = as_codes(group_codes, n_groups, n)
     y = y.astype(np.int64, copy=False)
     pred = pred.astype(np.int64, copy=False)

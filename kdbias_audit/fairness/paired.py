@@ -1,6 +1,6 @@
 """Paired B - A differences of DPD and EOD for two models scored on the same test samples.
 
-The fairness half of the sample-level comparison (``kdaudit compare --method samples``): for
+The fairness half of the sample-level comparison (``compare(a, b, method="samples")``): for
 each sensitive attribute, ``delta = DPD_B - DPD_A`` (EOD alike; seed means when seed pairs are
 pooled) with a bias-corrected percentile CI from the paired bootstrap over the occupied cells ``group x label
 x A-predictions x B-predictions`` (within ``(group, label)`` strata, bias-corrected as in
@@ -24,6 +24,7 @@ import numpy as np
 
 from ..defaults import DEFAULT_BOOTSTRAP
 from ..errors import KDAuditError
+from ..plainjson import plain
 from ..stats.resample import (
     batch_sizes,
     bootstrap_counts,
@@ -66,12 +67,15 @@ class DisparityDifference:
         return bool(math.isfinite(self.pvalue) and self.pvalue <= self.alpha)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "delta": self.delta,
-            "ci_low": self.ci_low,
-            "ci_high": self.ci_high,
-            "pvalue": self.pvalue,
-        }
+        """``{"delta", "ci_low", "ci_high", "pvalue"}`` (plain values; NaN/inf as ``None``)."""
+        return plain(
+            {
+                "delta": self.delta,
+                "ci_low": self.ci_low,
+                "ci_high": self.ci_high,
+                "pvalue": self.pvalue,
+            }
+        )
 
 
 @dataclass(frozen=True)
@@ -233,17 +237,18 @@ def compare_fairness_samples(
     As :func:`kdbias_audit.fairness.compare.compare_fairness` (the same audits of A and B, the
     same validation), with each attribute's ``dpd_diff``/``eod_diff`` from
     :func:`paired_disparity_test` on the seed pairs ``pairs`` (index pairs ``(i_a, i_b)``).
-    Returns a ``FairnessComparison``, or None when the run sets share no group attribute.
+    Returns a ``FairnessComparison`` (without results when the run sets share no group
+    attribute).
     """
     import dataclasses
 
-    from ..checks import where_named
+    from ..checks import where
     from .audit import attribute_codes
     from .compare import compare_fairness
 
     base = compare_fairness(a, b, sensitive=sensitive, positive_class=positive_class, alpha=alpha)
-    if base is None:
-        return None
+    if base is None or not base.results:
+        return base
     ia = [int(i) for i, _ in pairs]
     ib = [int(j) for _, j in pairs]
     labels = np.asarray(a.label)
@@ -254,7 +259,7 @@ def compare_fairness_samples(
         codes_b, groups_b = attribute_codes(b, r.b.components)
         if list(groups_a) != list(groups_b) or not np.array_equal(codes_a, codes_b):
             raise KDAuditError(
-                f"{where_named(b)}: group '{r.attribute}' differs from {where_named(a)} on the "
+                f"{where(b)}: group '{r.attribute}' differs from {where(a)} on the "
                 "same samples; a paired comparison needs the same groups"
             )
         test = paired_disparity_test(

@@ -43,20 +43,20 @@ def fpr(counts: GroupCounts) -> np.ndarray:
 
 
 def spread(rates: np.ndarray, *, min_groups: int = 2) -> np.ndarray:
-    """``max - min`` over the last axis, ignoring NaN; NaN when fewer than two values remain."""
+    """``max - min`` over the last axis, ignoring NaN; NaN when fewer than two values remain.
+
+    Always an array of the leading shape (0-d for a 1-D input)."""
     defined = ~np.isnan(rates)
     hi = np.where(defined, rates, -np.inf).max(axis=-1, initial=-np.inf)
     lo = np.where(defined, rates, np.inf).min(axis=-1, initial=np.inf)
-    out = np.where(defined.sum(axis=-1) >= min_groups, hi - lo, np.nan)
-    return out if out.ndim else float(out)
+    return np.where(defined.sum(axis=-1) >= min_groups, hi - lo, np.nan)
 
 
 def to_overall(rates: np.ndarray, overall: np.ndarray) -> np.ndarray:
     """``max_g |rate_g - overall|`` over defined groups (fairlearn's ``method='to_overall'``)."""
     dev = np.abs(rates - np.asarray(overall)[..., None])
     defined = ~np.isnan(dev)
-    out = np.where(defined.any(axis=-1), np.where(defined, dev, -np.inf).max(axis=-1), np.nan)
-    return out if out.ndim else float(out)
+    return np.where(defined.any(axis=-1), np.where(defined, dev, -np.inf).max(axis=-1), np.nan)
 
 
 def _names(names: Sequence[str] | None, k: int, prefix: str = "") -> list[str]:
@@ -82,7 +82,7 @@ def undefined_message(
     gnames = _names(group_names, undefined.shape[-1])
     if undefined.ndim >= 2 and class_names is not None:
         # collapse seeds (and any other leading axes) onto (class, group)
-        u = undefined.reshape(-1, *undefined.shape[-2:]).any(axis=0)
+        u = np.asarray(undefined.reshape(-1, *undefined.shape[-2:]).any(axis=0))
         cnames = _names(class_names, u.shape[0])
         per_group = []
         for g in np.flatnonzero(u.any(axis=0)):
@@ -94,7 +94,7 @@ def undefined_message(
             )
         listed = listing(per_group)
     else:
-        u = undefined.reshape(-1, undefined.shape[-1]).any(axis=0)
+        u = np.asarray(undefined.reshape(-1, undefined.shape[-1]).any(axis=0))
         listed = listing([f"'{gnames[g]}'" for g in np.flatnonzero(u)])
     return f"{context}{what} undefined for group {listed} ({why}); excluded from the {what} spread"
 
@@ -116,7 +116,7 @@ def dpd(
     *,
     group_names: Sequence[str] | None = None,
     class_names: Sequence[str] | None = None,
-) -> np.ndarray | float:
+) -> np.ndarray:
     """Demographic parity difference from counts: ``max_g SR_g - min_g SR_g``.
 
     Ideal value 0. Empty groups (``n_g = 0``) are excluded with a
@@ -125,14 +125,20 @@ def dpd(
     Parameters
     ----------
     counts : GroupCounts
-        Last axis = groups; the result has the leading shape (a float for 1-D counts).
+        Last axis = groups.
     group_names, class_names : sequence of str, optional
         Used in warning messages only.
+
+    Returns
+    -------
+    ndarray of float
+        The leading shape of ``counts`` (0-d for 1-D counts: ``float(dpd(c))`` is the number),
+        whatever the input's shape.
 
     Examples
     --------
     >>> from kdbias_audit.fairness import group_counts
-    >>> dpd(group_counts([0, 0, 0, 0], [1, 0, 1, 1], [0, 0, 1, 1], 2))
+    >>> float(dpd(group_counts([0, 0, 0, 0], [1, 0, 1, 1], [0, 0, 1, 1], 2)))
     0.5
     """
     sr = selection_rate(counts)
@@ -140,7 +146,7 @@ def dpd(
         np.isnan(sr), "selection rate", "no samples", group_names, class_names, ""
     )
     out = spread(sr)
-    warn_messages([msg, spread_nan_message(np.asarray(out), "DPD", "")], stacklevel=2)
+    warn_messages([msg, spread_nan_message(out, "DPD", "")], stacklevel=2)
     return out
 
 
@@ -176,7 +182,7 @@ def eod(
     *,
     group_names: Sequence[str] | None = None,
     class_names: Sequence[str] | None = None,
-) -> np.ndarray | float:
+) -> np.ndarray:
     """Equalized odds difference from counts: ``max(TPR spread, FPR spread)``.
 
     ``TPR spread = max_g TPR_g - min_g TPR_g`` over groups with positives and
@@ -185,13 +191,18 @@ def eod(
     :class:`DegenerateDataWarning` naming them; a spread over fewer than two groups is NaN,
     and then EOD is NaN.
 
+    Returns
+    -------
+    ndarray of float
+        The leading shape of ``counts`` (0-d for 1-D counts), whatever the input's shape.
+
     Examples
     --------
     >>> from kdbias_audit.fairness import group_counts
-    >>> eod(group_counts([1, 0, 1, 0], [1, 0, 0, 0], [0, 0, 1, 1], 2))
+    >>> float(eod(group_counts([1, 0, 1, 0], [1, 0, 0, 0], [0, 0, 1, 1], 2)))
     1.0
     """
     t, f, ts, fs = eod_parts(counts)
     out = combine_eod(ts, fs)
     warn_messages(eod_messages(t, f, out, group_names, class_names), stacklevel=2)
-    return out if out.ndim else float(out)
+    return np.asarray(out, dtype=float)

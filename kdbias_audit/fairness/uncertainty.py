@@ -46,6 +46,7 @@ import numpy as np
 
 from ..defaults import DEFAULT_BOOTSTRAP, MIN_RESAMPLES
 from ..errors import KDAuditError
+from ..plainjson import plain
 from ..stats.resample import (
     batch_sizes,
     bootstrap_counts,
@@ -179,13 +180,15 @@ class MetricUncertainty:
         return self.ci_low, self.ci_high
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "value": self.statistic,
-            "ci_low": self.ci_low,
-            "ci_high": self.ci_high,
-            "noise_floor": self.noise_floor,
-            "noise_pvalue": self.noise_pvalue,
-        }
+        return plain(
+            {
+                "value": self.statistic,
+                "ci_low": self.ci_low,
+                "ci_high": self.ci_high,
+                "noise_floor": self.noise_floor,
+                "noise_pvalue": self.noise_pvalue,
+            }
+        )
 
 
 @dataclass(frozen=True)

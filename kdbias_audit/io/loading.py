@@ -6,7 +6,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..errors import KDAuditError
+from ..checks import check_jobs
 from .reader import read_predictions
 from .runset import RunSet, SeedRun, check_aligned, check_runset_consistency, find_prediction_files
 
@@ -15,8 +15,7 @@ __all__ = ["load_runset", "load_runsets"]
 
 def read_many(files: Sequence[Path], *, jobs: int, progress: bool) -> list[SeedRun]:
     """Read files in order, optionally in ``jobs`` processes, with a rich progress bar on stderr."""
-    if jobs < 1:
-        raise KDAuditError(f"--jobs must be at least 1, got {jobs}")
+    jobs = check_jobs(jobs)
     bar = None
     if progress and len(files) > 1:
         from rich.console import Console

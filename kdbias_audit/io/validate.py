@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import KDAuditError
+from ..plainjson import plain
 from .reader import read_predictions
 from .runset import (
     RunSet,
@@ -69,7 +70,10 @@ class ValidationReport:
         return pd.DataFrame(rows)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"ok": self.ok, "runsets": list(self.summaries), "problems": list(self.problems)}
+        """``{"ok", "runsets": [summary, ...], "problems": [...]}`` (NaN/inf as ``None``)."""
+        return plain(
+            {"ok": self.ok, "runsets": list(self.summaries), "problems": list(self.problems)}
+        )
 
 
 def validate_paths(

@@ -79,8 +79,19 @@ def write_predictions(
 
     Examples
     --------
-    >>> write_predictions("runs/ds_T4/seed0.parquet", y_true=y, logits=z, seed=0,
-    ...                   groups={"color": colors}, metadata={"role": "distilled", "temperature": 4})
+    >>> import tempfile
+    >>> import numpy as np
+    >>> runs = tempfile.mkdtemp()
+    >>> y = np.array([0, 1, 2, 1])
+    >>> z = np.array([[2.0, 0.1, 0.3], [0.2, 1.5, 0.1], [0.1, 0.9, 0.4], [0.3, 2.2, 0.1]])
+    >>> colors = ["red", "blue", "red", "blue"]
+    >>> path = write_predictions(f"{runs}/ds_T4/seed0.parquet", y_true=y, logits=z, seed=0,
+    ...                          groups={"color": colors},
+    ...                          metadata={"role": "distilled", "temperature": 4})
+    >>> path.name, path.exists()
+    ('seed0.parquet', True)
+    >>> import shutil
+    >>> shutil.rmtree(runs)
     """
     path = Path(path)
     if path.exists() and not overwrite:

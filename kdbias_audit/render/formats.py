@@ -1,68 +1,46 @@
-"""Formatting helpers shared by every command: JSON with NaN as null, DataFrame -> text tables.
+"""Frames to text: JSON with NaN as null, Markdown, LaTeX, CSV and rich tables.
 
-Computation never happens here; these functions only turn finished results into text.
+Computation never happens here; these functions only turn finished frames into text, with the
+cells worded by :mod:`.cells`. :mod:`.document` composes them into whole documents.
 """
 
 from __future__ import annotations
 
 import json
-import math
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
+from ..plainjson import plain
+from .cells import cell, pm
+
+__all__ = [
+    "jsonable",
+    "to_json",
+    "frame_to_markdown",
+    "frame_to_latex",
+    "frame_to_csv",
+    "frame_to_rich",
+    "latex_escape",
+    "pm",  # from .cells, where every display cell is worded
+]
 
 if TYPE_CHECKING:  # pandas is imported by the functions that need it
     import pandas as pd
 
 
-def jsonable(obj: Any) -> Any:
-    """Convert numpy scalars/arrays, tuples and NaN/inf floats into plain JSON values (NaN -> None)."""
-    if isinstance(obj, dict):
-        return {str(k): jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        if len(obj) > 64 and isinstance(obj[0], (float, list)):
-            # large numeric lists (a C x C matrix): one vectorised conversion instead of a walk
-            try:
-                arr = np.asarray(obj)
-            except (TypeError, ValueError):  # ragged
-                arr = None
-            if arr is not None and (
-                arr.dtype.kind in "biu" or (arr.dtype.kind == "f" and np.isfinite(arr).all())
-            ):
-                return arr.tolist()
-        return [jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        if obj.dtype.kind in "biu" or (obj.dtype.kind == "f" and np.isfinite(obj).all()):
-            return obj.tolist()  # fast path: already plain JSON values
-        return jsonable(obj.tolist())
-    if isinstance(obj, (bool, np.bool_)):
-        return bool(obj)
-    if isinstance(obj, (int, np.integer)):
-        return int(obj)
-    if isinstance(obj, (float, np.floating)):
-        value = float(obj)
-        return value if math.isfinite(value) else None
-    return obj
+#: The one NaN rule (NaN/inf -> None), kept under its former name here.
+jsonable = plain
 
 
 def to_json(obj: Any, *, indent: int | None = 2) -> str:
     """Serialise ``obj`` as strict JSON (``NaN``/``inf`` become ``null``)."""
-    return json.dumps(jsonable(obj), indent=indent, allow_nan=False) + "\n"
-
-
-def _cell(value: Any, float_format: str) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, (float, np.floating)):
-        return "" if not math.isfinite(float(value)) else format(float(value), float_format)
-    return str(value)
+    return json.dumps(plain(obj), indent=indent, allow_nan=False) + "\n"
 
 
 def frame_to_markdown(df: pd.DataFrame, *, float_format: str = ".4g") -> str:
     """GitHub-flavoured Markdown table (no extra dependency)."""
     header = [str(c) for c in df.columns]
     rows = [
-        [_cell(v, float_format).replace("|", "\\|") for v in row]
+        [cell(v, float_format).replace("|", "\\|") for v in row]
         for row in df.itertuples(index=False)
     ]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
@@ -81,6 +59,12 @@ _LATEX_SPECIAL = {
     "}": r"\}",
     "~": r"\textasciitilde{}",
     "^": r"\textasciicircum{}",
+    # the symbols the display tables use, as LaTeX math (no unicode package needed)
+    "±": r"$\pm$",
+    "≤": r"$\le$",
+    "α": r"$\alpha$",
+    "Δ": r"$\Delta$",
+    "×": r"$\times$",
 }
 
 
@@ -100,7 +84,7 @@ def frame_to_latex(
     lines.append(" & ".join(esc(str(c)) for c in df.columns) + r" \\")
     lines.append("\\midrule")
     for row in df.itertuples(index=False):
-        lines.append(" & ".join(esc(_cell(v, float_format)) for v in row) + r" \\")
+        lines.append(" & ".join(esc(cell(v, float_format)) for v in row) + r" \\")
     lines += ["\\bottomrule", "\\end{tabular}"]
     body = "\n".join(lines)
     if caption is not None:
@@ -127,14 +111,5 @@ def frame_to_rich(df: pd.DataFrame, *, title: str | None = None, float_format: s
         numeric = pd.api.types.is_numeric_dtype(df[col])
         table.add_column(str(col), justify="right" if numeric else "left", overflow="fold")
     for row in df.itertuples(index=False):
-        table.add_row(*(_cell(v, float_format) for v in row))
+        table.add_row(*(cell(v, float_format) for v in row))
     return table
-
-
-def pm(mean: float, std: float, *, scale: float = 100.0, digits: int = 2) -> str:
-    """``"mean ± std"`` after scaling (percent by default); ``"nan"`` when the mean is undefined,
-    ``"± nan"`` when the std is (a single seed)."""
-    if mean is None or not math.isfinite(mean):
-        return "nan"
-    s = "nan" if std is None or not math.isfinite(std) else f"{std * scale:.{digits}f}"
-    return f"{mean * scale:.{digits}f} ± {s}"

@@ -9,11 +9,10 @@ analysed further; JSON follows the ``kdaudit sweep`` contract (:meth:`SweepResul
 
 from __future__ import annotations
 
-import json
 import math
 from typing import TYPE_CHECKING, Any, Literal
 
-from .formats import pm
+from .cells import DASH, pm, pvalue_text
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -29,9 +28,7 @@ __all__ = [
     "sweep_rich_tables",
 ]
 
-TableFormat = Literal["table", "json", "csv", "markdown", "latex"]
-
-DASH = "-"
+TableFormat = Literal["table", "json", "csv", "markdown", "latex", "html"]
 
 
 def _fmt_t(t: float | None) -> str:
@@ -39,7 +36,7 @@ def _fmt_t(t: float | None) -> str:
 
 
 def _fmt_p(p: float) -> str:
-    return DASH if p is None or not math.isfinite(p) else f"{p:.3g}"
+    return pvalue_text(p) or DASH
 
 
 def _show_alpha(result: SweepResult) -> bool:
@@ -124,7 +121,8 @@ def sweep_numeric_frame(result: SweepResult) -> pd.DataFrame:
     return df
 
 
-def _titles(result: SweepResult) -> tuple[str, str]:
+def titles(result: SweepResult) -> tuple[str, str]:
+    """The titles of the class-bias and the fairness table."""
     where = f" ({result.dataset})" if result.dataset else ""
     return (
         f"Class-wise bias and distillation{where}: #SC = NDS vs DS, #TC = teacher vs DS, "
@@ -141,52 +139,20 @@ def _titles(result: SweepResult) -> tuple[str, str]:
 
 def sweep_rich_tables(result: SweepResult) -> list[Any]:
     """rich Tables (class bias, then fairness when there are group attributes)."""
-    from .formats import frame_to_rich
+    from .document import rich_tables
+    from .views import document
 
-    t1, t2 = _titles(result)
-    out = [frame_to_rich(class_bias_display_frame(result), title=t1)]
-    fair = fairness_display_frame(result)
-    if fair is not None:
-        out.append(frame_to_rich(fair, title=t2))
-    return out
+    return rich_tables(document(result))
 
 
 def render_sweep(result: SweepResult, fmt: TableFormat = "markdown") -> str:
-    """The sweep's tables as text in ``fmt``.
+    """The sweep's tables as text in ``fmt`` (:func:`kdbias_audit.render.views.render_result`).
 
-    ``json``: the ``kdaudit sweep`` contract; ``csv``: :func:`sweep_numeric_frame`;
-    ``markdown``/``latex``: the class-bias table, then the fairness table when there are group
-    attributes (LaTeX: booktabs ``table`` environments with captions); ``table``: the rich
-    tables rendered to plain text.
+    ``json``: the ``kdaudit sweep`` contract (:meth:`SweepResult.to_dict`, the most complete
+    format); ``csv``: :func:`sweep_numeric_frame`; ``markdown``/``latex``/``html``: the
+    class-bias table, then the fairness table when there are group attributes (LaTeX: booktabs
+    ``table`` environments with captions); ``table``: the rich tables rendered to plain text.
     """
-    fmt = getattr(fmt, "value", fmt)  # accept the CLI's OutputFormat enum
-    if fmt == "json":  # to_dict() is plain JSON already (NaN as None); pandas is not needed
-        return json.dumps(result.to_dict(), indent=2, allow_nan=False) + "\n"
-    from .formats import frame_to_csv, frame_to_latex, frame_to_markdown
+    from .views import render_result
 
-    if fmt == "csv":
-        return frame_to_csv(sweep_numeric_frame(result))
-    t1, t2 = _titles(result)
-    bias = class_bias_display_frame(result)
-    fair = fairness_display_frame(result)
-    if fmt == "markdown":
-        parts = [f"**{t1}**\n\n" + frame_to_markdown(bias)]
-        if fair is not None:
-            parts.append(f"**{t2}**\n\n" + frame_to_markdown(fair))
-        return "\n".join(parts)
-    if fmt == "latex":
-        parts = [frame_to_latex(bias, caption=t1)]
-        if fair is not None:
-            parts.append(frame_to_latex(fair, caption=t2))
-        return "\n".join(parts)
-    if fmt == "table":
-        import io
-
-        from rich.console import Console
-
-        buf = io.StringIO()
-        console = Console(file=buf, width=200, highlight=False, color_system=None)
-        for t in sweep_rich_tables(result):
-            console.print(t)
-        return buf.getvalue()
-    raise ValueError(f"unknown format {fmt!r}; expected table, json, csv, markdown or latex")
+    return render_result(result, fmt)

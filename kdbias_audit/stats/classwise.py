@@ -23,16 +23,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..defaults import DEFAULT_ALPHA, DEFAULT_CONFIDENCE_LEVEL
-from ..errors import DegenerateDataWarning, KDAuditError
+from ..defaults import DEFAULT_ALPHA, DEFAULT_CONFIDENCE_LEVEL, DEFAULT_RANDOM_STATE
+from ..errors import DegenerateDataWarning, InvalidArgumentError, KDAuditError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
     from ..io.runset import RunSet
 from ..checks import check_alpha, where
-from .permutation import permutation_count_test
-from .welch import welch_classwise
+from ..plainjson import plain
+from .permutation import PermutationCountResult, permutation_count_test
+from .welch import WelchResult, welch_classwise
 
 __all__ = ["SeedAccuracy", "ClasswiseResult", "seed_accuracies", "classwise_test"]
 
@@ -122,15 +123,20 @@ def seed_accuracies(y_true: Any, preds: Any, num_classes: int) -> SeedAccuracy:
     if p.ndim == 1:
         p = p[None, :]
     if y.ndim != 1 or p.ndim != 2 or p.shape[1] != y.shape[0]:
-        raise KDAuditError(
-            f"preds must have shape (S, N) with N = len(y_true) = {y.shape[0]}; got {p.shape}"
+        raise InvalidArgumentError(
+            f"preds must have shape (S, N) with N = len(y_true) = {y.shape[0]}; got {p.shape}",
+            parameter="preds",
         )
     num_classes = int(num_classes)
     if num_classes < 1:
-        raise KDAuditError(f"num_classes must be at least 1; got {num_classes}")
+        raise InvalidArgumentError(
+            f"num_classes must be at least 1; got {num_classes}", parameter="num_classes"
+        )
     y = y.astype(np.int64, copy=False)
     if y.size and (y.min() < 0 or y.max() >= num_classes):
-        raise KDAuditError(f"y_true has labels outside [0, {num_classes})")
+        raise InvalidArgumentError(
+            f"y_true has labels outside [0, {num_classes})", parameter="y_true"
+        )
     n_seeds, n = p.shape
 
     correct = p == y[None, :]
@@ -181,41 +187,117 @@ def seed_accuracies(y_true: Any, preds: Any, num_classes: int) -> SeedAccuracy:
 class ClasswiseResult:
     """Class-wise comparison of run set B against run set A (per-class arrays have shape (C,)).
 
+    It holds the two tests it is made of rather than copies of their fields:
+
+    - ``welch``: the per-class Welch tests of ``rel_b`` against ``rel_a``
+      (:class:`~kdbias_audit.stats.welch.WelchResult`: ``delta``, ``ci_low``/``ci_high``,
+      ``statistic``, ``df``, ``pvalue``, ``qvalue``, ``significant``, ``significant_fdr``,
+      ``untestable``, ``alpha``, ``confidence_level``);
+    - ``permutation``: the permutation calibration of the number of significant classes
+      (:class:`~kdbias_audit.stats.permutation.PermutationCountResult`).
+
+    Those fields are also readable here under their former names (``result.pvalue`` is
+    ``result.welch.pvalue``, ``result.count_pvalue`` is ``result.permutation.pvalue``, ...).
     Counts: ``n_significant`` (``p <= alpha``, the paper's #SC), ``n_significant_fdr``
-    (BH ``q <= alpha``), ``n_untestable``; permutation calibration of ``n_significant``:
-    ``count_pvalue``, ``expected_false_positives``, ``n_permutations`` (splits evaluated).
-    Per class: seed means ``acc_a, acc_b`` (class accuracy) and ``rel_a, rel_b`` (relative class
-    accuracy), and the Welch test of ``rel_b`` against ``rel_a`` (see :class:`WelchResult`).
-    ``seed_accuracy_a/b`` hold each seed's overall accuracy.
+    (BH ``q <= alpha``), ``n_untestable``; calibration: ``count_pvalue``,
+    ``expected_false_positives``, ``n_permutations`` (splits evaluated),
+    ``permutations_exact``. Per class: seed means ``acc_a, acc_b`` (class accuracy) and
+    ``rel_a, rel_b`` (relative class accuracy); ``seed_accuracy_a/b`` hold each seed's overall
+    accuracy.
     """
 
-    n_classes: int
-    n_significant: int
-    n_significant_fdr: int
-    n_untestable: int
-    count_pvalue: float
-    expected_false_positives: float
-    n_permutations: int
+    welch: WelchResult
+    permutation: PermutationCountResult
     acc_a: np.ndarray
     acc_b: np.ndarray
     rel_a: np.ndarray
     rel_b: np.ndarray
-    delta: np.ndarray
-    ci_low: np.ndarray
-    ci_high: np.ndarray
-    statistic: np.ndarray
-    df: np.ndarray
-    pvalue: np.ndarray
-    qvalue: np.ndarray
-    significant: np.ndarray
     class_names: list[str] | None = None
-    untestable: np.ndarray | None = None
-    significant_fdr: np.ndarray | None = None
     seed_accuracy_a: np.ndarray | None = None
     seed_accuracy_b: np.ndarray | None = None
-    alpha: float = DEFAULT_ALPHA
-    confidence_level: float = DEFAULT_CONFIDENCE_LEVEL
-    permutations_exact: bool = True
+
+    # -- counts ----------------------------------------------------------------------------
+    @property
+    def n_classes(self) -> int:
+        return int(self.welch.delta.shape[0])
+
+    @property
+    def n_significant(self) -> int:
+        return int(self.welch.significant.sum())
+
+    @property
+    def n_significant_fdr(self) -> int:
+        return int(self.welch.significant_fdr.sum())
+
+    @property
+    def n_untestable(self) -> int:
+        return int(self.welch.untestable.sum())
+
+    # -- the permutation calibration (``self.permutation``) -------------------------------
+    @property
+    def count_pvalue(self) -> float:
+        return self.permutation.pvalue
+
+    @property
+    def expected_false_positives(self) -> float:
+        return self.permutation.expected
+
+    @property
+    def n_permutations(self) -> int:
+        return self.permutation.n_permutations
+
+    @property
+    def permutations_exact(self) -> bool:
+        return self.permutation.exact
+
+    # -- the per-class Welch tests (``self.welch``) ----------------------------------------
+    @property
+    def delta(self) -> np.ndarray:
+        return self.welch.delta
+
+    @property
+    def ci_low(self) -> np.ndarray:
+        return self.welch.ci_low
+
+    @property
+    def ci_high(self) -> np.ndarray:
+        return self.welch.ci_high
+
+    @property
+    def statistic(self) -> np.ndarray:
+        return self.welch.statistic
+
+    @property
+    def df(self) -> np.ndarray:
+        return self.welch.df
+
+    @property
+    def pvalue(self) -> np.ndarray:
+        return self.welch.pvalue
+
+    @property
+    def qvalue(self) -> np.ndarray:
+        return self.welch.qvalue
+
+    @property
+    def significant(self) -> np.ndarray:
+        return self.welch.significant
+
+    @property
+    def significant_fdr(self) -> np.ndarray:
+        return self.welch.significant_fdr
+
+    @property
+    def untestable(self) -> np.ndarray:
+        return self.welch.untestable
+
+    @property
+    def alpha(self) -> float:
+        return self.welch.alpha
+
+    @property
+    def confidence_level(self) -> float:
+        return self.welch.confidence_level
 
     def class_name(self, c: int) -> str | None:
         if self.class_names is None or c >= len(self.class_names):
@@ -228,7 +310,6 @@ class ClasswiseResult:
 
         c = self.n_classes
         names = [self.class_name(i) for i in range(c)]
-        untestable = self.untestable if self.untestable is not None else ~np.isfinite(self.pvalue)
         return pd.DataFrame(
             {
                 "class": np.arange(c),
@@ -245,7 +326,7 @@ class ClasswiseResult:
                 "pvalue": self.pvalue,
                 "qvalue": self.qvalue,
                 "significant": self.significant,
-                "untestable": untestable,
+                "untestable": self.untestable,
             }
         )
 
@@ -268,13 +349,11 @@ class ClasswiseResult:
         }
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``classwise`` object of the ``kdaudit compare`` JSON contract (NaN kept as float)."""
+        """The ``classwise`` object of the ``kdaudit compare`` JSON contract (plain values;
+        NaN/inf as ``None``)."""
 
         def f(x: Any) -> float:
             return float(x)
-
-        def f_or_none(x: Any) -> float | None:
-            return float(x) if np.isfinite(x) else None
 
         classes = [
             {
@@ -289,24 +368,18 @@ class ClasswiseResult:
                 "ci_high": f(self.ci_high[i]),
                 "statistic": f(self.statistic[i]),
                 "df": f(self.df[i]),
-                "pvalue": f_or_none(self.pvalue[i]),
-                "qvalue": f_or_none(self.qvalue[i]),
+                "pvalue": f(self.pvalue[i]),
+                "qvalue": f(self.qvalue[i]),
                 "significant": bool(self.significant[i]),
             }
             for i in range(self.n_classes)
         ]
-        return {**self.summary(), "classes": classes}
+        return plain({**self.summary(), "classes": classes})
 
     def _repr_html_(self) -> str:
-        s = self.summary()
-        head = (
-            f"<p><b>Class-wise Welch tests</b>: {s['n_significant']} of {s['n_classes']} classes "
-            f"with p &le; {self.alpha:g} (BH: {s['n_significant_fdr']}; untestable: "
-            f"{s['n_untestable']}); count p-value {s['count_pvalue']:.4g} over "
-            f"{s['n_permutations']} splits, expected false positives "
-            f"{s['expected_false_positives']:.3g}.</p>"
-        )
-        return head + self.to_frame().to_html(index=False, float_format=lambda v: f"{v:.4g}")
+        from ..render.views import result_html
+
+        return result_html(self)
 
 
 def classwise_test(
@@ -315,7 +388,7 @@ def classwise_test(
     *,
     alpha: float = DEFAULT_ALPHA,
     permutations: int | None = None,
-    random_state: Any = 0,
+    random_state: Any = DEFAULT_RANDOM_STATE,
     confidence_level: float = DEFAULT_CONFIDENCE_LEVEL,
 ) -> ClasswiseResult:
     """Per-class Welch tests of B's relative class accuracy against A's, with error control.
@@ -350,7 +423,7 @@ def classwise_test(
             raise KDAuditError(
                 f"{where(rs)}: has {n} seed{'s' if n != 1 else ''}; "
                 "a Welch test needs at least 2 per side (for single checkpoints use the "
-                "sample-level analysis: --method samples)"
+                "sample-level analysis: method='samples')"
             )
     if a.num_classes != b.num_classes:
         raise KDAuditError(
@@ -366,43 +439,24 @@ def classwise_test(
         alpha=alpha,
         confidence_level=confidence_level,
     )
-    n_sig = int(welch.significant.sum())
     perm = permutation_count_test(
         acc_a.relative_accuracy,
         acc_b.relative_accuracy,
         alpha=alpha,
         permutations=permutations,
         random_state=random_state,
-        observed=n_sig,
+        observed=int(welch.significant.sum()),
     )
     class_names = a.class_names or b.class_names
 
     return ClasswiseResult(
-        n_classes=c,
-        n_significant=n_sig,
-        n_significant_fdr=int(welch.significant_fdr.sum()),
-        n_untestable=int(welch.untestable.sum()),
-        count_pvalue=perm.pvalue,
-        expected_false_positives=perm.expected,
-        n_permutations=perm.n_permutations,
+        welch=welch,
+        permutation=perm,
         acc_a=acc_a.class_accuracy.mean(axis=0),
         acc_b=acc_b.class_accuracy.mean(axis=0),
         rel_a=acc_a.relative_accuracy.mean(axis=0),
         rel_b=acc_b.relative_accuracy.mean(axis=0),
-        delta=welch.delta,
-        ci_low=welch.ci_low,
-        ci_high=welch.ci_high,
-        statistic=welch.statistic,
-        df=welch.df,
-        pvalue=welch.pvalue,
-        qvalue=welch.qvalue,
-        significant=welch.significant,
         class_names=list(class_names) if class_names is not None else None,
-        untestable=welch.untestable,
-        significant_fdr=welch.significant_fdr,
         seed_accuracy_a=acc_a.accuracy,
         seed_accuracy_b=acc_b.accuracy,
-        alpha=alpha,
-        confidence_level=confidence_level,
-        permutations_exact=perm.exact,
     )

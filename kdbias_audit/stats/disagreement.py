@@ -18,13 +18,14 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 
 from ..defaults import MAX_MATRIX_CLASSES
-from ..errors import DegenerateDataWarning, KDAuditError
+from ..errors import DegenerateDataWarning, InvalidArgumentError, KDAuditError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
     from ..io.runset import RunSet
 from ..checks import where
+from ..plainjson import plain
 
 __all__ = ["DisagreementResult", "disagreement", "disagreement_arrays"]
 
@@ -128,23 +129,22 @@ class DisagreementResult:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``disagreement`` object of the ``kdaudit compare`` JSON contract."""
-        return {
-            "pairing": self.pairing,
-            "n_pairs": int(self.n_pairs),
-            "rate": {"mean": float(self.rate_mean), "std": float(self.rate_std)},
-            "matrix": self.matrix.tolist(),
-            "per_class_rate": [float(v) for v in self.per_class_rate],
-        }
+        """The ``disagreement`` object of the ``kdaudit compare`` JSON contract (plain values;
+        NaN/inf as ``None``)."""
+        return plain(
+            {
+                "pairing": self.pairing,
+                "n_pairs": int(self.n_pairs),
+                "rate": {"mean": float(self.rate_mean), "std": float(self.rate_std)},
+                "matrix": self.matrix,
+                "per_class_rate": self.per_class_rate,
+            }
+        )
 
     def _repr_html_(self) -> str:
-        head = (
-            f"<p><b>Disagreement</b> ({self.pairing} pairing, {self.n_pairs} pair(s)): "
-            f"{100 * self.rate_mean:.2f}% &plusmn; {100 * self.rate_std:.2f}% of test samples.</p>"
-        )
-        return head + self.top_pairs_frame(10).to_html(
-            index=False, float_format=lambda v: f"{v:.4g}"
-        )
+        from ..render.views import result_html
+
+        return result_html(self)
 
 
 def disagreement_arrays(
@@ -231,7 +231,9 @@ def disagreement(a: RunSet, b: RunSet, *, pairing: Pairing = "seed") -> Disagree
     [(1, 2, 1.0)]
     """
     if pairing not in ("seed", "all"):
-        raise KDAuditError(f"pairing must be 'seed' or 'all'; got {pairing!r}")
+        raise InvalidArgumentError(
+            f"pairing must be 'seed' or 'all'; got {pairing!r}", parameter="pairing"
+        )
     if a.num_classes != b.num_classes:
         raise KDAuditError(
             f"{where(b)}: has {b.num_classes} classes but {where(a)} has {a.num_classes}; "
@@ -248,7 +250,7 @@ def disagreement(a: RunSet, b: RunSet, *, pairing: Pairing = "seed") -> Disagree
         if not common:
             raise KDAuditError(
                 f"{where(a)} (seeds {seeds_a}) and {where(b)} (seeds {seeds_b}) have no seed "
-                "in common; use --pairing all (pairing='all') to compare every pair of runs"
+                "in common; use pairing='all' to compare every pair of runs"
             )
         pos_a = {s: i for i, s in enumerate(seeds_a)}
         pos_b = {s: i for i, s in enumerate(seeds_b)}

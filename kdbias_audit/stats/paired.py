@@ -43,6 +43,7 @@ import numpy as np
 
 from ..defaults import DEFAULT_RESAMPLES
 from ..errors import KDAuditError
+from ..plainjson import plain
 from .multitest import benjamini_hochberg
 from .paired_core import (
     class_sums,
@@ -217,7 +218,7 @@ class PairedClasswiseResult:
         }
 
     def to_dict(self) -> dict[str, Any]:
-        """The ``classwise`` object of ``kdaudit compare --method samples --format json``."""
+        """The ``classwise`` object of the sample-level ``compare`` JSON (``method="samples"``)."""
 
         def f_or_none(x: Any) -> float | None:
             return float(x) if np.isfinite(x) else None
@@ -240,7 +241,7 @@ class PairedClasswiseResult:
             }
             for i in range(self.n_classes)
         ]
-        return {**self.summary(), "classes": classes}
+        return plain({**self.summary(), "classes": classes})
 
 
 # ---------------------------------------------------------------------------------------------

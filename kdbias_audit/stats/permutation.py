@@ -9,9 +9,9 @@ from typing import Any
 
 import numpy as np
 
-from ..checks import check_alpha
-from ..defaults import DEFAULT_ALPHA, DEFAULT_PERMUTATIONS
-from ..errors import KDAuditError
+from ..checks import check_alpha, check_permutations
+from ..defaults import DEFAULT_ALPHA, DEFAULT_PERMUTATIONS, DEFAULT_RANDOM_STATE
+from ..errors import InvalidArgumentError
 from .welch import as_samples, welch_core
 
 __all__ = ["permutation_count_test", "PermutationCountResult"]
@@ -67,9 +67,8 @@ def _split_orders(
 ) -> tuple[np.ndarray, bool]:
     """Row ``k`` lists pool indices; the first ``n_a`` go to A. Returns (orders, exact)."""
     total = n_a + n_b
-    limit = MAX_EXACT_SPLITS if permutations is None else int(permutations)
-    if limit < 0:
-        raise KDAuditError(f"permutations must be >= 0; got {limit}")
+    checked = check_permutations(permutations)
+    limit = MAX_EXACT_SPLITS if checked is None else checked
     if _n_splits(n_a, n_b) <= limit:
         combos = np.array(list(itertools.combinations(range(total), n_a)), dtype=np.int64)
         in_a = np.zeros((combos.shape[0], total), dtype=bool)
@@ -86,7 +85,7 @@ def permutation_count_test(
     *,
     alpha: float = DEFAULT_ALPHA,
     permutations: int | None = None,
-    random_state: Any = 0,
+    random_state: Any = DEFAULT_RANDOM_STATE,
     observed: int | None = None,
 ) -> PermutationCountResult:
     """Is the number of significant classes more than seed noise? A permutation test.
@@ -105,7 +104,7 @@ def permutation_count_test(
     alpha = check_alpha(alpha)
     xa, xb = as_samples(rel_a, "rel_a"), as_samples(rel_b, "rel_b")
     if xa.shape[1] != xb.shape[1]:
-        raise KDAuditError(
+        raise InvalidArgumentError(
             f"rel_a has {xa.shape[1]} classes but rel_b has {xb.shape[1]}; they must match"
         )
     n_a, n_b, n_classes = xa.shape[0], xb.shape[0], xa.shape[1]

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..defaults import DEFAULT_ALPHA, DEFAULT_CONFIDENCE_LEVEL
-from ..errors import KDAuditError
+from ..errors import InvalidArgumentError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -113,9 +113,9 @@ def as_samples(x: Any, name: str) -> np.ndarray:
     if arr.ndim == 1:
         arr = arr[:, None]
     if arr.ndim != 2:
-        raise KDAuditError(f"{name} must have shape (seeds, classes); got {arr.shape}")
+        raise InvalidArgumentError(f"{name} must have shape (seeds, classes); got {arr.shape}")
     if arr.shape[0] < 2:
-        raise KDAuditError(
+        raise InvalidArgumentError(
             f"{name} has {arr.shape[0]} seed(s); a Welch test needs at least 2 per side"
         )
     return arr
@@ -169,7 +169,7 @@ def welch_classwise(
     confidence_level = check_alpha(confidence_level, "confidence_level")
     xa, xb = as_samples(rel_a, "rel_a"), as_samples(rel_b, "rel_b")
     if xa.shape[1] != xb.shape[1]:
-        raise KDAuditError(
+        raise InvalidArgumentError(
             f"rel_a has {xa.shape[1]} classes but rel_b has {xb.shape[1]}; they must match"
         )
     delta, se2, df, statistic, pvalue, testable = welch_core(xa, xb)

@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from ..defaults import DEFAULT_ALPHA
-from ..errors import KDAuditError
+from ..checks import check_alpha, check_jobs, check_permutations
+from ..defaults import DEFAULT_ALPHA, DEFAULT_RANDOM_STATE
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
+    from ..fairness.audit import FairnessAudit
     from ..io.runset import RunSet
 from .discover import DiscoveredRunSet, discover_sweep
 from .results import SweepResult, SweepRow
@@ -40,10 +41,10 @@ def analyze_sweep(
     baseline: str | os.PathLike[str] | None = None,
     alpha: float = DEFAULT_ALPHA,
     permutations: int | None = None,
+    random_state: Any = DEFAULT_RANDOM_STATE,
     jobs: int = 1,
     progress: bool = False,
     noise_floor: int | None = None,
-    random_state: Any = 0,
 ) -> SweepResult:
     """Audit a temperature sweep: class-wise bias, disagreement and fairness of every model.
 
@@ -68,13 +69,15 @@ def analyze_sweep(
     alpha
         Significance level of the class-wise tests (``0 < alpha < 1``).
     noise_floor
-        When set, every per-seed DPD/EOD also gets its noise floor (and bootstrap CI) from
+        When set, every per-seed DPD/EOD also gets its noise floor (no bootstrap CI) from
         this many counts-based draws (:mod:`kdbias_audit.fairness.uncertainty`); the fairness
         tables then show the floor beside each value. ``random_state`` seeds the draws.
     permutations
         Upper bound on the splits evaluated for each count's permutation p-value: every split
         when there are at most this many (``None``: 10,000), else this many fixed-seed random
         splits; 0 skips the calibration (p-values NaN).
+    random_state : int or numpy Generator seed
+        Seed of the random splits (the same for every count, so the sweep is reproducible).
     jobs
         Worker processes that read and reduce files in parallel.
     progress
@@ -89,14 +92,9 @@ def analyze_sweep(
     >>> res = analyze_sweep("runs/cifar100")                       # doctest: +SKIP
     >>> res.class_bias_frame()[["model", "temperature", "n_sc", "n_tc"]]  # doctest: +SKIP
     """
-    if not (0.0 < float(alpha) < 1.0):
-        raise KDAuditError(f"alpha must be in (0, 1), got {alpha}")
-    if permutations is not None and int(permutations) < 0:
-        raise KDAuditError(
-            f"permutations must be 0 (no calibration) or a positive integer, got {permutations}"
-        )
-    if int(jobs) < 1:
-        raise KDAuditError(f"jobs must be a positive integer, got {jobs}")
+    alpha = check_alpha(alpha)
+    permutations = check_permutations(permutations)
+    jobs = check_jobs(jobs)
 
     from ..io.loading import load_runsets
     from ..stats.classwise import classwise_test, seed_accuracies
@@ -112,26 +110,17 @@ def analyze_sweep(
     num_classes = t_rs.num_classes  # load_runsets checked every run set against it
     attributes = _common_attributes(loaded)
 
-    fairness_cache: dict[Path, tuple[Any, dict[str, Any]]] = {}
-
-    def fairness_of(rs: RunSet) -> tuple[Any, dict[str, Any]]:
+    def fairness_of(rs: RunSet) -> FairnessAudit | None:
         if not attributes:
-            return None, {}
-        if rs.path not in fairness_cache:
-            from ..fairness.audit import fairness_audit
+            return None
+        from ..fairness.audit import fairness_audit
 
-            audit = fairness_audit(
-                rs,
-                sensitive=list(attributes),
-                n_resamples=noise_floor,
-                random_state=random_state,
-            )
-            fairness_cache[rs.path] = (audit, audit.to_dict())
-        return fairness_cache[rs.path]
+        return fairness_audit(
+            rs, sensitive=list(attributes), n_resamples=noise_floor, random_state=random_state
+        )
 
     def base_row(rs: RunSet, e: DiscoveredRunSet, **kw: Any) -> SweepRow:
         acc = seed_accuracies(rs.label, rs.preds, num_classes)
-        fa, fd = fairness_of(rs)
         return SweepRow(
             runset=rs,
             role=e.role,
@@ -139,8 +128,7 @@ def analyze_sweep(
             kd_alpha=e.kd_alpha if e.role == "distilled" else None,
             accuracy=np.asarray(acc.accuracy, dtype=float),
             class_accuracy=np.asarray(acc.class_accuracy, dtype=float),
-            fairness=fa,
-            fairness_dict=fd,
+            fairness=fairness_of(rs),
             **kw,
         )
 
@@ -159,10 +147,10 @@ def analyze_sweep(
                 rs,
                 e,
                 vs_baseline=classwise_test(
-                    b_rs, rs, alpha=alpha, permutations=permutations, random_state=0
+                    b_rs, rs, alpha=alpha, permutations=permutations, random_state=random_state
                 ),
                 vs_teacher=classwise_test(
-                    t_rs, rs, alpha=alpha, permutations=permutations, random_state=0
+                    t_rs, rs, alpha=alpha, permutations=permutations, random_state=random_state
                 ),
                 disagreement=disagreement(t_rs, rs, pairing=pairing(t_rs, rs)),
             )
@@ -183,4 +171,5 @@ def analyze_sweep(
         class_names=None if class_names is None else tuple(str(c) for c in class_names),
         dataset=dataset,
         skipped=plan.skipped,
+        random_state=random_state,
     )

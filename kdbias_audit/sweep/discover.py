@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from ..errors import KDAuditError, PredictionFileError
+from ..errors import InvalidArgumentError, KDAuditError, PredictionFileError
 
 __all__ = ["Role", "DiscoveredRunSet", "SweepPlan", "discover_sweep"]
 
@@ -147,7 +147,7 @@ def _classify(path: Path, meta: dict[str, Any]) -> DiscoveredRunSet:
         if temperature is None:
             raise KDAuditError(
                 f"{path}: no role in its metadata and no temperature; set role to teacher, "
-                "baseline or distilled, or pass --teacher/--baseline"
+                "baseline or distilled, or pass teacher= or baseline="
             )
         role: Role = "distilled"
     else:
@@ -202,22 +202,29 @@ def discover_sweep(
     """
     root = Path(root)
     dirs = find_runset_dirs(root)
-    overrides: dict[str, Path] = {}
-    for role_name, value in (("teacher", teacher), ("baseline", baseline)):
+    overrides: dict[Role, Path] = {}
+    candidates: tuple[tuple[Role, Any], ...] = (("teacher", teacher), ("baseline", baseline))
+    for role_name, value in candidates:
         if value is None:
             continue
         p = Path(value)
         if not p.is_dir():
-            raise KDAuditError(f"{p}: --{role_name} must be a run-set directory")
+            raise InvalidArgumentError(
+                f"{role_name}={p}: must be a run-set directory", parameter=role_name
+            )
         if not any(q.suffix == ".parquet" for q in p.iterdir()):
-            raise KDAuditError(f"{p}: --{role_name} directory holds no .parquet files")
+            raise InvalidArgumentError(
+                f"{role_name}={p}: directory holds no .parquet files", parameter=role_name
+            )
         overrides[role_name] = p
     if (
         "teacher" in overrides
         and "baseline" in overrides
         and _same_path(overrides["teacher"], overrides["baseline"])
     ):
-        raise KDAuditError(f"{overrides['teacher']}: given as both --teacher and --baseline")
+        raise InvalidArgumentError(
+            f"{overrides['teacher']}: given as both teacher= and baseline=", parameter="teacher"
+        )
 
     entries: list[DiscoveredRunSet] = []
     override_entries: dict[str, DiscoveredRunSet] = {}
@@ -228,7 +235,7 @@ def discover_sweep(
             path=p,
             role=role_name,
             temperature=base[0],
-            kd_alpha=base[1],  # type: ignore[arg-type]
+            kd_alpha=base[1],
             dataset=base[2],
             model=base[3],
             role_source="override",
@@ -254,12 +261,12 @@ def discover_sweep(
             continue
         if not claimed:
             raise KDAuditError(
-                f"{root}: no {role_name} run set found (set metadata role={role_name!r} or pass --{role_name} DIR)"
+                f"{root}: no {role_name} run set found (set metadata role={role_name!r} or pass {role_name}=DIR)"
             )
         if len(claimed) > 1:
             names = ", ".join(str(e.path) for e in claimed)
             raise KDAuditError(
-                f"{root}: {len(claimed)} {role_name} run sets ({names}); pick one with --{role_name} DIR"
+                f"{root}: {len(claimed)} {role_name} run sets ({names}); pick one with {role_name}=DIR"
             )
         picked[role_name] = claimed[0]
 

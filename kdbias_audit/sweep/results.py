@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -12,26 +11,23 @@ import numpy as np
 if TYPE_CHECKING:  # pragma: no cover - typing only
     import pandas as pd
 
-    from ..fairness.audit import FairnessAudit
+    from ..fairness.audit import AttributeFairness, FairnessAudit
     from ..io.runset import RunSet
     from ..stats.classwise import ClasswiseResult
     from ..stats.disagreement import DisagreementResult
+from ..defaults import DEFAULT_RANDOM_STATE
+from ..plainjson import plain
 from .discover import ROLE_LABEL, Role, alpha_key
 
-__all__ = ["SweepRow", "SweepResult"]
+__all__ = ["SweepRow", "SweepResult", "JSON_FORMAT_VERSION"]
+
+#: Version of the ``kdaudit sweep --format json`` document.
+JSON_FORMAT_VERSION = 1
 
 
 # --------------------------------------------------------------------------------------------
 # Results
 # --------------------------------------------------------------------------------------------
-
-
-def _num(x: Any) -> float | None:
-    """A plain float, or ``None`` for a missing or non-finite value (JSON ``null``)."""
-    if x is None:
-        return None
-    x = float(x)
-    return x if math.isfinite(x) else None
 
 
 def _mean_std(values: np.ndarray) -> tuple[float, float]:
@@ -76,7 +72,6 @@ class SweepRow:
     vs_teacher: ClasswiseResult | None = None
     disagreement: DisagreementResult | None = None
     fairness: FairnessAudit | None = None
-    fairness_dict: dict[str, Any] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -103,29 +98,43 @@ class SweepRow:
     def accuracy_mean_std(self) -> tuple[float, float]:
         return _mean_std(self.accuracy)
 
+    def fairness_of(self, attribute: str) -> AttributeFairness | None:
+        """The fairness audit of one attribute (``None`` when not audited)."""
+        if self.fairness is None or attribute not in self.fairness:
+            return None
+        return self.fairness[attribute]
+
     def fairness_mean_std(
         self, attribute: str, metric: Literal["dpd", "eod"]
     ) -> tuple[float, float]:
-        entry = self.fairness_dict.get(attribute, {}).get(metric)
-        if not entry:
+        """Mean and sample std over seeds of ``metric`` (NaN, NaN when not audited)."""
+        audit = self.fairness_of(attribute)
+        if audit is None:
             return float("nan"), float("nan")
-        mean, std = entry.get("mean"), entry.get("std")
-        return (
-            float("nan") if mean is None else float(mean),
-            float("nan") if std is None else float(std),
-        )
+        if metric == "dpd":
+            return audit.dpd_mean, audit.dpd_std
+        return audit.eod_mean, audit.eod_std
 
     def fairness_noise_floor(self, attribute: str, metric: Literal["dpd", "eod"]) -> float:
         """Mean over seeds of the noise floor (NaN when it was not computed)."""
-        entry = self.fairness_dict.get(attribute, {}).get(metric) or {}
-        vals = [v for v in entry.get("per_seed_noise_floor") or [] if v is not None]
-        finite = [float(v) for v in vals if np.isfinite(v)]
+        audit = self.fairness_of(attribute)
+        if audit is None or not audit.uncertainty:
+            return float("nan")
+        floors = [getattr(u, metric).noise_floor for u in audit.uncertainty]
+        finite = [float(v) for v in floors if np.isfinite(v)]
         return float(np.mean(finite)) if finite else float("nan")
 
     def fairness_per_seed(self, attribute: str, metric: Literal["dpd", "eod"]) -> np.ndarray:
-        entry = self.fairness_dict.get(attribute, {}).get(metric) or {}
-        vals = entry.get("per_seed")
-        return np.asarray([np.nan if v is None else v for v in (vals or [])], dtype=float)
+        """``metric`` per seed (empty when not audited)."""
+        audit = self.fairness_of(attribute)
+        if audit is None:
+            return np.zeros(0)
+        return np.asarray(audit.dpd_per_seed if metric == "dpd" else audit.eod_per_seed)
+
+    @property
+    def fairness_dict(self) -> dict[str, Any]:
+        """The fairness audit as its JSON object (``{}`` without group attributes)."""
+        return {} if self.fairness is None else self.fairness.to_dict()
 
 
 def _row_head(kd_alpha: float | None, r: SweepRow) -> dict[str, Any]:
@@ -160,6 +169,7 @@ class SweepResult:
     class_names: tuple[str, ...] | None
     dataset: str | None
     skipped: tuple[tuple[Path, str], ...] = ()
+    random_state: Any = DEFAULT_RANDOM_STATE
 
     # -- structure -------------------------------------------------------------------------
     @property
@@ -224,10 +234,8 @@ class SweepResult:
     def has_noise_floor(self) -> bool:
         """Whether the fairness audits carry noise floors (``analyze_sweep(noise_floor=...)``)."""
         return any(
-            "per_seed_noise_floor" in (entry.get(m) or {})
+            r.fairness is not None and any(a.uncertainty for a in r.fairness.results)
             for r in self.rows
-            for entry in r.fairness_dict.values()
-            for m in ("dpd", "eod")
         )
 
     def fairness_frame(self) -> pd.DataFrame:
@@ -242,7 +250,7 @@ class SweepResult:
                 rec["accuracy_mean"], rec["accuracy_std"] = r.accuracy_mean_std()
                 for attr in self.attributes:
                     for metric in ("eod", "dpd"):
-                        m, s = r.fairness_mean_std(attr, metric)  # type: ignore[arg-type]
+                        m, s = r.fairness_mean_std(attr, metric)
                         rec[f"{attr}_{metric}_mean"] = m
                         rec[f"{attr}_{metric}_std"] = s
                         if self.has_noise_floor:
@@ -275,38 +283,80 @@ class SweepResult:
         """The class-bias frame (the sweep's main table)."""
         return self.class_bias_frame()
 
+    def _repr_html_(self) -> str:
+        from ..render.views import result_html
+
+        return result_html(self)
+
     def to_dict(self) -> dict[str, Any]:
-        """The JSON contract: ``{"rows": [{"name", "role", "temperature", "accuracy": {"mean",
-        "std"}, "n_sc", "n_tc", "n_sc_fdr", "n_tc_fdr", "fairness": {attr: {"dpd": {"mean",
-        "std"}, "eod": {"mean", "std"}}}}]}`` - teacher, NDS, then the distilled rows; plain
-        Python values, undefined numbers (NaN) as ``None``, ready for ``json.dumps``."""
+        """The JSON contract of ``kdaudit sweep --format json`` (``docs/sweep.md``): everything
+        the table, Markdown, LaTeX and CSV outputs show, and more.
+
+        ``{"format_version", "dataset", "num_classes", "n_samples", "class_names", "alpha",
+        "permutations", "random_state", "attributes", "kd_alphas", "skipped": [{"path",
+        "reason"}], "rows": [...]}``; one row per model (teacher, NDS, then the distilled rows
+        by ``(kd_alpha, temperature)``): ``{"name", "role", "model", "temperature", "kd_alpha",
+        "path", "seeds", "n_seeds", "accuracy": {"mean", "std", "per_seed"}, "n_sc", "n_tc",
+        "n_sc_fdr", "n_tc_fdr", "p_sc", "p_tc", "efp_sc", "efp_tc", "n_permutations_sc",
+        "n_permutations_tc", "untestable_sc", "untestable_tc", "disagreement": {"mean", "std",
+        "n_pairs", "pairing"} | None, "fairness": {attr: {"mode", "groups", "dpd": {"mean",
+        "std", "per_seed"}, "eod": {...}}}}``. Plain Python values; an undefined number (NaN)
+        is ``None``, as is every count that does not apply (``n_sc`` of the teacher row).
+        """
         rows = []
         for r in self.rows:
             mean, std = r.accuracy_mean_std()
-            fair: dict[str, Any] = {}
-            for attr in self.attributes:
-                fair[attr] = {}
-                for metric in ("dpd", "eod"):
-                    m, s = r.fairness_mean_std(attr, metric)  # type: ignore[arg-type]
-                    fair[attr][metric] = {"mean": _num(m), "std": _num(s)}
-                    if self.has_noise_floor:
-                        floor = r.fairness_noise_floor(attr, metric)  # type: ignore[arg-type]
-                        fair[attr][metric]["noise_floor"] = _num(floor)
-            rows.append(
-                {
-                    "name": r.name,
-                    "role": r.role,
-                    "temperature": _num(r.temperature),
-                    "accuracy": {"mean": _num(mean), "std": _num(std)},
-                    "n_sc": None if r.vs_baseline is None else int(r.vs_baseline.n_significant),
-                    "n_tc": None if r.vs_teacher is None else int(r.vs_teacher.n_significant),
-                    "n_sc_fdr": None
-                    if r.vs_baseline is None
-                    else int(r.vs_baseline.n_significant_fdr),
-                    "n_tc_fdr": None
-                    if r.vs_teacher is None
-                    else int(r.vs_teacher.n_significant_fdr),
-                    "fairness": fair,
+            rec: dict[str, Any] = {
+                "name": r.name,
+                "role": r.role,
+                "model": r.label,
+                "temperature": r.temperature,
+                "kd_alpha": r.kd_alpha,
+                "path": None if r.runset.path is None else str(r.runset.path),
+                "seeds": r.seeds,
+                "n_seeds": len(r.seeds),
+                "accuracy": {"mean": mean, "std": std, "per_seed": r.accuracy},
+            }
+            for tag, res in (("sc", r.vs_baseline), ("tc", r.vs_teacher)):
+                rec[f"n_{tag}"] = None if res is None else res.n_significant
+            for tag, res in (("sc", r.vs_baseline), ("tc", r.vs_teacher)):
+                rec[f"n_{tag}_fdr"] = None if res is None else res.n_significant_fdr
+            for tag, res in (("sc", r.vs_baseline), ("tc", r.vs_teacher)):
+                rec[f"p_{tag}"] = None if res is None else res.count_pvalue
+                rec[f"efp_{tag}"] = None if res is None else res.expected_false_positives
+                rec[f"n_permutations_{tag}"] = None if res is None else res.n_permutations
+                rec[f"untestable_{tag}"] = None if res is None else res.n_untestable
+            d = r.disagreement
+            rec["disagreement"] = (
+                None
+                if d is None
+                else {
+                    "mean": d.rate_mean,
+                    "std": d.rate_std,
+                    "n_pairs": d.n_pairs,
+                    "pairing": d.pairing,
                 }
             )
-        return {"rows": rows}
+            rec["fairness"] = {
+                attr: (r.fairness[attr].to_dict() if r.fairness is not None else None)
+                for attr in self.attributes
+            }
+            rows.append(rec)
+        return plain(
+            {
+                "format_version": JSON_FORMAT_VERSION,
+                "dataset": self.dataset,
+                "num_classes": self.num_classes,
+                "n_samples": self.n_samples,
+                "class_names": self.class_names,
+                "alpha": self.alpha,
+                "permutations": self.permutations,
+                "random_state": self.random_state
+                if isinstance(self.random_state, (int, np.integer))
+                else None,
+                "attributes": self.attributes,
+                "kd_alphas": self.kd_alphas,
+                "skipped": [{"path": str(p), "reason": why} for p, why in self.skipped],
+                "rows": rows,
+            }
+        )

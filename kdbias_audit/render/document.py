@@ -1,0 +1,168 @@
+"""The one renderer: a result's :class:`Document` as table, Markdown, LaTeX, CSV, JSON or HTML.
+
+A :class:`Document` is what a result shows, independent of the format: titled display tables
+(cells already worded, e.g. ``"12.34 ± 0.56"``), the numeric frame that CSV writes, and the
+JSON object (the result's ``to_dict()``). :mod:`.views` builds the document of each result
+type; the commands, the notebook ``_repr_html_`` methods and the HTML report all render
+through this module, so a table looks the same everywhere.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+
+from ..errors import InvalidArgumentError
+from .cells import cell
+from .formats import frame_to_csv, frame_to_latex, frame_to_markdown, frame_to_rich
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+__all__ = [
+    "Format",
+    "FORMATS",
+    "Table",
+    "Document",
+    "render_document",
+    "rich_tables",
+    "html_table",
+]
+
+Format = Literal["table", "json", "csv", "markdown", "latex", "html"]
+FORMATS: tuple[str, ...] = ("table", "json", "csv", "markdown", "latex", "html")
+
+
+@dataclass(frozen=True, eq=False)
+class Table:
+    """One titled display table; ``left``: columns aligned left in HTML (non-numeric ones are)."""
+
+    title: str
+    frame: pd.DataFrame
+    left: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, eq=False)
+class Document:
+    """What a result shows, in every format.
+
+    Attributes
+    ----------
+    title
+        A heading above the tables (Markdown ``#``, HTML ``h4``); ``None`` for none.
+    tables
+        The display tables of the terminal and HTML.
+    data
+        The numeric frame CSV writes (fractions, one column per quantity).
+    json
+        The JSON object (plain values; the most complete format).
+    file_tables
+        The display tables of Markdown and LaTeX when they differ from ``tables`` (e.g. every
+        class instead of the most affected ones).
+    width
+        Terminal width of the ``table`` format (``None``: the terminal's, at least 100).
+    json_indent
+        Indentation of the JSON text (``None``: compact, for large matrices).
+    """
+
+    title: str | None
+    tables: tuple[Table, ...]
+    data: pd.DataFrame
+    json: Mapping[str, Any]
+    file_tables: tuple[Table, ...] | None = None
+    width: int | None = None
+    json_indent: int | None = 2
+
+    @property
+    def files(self) -> tuple[Table, ...]:
+        return self.tables if self.file_tables is None else self.file_tables
+
+
+def rich_tables(doc: Document) -> list[Any]:
+    """The document's tables as rich ``Table`` objects (for a colour terminal)."""
+    return [frame_to_rich(t.frame, title=t.title) for t in doc.tables]
+
+
+def _plain_text(doc: Document) -> str:
+    from rich.console import Console
+
+    width = doc.width or max(100, shutil.get_terminal_size((120, 24)).columns)
+    buf = io.StringIO()
+    console = Console(file=buf, width=width, highlight=False, no_color=True, color_system=None)
+    if doc.title:
+        console.print(doc.title)
+    for table in rich_tables(doc):
+        console.print(table)
+    return buf.getvalue()
+
+
+def _markdown(doc: Document) -> str:
+    parts = [f"# {doc.title}\n"] if doc.title else []
+    parts += [f"## {t.title}\n\n" + frame_to_markdown(t.frame) for t in doc.files]
+    return "\n".join(parts)
+
+
+def _latex(doc: Document) -> str:
+    return "\n".join(frame_to_latex(t.frame, caption=t.title) for t in doc.files)
+
+
+def html_table(df: pd.DataFrame, *, caption: str | None = None, left: tuple[str, ...] = ()) -> str:
+    """``df`` as an HTML table; every header and cell escaped; ``left`` columns left-aligned
+    (non-numeric columns are left-aligned too)."""
+    import pandas as pd
+
+    def e(value: Any) -> str:
+        return html.escape("" if value is None else str(value), quote=True)
+
+    left_cols = set(left) | {c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])}
+    cls = ["" if c not in left_cols else ' class="l"' for c in df.columns]
+    parts = ["<table>"]
+    if caption:
+        parts.append(f"<caption>{e(caption)}</caption>")
+    parts.append(
+        "<thead><tr>"
+        + "".join(f"<th{k}>{e(c)}</th>" for c, k in zip(df.columns, cls, strict=True))
+        + "</tr></thead>"
+    )
+    parts.append("<tbody>")
+    for row in df.itertuples(index=False):
+        parts.append(
+            "<tr>"
+            + "".join(f"<td{k}>{e(cell(v))}</td>" for v, k in zip(row, cls, strict=True))
+            + "</tr>"
+        )
+    parts.append("</tbody></table>")
+    return "\n".join(parts)
+
+
+def _html(doc: Document) -> str:
+    parts = [f"<h4>{html.escape(doc.title)}</h4>"] if doc.title else []
+    for t in doc.tables:
+        parts.append(f"<p><b>{html.escape(t.title)}</b></p>")
+        parts.append(html_table(t.frame, left=t.left))
+    return "\n".join(parts)
+
+
+def render_document(doc: Document, fmt: str) -> str:
+    """``doc`` as text in ``fmt`` (one of :data:`FORMATS`)."""
+    fmt = getattr(fmt, "value", fmt)  # accept the CLI's OutputFormat enum
+    if fmt == "json":  # to_dict() is plain JSON already (NaN as None)
+        return json.dumps(doc.json, indent=doc.json_indent, allow_nan=False) + "\n"
+    if fmt == "csv":
+        return frame_to_csv(doc.data)
+    if fmt == "markdown":
+        return _markdown(doc)
+    if fmt == "latex":
+        return _latex(doc)
+    if fmt == "html":
+        return _html(doc)
+    if fmt == "table":
+        return _plain_text(doc)
+    raise InvalidArgumentError(
+        f"fmt: unknown format {fmt!r}; expected one of {', '.join(FORMATS)}", parameter="fmt"
+    )
