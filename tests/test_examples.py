@@ -236,3 +236,47 @@ def test_paper_table_and_figure(tmp_path):
         png, pdf = (out / f"{stem}.png").read_bytes(), (out / f"{stem}.pdf").read_bytes()
         assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5_000, stem
         assert pdf[:5] == b"%PDF-" and len(pdf) > 5_000, stem
+
+
+# ---------------------------------------------------------------------------------------------
+# (d) checkpoints to an audit: producers.predict + kdaudit compare
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+@pytest.mark.torch
+def test_predict_and_audit(tmp_path):
+    pytest.importorskip("timm")
+    pytest.importorskip("transformers")
+    out = tmp_path / "pa"
+    proc = run_example("predict_and_audit.py", "--out", str(out), out=tmp_path, timeout=400)
+    text = proc.stdout
+    samples = "two checkpoints (seeds) per side" not in text
+    seeds = [0] if samples else [0, 1]
+    for audit, classes, attrs in (
+        ("images_audit", ["circle", "cross", "square", "stripes"], {"background"}),
+        ("text_audit", ["negative", "positive"], {"dialect", "gender"}),
+    ):
+        a_dir, b_dir = out / audit / "teacher", out / audit / "student"
+        assert sorted(p.name for p in b_dir.iterdir()) == [f"seed{s}.parquet" for s in seeds]
+        assert validate_paths([a_dir, b_dir]).ok
+        ta, st = (
+            read_predictions(a_dir / "seed0.parquet"),
+            read_predictions(b_dir / "seed0.parquet"),
+        )
+        assert ta.metadata["role"] == "teacher" and st.metadata["role"] == "distilled"
+        assert st.metadata["temperature"] == 4
+        assert ta.metadata["class_names"] == classes == st.metadata["class_names"]
+        assert set(ta.groups) == attrs == set(st.groups)
+        assert list(ta.sample_id) == list(st.sample_id)  # aligned by id
+        assert len(ta.metadata["weights_sha256"]) >= 1
+        result = json.loads((out / audit / "comparison.json").read_text(encoding="utf-8"))
+        assert result["classwise"]["n_classes"] == len(classes)
+        assert "python -m producers.predict --model" in text
+        assert f"compare {a_dir} {b_dir}" in text
+    assert read_predictions(out / "images_audit" / "teacher" / "seed0.parquet").sample_id[0] == (
+        "circle/00.png"
+    )
+    assert (
+        read_predictions(out / "text_audit" / "teacher" / "seed0.parquet").sample_id[0] == "post000"
+    )
