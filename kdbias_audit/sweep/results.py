@@ -254,7 +254,7 @@ class SweepResult:
                         rec[f"{attr}_{metric}_mean"] = m
                         rec[f"{attr}_{metric}_std"] = s
                         if self.has_noise_floor:
-                            floor = r.fairness_noise_floor(attr, metric)  # type: ignore[arg-type]
+                            floor = r.fairness_noise_floor(attr, metric)
                             rec[f"{attr}_{metric}_noise_floor"] = floor
                 records.append(rec)
         return pd.DataFrame.from_records(records)
