@@ -347,8 +347,8 @@ def _compare_samples(
         random_state=rng,
         class_names=list(names) if names is not None else None,
     )
-    if len(a.seeds) == 1 and len(b.seeds) == 1:
-        pairing = "all"  # the one pair, whatever the two seed values
+    if not set(a.seeds) & set(b.seeds):
+        pairing = "all"  # e.g. one checkpoint per side with different seed values
     dis = disagreement(a, b, pairing=pairing)
     fair = compare_fairness_samples(
         a,

@@ -284,3 +284,29 @@ def test_sweep_and_report_show_noise_floors(tmp_path):
     rep = invoke("report", root, "-o", out, "--permutations", "20", "--noise-floor")
     assert rep.exit_code == 0, rep.output
     assert "floor (%)" in (out / "report.html").read_text()
+
+
+def test_samples_with_disjoint_seed_values_pairs_by_position(tmp_path):
+    rng = np.random.default_rng(5)
+    n = 400
+    y = rng.integers(0, 3, n)
+    for side, seeds in (("a", (0, 1)), ("b", (10, 11, 12))):
+        for s in seeds:
+            p = np.where(rng.random(n) < 0.8, y, (y + 1) % 3)
+            write_predictions(
+                tmp_path / side / f"s{s}.parquet", y_true=y, y_pred=p, seed=s, num_classes=3
+            )
+    res = invoke(
+        "compare",
+        tmp_path / "a",
+        tmp_path / "b",
+        "--method",
+        "samples",
+        "--resamples",
+        "100",
+        "-f",
+        "json",
+    )
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["method"] == "samples" and doc["disagreement"]["pairing"] == "all"
