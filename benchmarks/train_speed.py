@@ -47,9 +47,12 @@ def _sync(device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _random_data(n: int, seed: int = 0):
+def _random_data(n: int, seed: int = 0, size: int = 32, classes: int = 10):
     rng = np.random.default_rng(seed)
-    return rng.integers(0, 256, size=(n, 32, 32, 3), dtype=np.uint8), rng.integers(0, 10, size=n)
+    return (
+        rng.integers(0, 256, size=(n, size, size, 3), dtype=np.uint8),
+        rng.integers(0, classes, size=n),
+    )
 
 
 def bench_fast(
@@ -62,6 +65,10 @@ def bench_fast(
     warmup: int,
     compile: bool,
     barrier=None,
+    arch: str = "resnet20",
+    teacher_arch: str = "resnet56",
+    image_size: int = 32,
+    num_classes: int = 10,
 ) -> dict:
     """(a): images/s of the producers' Trainer on device-resident data."""
     import torch
@@ -73,16 +80,17 @@ def bench_fast(
     device = resolve_device(device_name)
     configure_device(device)
     torch.manual_seed(0)
-    images, labels = _random_data(n)
+    images, labels = _random_data(n, size=image_size, classes=num_classes)
     data = DeviceData(images, labels, mean=MEAN, std=STD, device=device)
-    teacher = build_model("resnet56", num_classes=10) if kd else None
+    teacher = build_model(teacher_arch, num_classes=num_classes) if kd else None
+    padding = max(1, round(4 * image_size / 32))
     tr = Trainer(
-        build_model("resnet20", num_classes=10),
+        build_model(arch, num_classes=num_classes, image_size=image_size),
         data,
         device=device,
         total_steps=10**9,
         batch_size=batch,
-        padding=4,
+        padding=padding,
         hflip=True,
         seed=0,
         teacher=teacher,
@@ -94,7 +102,9 @@ def bench_fast(
 
     def batches():
         while True:
-            yield from data.train_batches(batch, padding=4, hflip=True, generator=tr.generator)
+            yield from data.train_batches(
+                batch, padding=padding, hflip=True, generator=tr.generator
+            )
 
     it = batches()
     t_c = time.perf_counter()
@@ -112,10 +122,208 @@ def bench_fast(
     return {
         "images_per_s": steps * batch / (t1 - t0),
         "seconds": t1 - t0,
+        "step_s": (t1 - t0) / steps,
         "steps": steps,
         "warmup_s": warm_s,
         "start": t0,
         "end": t1,
+    }
+
+
+def bench_batched(
+    device_name: str,
+    *,
+    seeds: list[int],
+    temperatures: list[float] | None,
+    n: int,
+    batch: int,
+    steps: int,
+    warmup: int,
+    compile: bool = False,
+    arch: str = "resnet20",
+    teacher_arch: str = "resnet56",
+    image_size: int = 32,
+    num_classes: int = 10,
+) -> dict:
+    """(d): K runs as one wide network (`producers.batched.BatchedTrainer`); aggregate images/s.
+
+    ``seeds`` gives the K runs' seeds (equal seeds share batches); ``temperatures`` makes them
+    distilled students of one ResNet-56 teacher per distinct seed (the KD group).
+    """
+    import torch
+
+    from producers.batched import BatchedTrainer, widen
+    from producers.gpu import DeviceData, configure_device, resolve_device
+    from producers.models import build_model
+
+    device = resolve_device(device_name)
+    configure_device(device)
+    images, labels = _random_data(n, size=image_size, classes=num_classes)
+    data = DeviceData(images, labels, mean=MEAN, std=STD, device=device)
+    singles = []
+    for s in seeds:
+        torch.manual_seed(s)
+        singles.append(build_model(arch, num_classes=num_classes, image_size=image_size))
+    model = widen(arch, singles, num_classes=num_classes)
+    teacher = None
+    if temperatures is not None:
+        teachers = [
+            build_model(teacher_arch, num_classes=num_classes) for _ in dict.fromkeys(seeds)
+        ]
+        teacher = widen(teacher_arch, teachers, num_classes=num_classes)
+    padding = max(1, round(4 * image_size / 32))
+    tr = BatchedTrainer(
+        model,
+        data,
+        device=device,
+        total_steps=10**9,
+        batch_size=batch,
+        padding=padding,
+        hflip=True,
+        seeds=seeds,
+        teacher=teacher,
+        temperatures=temperatures,
+        alpha=0.8 if temperatures is not None else None,
+        compile=compile and device.type == "cuda",
+    )
+    tr.model.train()
+
+    def batches():
+        while True:
+            yield from tr.epoch_batches()
+
+    it = batches()
+    t_c = time.perf_counter()
+    for _ in range(warmup):
+        tr.train_step(*next(it))
+    _sync(device)
+    warm_s = time.perf_counter() - t_c
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        tr.train_step(*next(it))
+    _sync(device)
+    t1 = time.perf_counter()
+    k = len(seeds)
+    out = {
+        "images_per_s": steps * batch * k / (t1 - t0),
+        "seconds": t1 - t0,
+        "step_s": (t1 - t0) / steps,
+        "steps": steps,
+        "runs": k,
+        "warmup_s": warm_s,
+    }
+    if device.type == "cuda":
+        out["max_memory_gb"] = torch.cuda.max_memory_allocated(device) / 2**30
+        torch.cuda.reset_peak_memory_stats(device)
+    return out
+
+
+# --- projection of a whole paper sweep --------------------------------------------------------
+
+PAPER_SEEDS = list(range(5))
+PAPER_TEMPERATURES = [float(t) for t in [*range(1, 11), 20, 30, 40]]
+
+
+def estimate_sweep(
+    setting_name: str,
+    *,
+    device_name: str,
+    batch_runs: int,
+    steps: int,
+    warmup: int,
+    n: int,
+    image_size: int | None = None,
+    train_size: int | None = None,
+    epochs: int | None = None,
+) -> dict:
+    """Projected wall time of ``setting``'s paper sweep (5 seeds x (teacher + NDS + 13 DS)).
+
+    Plans the groups exactly as ``python -m producers.sweep --batch-runs K`` would, measures
+    one training step of each distinct kind of group (role, runs, distinct seeds) on random
+    data of the setting's shape, and multiplies by the steps of a run (epochs x full batches).
+    Evaluation and data loading are not included (small next to training).
+    """
+    from producers.settings import get_setting
+    from producers.sweep import plan_groups, plan_sweep
+
+    setting = get_setting(setting_name)
+    size = image_size or setting.image_size
+    n_train = train_size or setting.train_size
+    if not n_train:
+        raise SystemExit(f"--estimate-sweep {setting_name}: give --estimate-train-size")
+    epochs = epochs or setting.epochs
+    plan = plan_sweep(
+        setting=setting_name,
+        out="/nonexistent-estimate",
+        seeds=PAPER_SEEDS,
+        temperatures=PAPER_TEMPERATURES,
+        epochs=epochs,
+    )
+    groups = plan_groups(plan.runs, batch_runs)
+    per_run_steps = epochs * max(1, n_train // setting.batch_size)
+    kinds: dict[tuple, list] = {}
+    for g in groups:
+        spec = g[0].spec
+        key = (spec.role, len(g), len({r.spec.seed for r in g}))
+        kinds.setdefault(key, []).append(g)
+    rows = []
+    total_s = 0.0
+    for (role, k, streams), gs in kinds.items():
+        spec = gs[0][0].spec
+        common = dict(
+            n=min(n, n_train),
+            batch=setting.batch_size,
+            steps=steps,
+            warmup=warmup,
+            arch=spec.arch,
+            teacher_arch=spec.teacher_arch or setting.teacher_arch,
+            image_size=size,
+            num_classes=setting.num_classes,
+        )
+        kd = role == "distilled"
+        if k > 1:
+            seeds = sorted(r.spec.seed for r in gs[0])
+            r = bench_batched(
+                device_name,
+                seeds=seeds,
+                temperatures=[r.spec.temperature for r in gs[0]] if kd else None,
+                **common,
+            )
+        else:
+            r = bench_fast(device_name, kd=kd, compile=False, **common)
+        seconds = r["step_s"] * per_run_steps * len(gs)
+        total_s += seconds
+        rows.append(
+            {
+                "role": role,
+                "groups": len(gs),
+                "runs_per_group": k,
+                "teacher_streams": streams if kd else 0,
+                "step_s": r["step_s"],
+                "images_per_s": r["images_per_s"],
+                "minutes": seconds / 60,
+            }
+        )
+        print(
+            f"  {role:9s} {len(gs):2d} group(s) of {k:2d}: {r['step_s'] * 1e3:8.2f} ms/step "
+            f"{r['images_per_s']:10.0f} img/s -> {seconds / 60:7.1f} min",
+            flush=True,
+        )
+    print(
+        f"projected {setting_name} paper sweep ({len(plan.runs)} runs, {epochs} epochs, "
+        f"{n_train} training images, {size} px, batch {setting.batch_size}, "
+        f"--batch-runs {batch_runs}): {total_s / 60:.1f} min",
+        flush=True,
+    )
+    return {
+        "setting": setting_name,
+        "batch_runs": batch_runs,
+        "epochs": epochs,
+        "train_size": n_train,
+        "image_size": size,
+        "steps_per_run": per_run_steps,
+        "groups": rows,
+        "minutes": total_s / 60,
     }
 
 
@@ -252,26 +460,49 @@ def bench_concurrent(k: int, **kw) -> dict:
     }
 
 
+def _ints(text: str | None, default: str) -> list[int]:
+    return [int(k) for k in (text or default).split(",") if int(k) > 0]
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--device", default="auto", help="auto, cpu or cuda")
     p.add_argument("--batch-size", type=int, default=128)
-    p.add_argument("--steps", type=int, help="timed steps per measurement (CPU 8, CUDA 300)")
+    p.add_argument(
+        "--steps", type=int, help="timed steps per measurement (CPU 8, CUDA 300, --quick 100)"
+    )
     p.add_argument(
         "--warmup", type=int, help="untimed steps first (CPU 2, CUDA 30; includes compile)"
     )
     p.add_argument("--n-train", type=int, help="samples held (CPU 2048, CUDA 50000)")
     p.add_argument("--workers", type=int, help="DataLoader workers for (b) (CPU 0, CUDA 8)")
     p.add_argument(
+        "--cases",
+        default=None,
+        help="which of a,b,c,d to run (default all; --quick: c,d)",
+    )
+    p.add_argument(
         "--concurrent",
         default=None,
         help="K for (c), comma-separated (CPU 2; CUDA 4,8, --quick 8); 0 skips (c)",
     )
     p.add_argument(
+        "--batched",
+        default=None,
+        help="K for (d), comma-separated (CPU 4; CUDA 8,16,32); 0 skips (d)",
+    )
+    p.add_argument(
+        "--kd-group",
+        type=int,
+        default=13,
+        help="temperatures of the (d) KD group (one seed, ResNet-56 -> ResNet-20); 0 skips",
+    )
+    p.add_argument(
         "--compile",
         action=argparse.BooleanOptionalAction,
-        default=True,
-        help="CUDA graphs via torch.compile(mode='reduce-overhead') in (a)/(c) on CUDA",
+        default=None,
+        help="CUDA graphs via torch.compile(mode='reduce-overhead') in (a)/(c) on CUDA "
+        "(default: on, off with --quick); (d) is eager",
     )
     p.add_argument(
         "--no-kd", action="store_true", help="skip the ResNet-56 -> ResNet-20 measurements"
@@ -280,7 +511,31 @@ def main(argv: list[str] | None = None) -> int:
         "--threads", type=int, help="torch CPU threads in this process (a shared CPU: try 1)"
     )
     p.add_argument(
-        "--quick", action="store_true", help="GPU: the < 3 minute version (200 steps, K=8)"
+        "--quick",
+        action="store_true",
+        help="GPU: the < 150 s version (cases c and d, eager, 100 steps)",
+    )
+    p.add_argument(
+        "--estimate-sweep",
+        metavar="SETTING",
+        help="project the wall time of SETTING's full paper sweep (100 epochs) from measured "
+        "steps; comma-separated for several",
+    )
+    p.add_argument(
+        "--batch-runs",
+        type=int,
+        default=16,
+        help="K of the projected sweep's groups (as python -m producers.sweep --batch-runs K)",
+    )
+    p.add_argument(
+        "--estimate-image-size", type=int, help="image size of the projection (default: setting's)"
+    )
+    p.add_argument(
+        "--estimate-train-size", type=int, help="training images (default: the setting's)"
+    )
+    p.add_argument("--estimate-epochs", type=int, help="epochs (default: the setting's, 100)")
+    p.add_argument(
+        "--estimate-steps", type=int, help="timed steps per kind of group (default: steps / 3)"
     )
     p.add_argument("--json", type=Path, help="write the results here")
     a = p.parse_args(argv)
@@ -296,13 +551,15 @@ def main(argv: list[str] | None = None) -> int:
     if a.steps:
         steps = a.steps
     else:
-        steps = (200 if a.quick else 300) if cuda else 8
-    warmup = a.warmup or (30 if cuda else 2)
+        steps = (100 if a.quick else 300) if cuda else 8
+    warmup = a.warmup or ((20 if a.quick else 30) if cuda else 2)
     n = a.n_train or (50_000 if cuda else 2048)
     workers = a.workers if a.workers is not None else (min(8, os.cpu_count() or 1) if cuda else 0)
-    default_k = ("8" if a.quick else "4,8") if cuda else "2"
-    ks = [int(k) for k in (a.concurrent or default_k).split(",") if int(k) > 0]
-    compile = a.compile and cuda
+    cases = set((a.cases or ("c,d" if a.quick else "a,b,c,d")).split(","))
+    default_k = "8" if a.quick else ("4,8" if cuda else "2")
+    ks = _ints(a.concurrent, default_k) if "c" in cases else []
+    kb = _ints(a.batched, "8,16,32" if cuda else "4") if "d" in cases else []
+    compile = (not a.quick if a.compile is None else a.compile) and cuda
     common = dict(n=n, batch=a.batch_size, steps=steps, warmup=warmup)
     name = (
         torch.cuda.get_device_name(device)
@@ -312,7 +569,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"device: {name}; torch {torch.__version__}; {torch.get_num_threads()} CPU threads; "
         f"batch {a.batch_size}; {steps} timed steps; "
-        f"compile={'reduce-overhead' if compile else 'off'}",
+        f"compile in (a)/(c)={'reduce-overhead' if compile else 'off'}; (d) eager",
         flush=True,
     )
 
@@ -332,35 +589,58 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {key:28s} {shown}   ({time.perf_counter() - t:.0f}s)", flush=True)
 
     kinds = [("r20", False)] + ([] if a.no_kd else [("kd56to20", True)])
+    dev = str(device)
     for tag, kd in kinds:
-        record(
-            f"a_fast_{tag}", bench_fast, device_name=str(device), kd=kd, compile=compile, **common
-        )
-        if compile:  # the same path without CUDA graphs, for comparison (no compile time)
+        if "a" in cases:
+            record(f"a_fast_{tag}", bench_fast, device_name=dev, kd=kd, compile=compile, **common)
+            if compile:  # the same path without CUDA graphs, for comparison (no compile time)
+                record(
+                    f"a_fast_eager_{tag}",
+                    bench_fast,
+                    device_name=dev,
+                    kd=kd,
+                    compile=False,
+                    **common,
+                )
+        if "b" in cases:
             record(
-                f"a_fast_eager_{tag}",
-                bench_fast,
-                device_name=str(device),
+                f"b_dataloader_{tag}",
+                bench_dataloader,
+                device_name=dev,
                 kd=kd,
-                compile=False,
+                workers=workers,
                 **common,
             )
+    for k in ks:
+        for tag, kd in kinds:
+            if kd and k != max(ks):
+                continue
+            record(
+                f"c_concurrent{k}_{tag}",
+                bench_concurrent,
+                k=k,
+                device_name=dev,
+                kd=kd,
+                compile=compile,
+                **common,
+            )
+    for k in kb:
         record(
-            f"b_dataloader_{tag}",
-            bench_dataloader,
-            device_name=str(device),
-            kd=kd,
-            workers=workers,
+            f"d_batched{k}_r20",
+            bench_batched,
+            device_name=dev,
+            seeds=list(range(k)),
+            temperatures=None,
             **common,
         )
-    for k in ks:
+    if kb and not a.no_kd and a.kd_group > 0:
+        temps = (PAPER_TEMPERATURES + [float(t) for t in range(41, 41 + a.kd_group)])[: a.kd_group]
         record(
-            f"c_concurrent{k}_r20",
-            bench_concurrent,
-            k=k,
-            device_name=str(device),
-            kd=False,
-            compile=compile,
+            f"d_kdgroup{a.kd_group}_kd56to20",
+            bench_batched,
+            device_name=dev,
+            seeds=[0] * a.kd_group,
+            temperatures=temps,
             **common,
         )
 
@@ -370,22 +650,65 @@ def main(argv: list[str] | None = None) -> int:
             return rx["images_per_s"] / ry["images_per_s"]
         return None
 
-    ratios = {"a/b r20": ratio("a_fast_r20", "b_dataloader_r20")}
-    if not a.no_kd:
-        ratios["a/b kd56to20"] = ratio("a_fast_kd56to20", "b_dataloader_kd56to20")
-    for k in ks:
-        ratios[f"c{k}/b r20"] = ratio(f"c_concurrent{k}_r20", "b_dataloader_r20")
+    targets: dict[str, float] = {}
+    ratios: dict[str, float | None] = {}
+    if "a" in cases and "b" in cases:
+        for tag, _ in kinds:
+            ratios[f"a/b {tag}"] = ratio(f"a_fast_{tag}", f"b_dataloader_{tag}")
+            targets[f"a/b {tag}"] = 2.5
+    if "b" in cases:
+        for k in ks:
+            ratios[f"c{k}/b r20"] = ratio(f"c_concurrent{k}_r20", "b_dataloader_r20")
+            targets[f"c{k}/b r20"] = 4.0
+    if ks:
+        kc = max(ks)
+        for k in kb:
+            ratios[f"d{k}/c{kc} r20"] = ratio(f"d_batched{k}_r20", f"c_concurrent{kc}_r20")
+            targets[f"d{k}/c{kc} r20"] = 2.4
+        if not a.no_kd and a.kd_group > 0 and kb:
+            key = f"dkd{a.kd_group}/c{kc} kd56to20"
+            ratios[key] = ratio(f"d_kdgroup{a.kd_group}_kd56to20", f"c_concurrent{kc}_kd56to20")
+            targets[key] = 3.0
+    if "a" in cases:  # batched K against K unbatched runs one after another (same eager path)
+        single = "a_fast_eager_r20" if compile else "a_fast_r20"
+        for k in kb:
+            ratios[f"d{k}/{k} sequential r20"] = ratio(f"d_batched{k}_r20", single)
+            targets[f"d{k}/{k} sequential r20"] = 1.0
     print("ratios:")
     for key, v in ratios.items():
-        target = 2.5 if key.startswith("a/") else 4.0
+        target = targets[key]
+        on_cpu_too = "sequential" in key
         verdict = (
-            ""
-            if v is None
-            else (
-                f"(GPU target >= {target}x: {'met' if v >= target else 'NOT met'})" if cuda else ""
-            )
+            f"(target >= {target}x: {'met' if v >= target else 'NOT met'})"
+            if v is not None and (cuda or on_cpu_too)
+            else ""
         )
-        print(f"  {key:16s} {'n/a' if v is None else f'{v:.2f}x'} {verdict}")
+        print(f"  {key:24s} {'n/a' if v is None else f'{v:.2f}x'} {verdict}")
+    for k in kb:
+        r = results.get(f"d_batched{k}_r20", {})
+        if cuda and "images_per_s" in r:
+            ok = "met" if r["images_per_s"] >= 180_000 else "NOT met"
+            print(f"  d{k} r20 aggregate {r['images_per_s']:.0f} img/s (target >= 180,000: {ok})")
+    estimate: dict[str, dict] | None = None
+    if a.estimate_sweep:
+        estimate = {}
+        for setting_name in a.estimate_sweep.split(","):
+            print(f"estimate: {setting_name} paper sweep, --batch-runs {a.batch_runs}", flush=True)
+            try:
+                estimate[setting_name] = estimate_sweep(
+                    setting_name,
+                    device_name=dev,
+                    batch_runs=a.batch_runs,
+                    steps=a.estimate_steps or max(10, steps // 3),
+                    warmup=warmup,
+                    n=n,
+                    image_size=a.estimate_image_size,
+                    train_size=a.estimate_train_size,
+                    epochs=a.estimate_epochs,
+                )
+            except Exception as exc:
+                estimate[setting_name] = {"error": f"{type(exc).__name__}: {exc}"}
+                print(f"  estimate FAILED {estimate[setting_name]['error']}", flush=True)
     total = time.perf_counter() - t_start
     print(f"total {total:.0f}s")
     if a.json:
@@ -401,14 +724,17 @@ def main(argv: list[str] | None = None) -> int:
                     "n_train": n,
                     "workers": workers,
                     "compile": compile,
+                    "cases": sorted(cases),
                     "results": results,
                     "ratios": ratios,
+                    "estimate": estimate,
                     "total_seconds": total,
                 },
                 indent=2,
             )
         )
-    return 0 if all("error" not in r for r in results.values()) else 1
+    failed = any("error" in r for r in [*results.values(), *(estimate or {}).values()])
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -152,7 +152,10 @@ def build_report(
     title
         Page title (default names the dataset).
     """
-    from .render.tables import class_bias_display_frame, fairness_display_frame
+    from .render.views import document
+
+    # the sweep's tables as every other output shows them (the one renderer's document)
+    tables = document(result).tables
 
     if figures is None:
         from .plots import figure_bytes, sweep_figures
@@ -230,16 +233,15 @@ def build_report(
         "q ≤ level; p(#SC), p(#TC): permutation p-values of the counts over seed splits. Accuracy: "
         "mean ± sample std over seeds, percent.</p>"
     )
-    out.append(html_table(class_bias_display_frame(result), left=("Run set", "Model")))
+    out.append(html_table(tables[0].frame, left=tables[0].left))
 
-    fair = fairness_display_frame(result)
-    if fair is not None:
+    if len(tables) > 1:
         out.append('<h2 id="fairness">Fairness</h2>')
         out.append(
             '<p class="note">EOD: equalized odds difference; DPD: demographic parity difference; percent, '
             "mean ± sample std over seeds; multi-class tasks one-vs-rest averaged over classes. Lower is fairer.</p>"
         )
-        out.append(html_table(fair, left=("Run set", "Model")))
+        out.append(html_table(tables[1].frame, left=tables[1].left))
 
     out.append('<h2 id="significant">Significant classes</h2>')
     for which, label in (("vs_baseline", "NDS vs DS"), ("vs_teacher", "Teacher vs DS")):

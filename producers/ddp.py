@@ -20,18 +20,18 @@ that every test sample is present exactly once, and writes ONE prediction file t
 
 from __future__ import annotations
 
-import argparse
 import math
 import os
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import torch
 import torch.distributed as dist
+import typer
 from torch.utils.data import DataLoader, DistributedSampler
 
 from kdbias_audit.errors import KDAuditError
@@ -313,7 +313,7 @@ class DDPRun:
     train_size: int | None = None  # first N training images (quick runs)
     test_size: int | None = None  # first N test images
     device: str | None = None
-    label: str = "Smiling"  # CelebA only
+    label: str | None = None  # CelebA only; default: the setting's (Smiling, Eyeglasses)
     data_seed: int = 0  # CelebA: seed of the training-set undersampling
     overwrite: bool = False
 
@@ -382,7 +382,9 @@ def train_ddp(
     try:
         spec = image_setting(run.setting)
         size = run.image_size or spec.image_size
-        train_split, test_split = spec.load(run.data_root, label=run.label, data_seed=run.data_seed)
+        train_split, test_split = spec.load_files(
+            run.data_root, label=run.label, data_seed=run.data_seed
+        )
         if run.train_size is not None and run.train_size < len(train_split):
             train_split = train_split.subset(range(run.train_size))
         if run.test_size is not None and run.test_size < len(test_split):
@@ -511,56 +513,69 @@ def train_ddp(
 # command line (the torchrun target)
 
 
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m producers.ddp", description=__doc__.split("\n\n")[0]
-    )
-    d = DDPRun(setting="", data_root="", out="")
-    p.add_argument("--setting", required=True, help="imagenet | tinyimagenet | celeba")
-    p.add_argument("--data-root", required=True)
-    p.add_argument(
-        "--out", required=True, help="prediction file to write (e.g. runs/x/teacher/seed0.parquet)"
-    )
-    p.add_argument("--role", default=d.role, choices=("teacher", "baseline", "distilled"))
-    p.add_argument("--arch", default=d.arch, help="model name (producers.models.build_model)")
-    p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--epochs", type=int, default=d.epochs)
-    p.add_argument("--batch-size", type=int, default=d.batch_size, help="global batch size")
-    p.add_argument("--temperature", type=float, default=None)
-    p.add_argument("--alpha", type=float, default=d.alpha)
-    p.add_argument("--teacher-arch", default=None)
-    p.add_argument("--teacher-checkpoint", default=None)
-    p.add_argument("--save-checkpoint", default=None)
-    p.add_argument("--image-size", type=int, default=None)
-    p.add_argument(
-        "--optimizer", default=None, choices=("sgd", "adamw"), help="default: the setting's"
-    )
-    p.add_argument("--lr", type=float, default=None)
-    p.add_argument("--weight-decay", type=float, default=None)
-    p.add_argument("--num-workers", type=int, default=d.num_workers)
-    p.add_argument("--eval-batch-size", type=int, default=d.eval_batch_size)
-    p.add_argument("--max-steps", type=int, default=None)
-    p.add_argument("--train-size", type=int, default=None, help="first N training images")
-    p.add_argument("--test-size", type=int, default=None, help="first N test images")
-    p.add_argument("--device", default=None, choices=("cpu", "cuda"))
-    p.add_argument(
-        "--label", default=d.label, help="CelebA label attribute (Smiling or Eyeglasses)"
-    )
-    p.add_argument(
-        "--data-seed", type=int, default=0, help="CelebA: seed of the training-set undersampling"
-    )
-    p.add_argument("--overwrite", action="store_true")
-    return p
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+_D = DDPRun(setting="", data_root="", out="")
+
+
+@app.command()
+def command(
+    setting: Annotated[str, typer.Option(help="imagenet | tinyimagenet | celeba")],
+    data_root: Annotated[str, typer.Option(help="Dataset directory.")],
+    out: Annotated[
+        str, typer.Option(help="Prediction file to write (e.g. runs/x/teacher/seed0.parquet).")
+    ],
+    role: Annotated[str, typer.Option(help="teacher, baseline or distilled.")] = _D.role,
+    arch: Annotated[str, typer.Option(help="Model name (producers.models.build_model).")] = _D.arch,
+    seed: Annotated[int, typer.Option()] = _D.seed,
+    epochs: Annotated[int, typer.Option()] = _D.epochs,
+    batch_size: Annotated[int, typer.Option(help="Global batch size.")] = _D.batch_size,
+    temperature: Annotated[float | None, typer.Option()] = None,
+    alpha: Annotated[float, typer.Option()] = _D.alpha,
+    teacher_arch: Annotated[str | None, typer.Option()] = None,
+    teacher_checkpoint: Annotated[str | None, typer.Option()] = None,
+    save_checkpoint: Annotated[str | None, typer.Option()] = None,
+    image_size: Annotated[int | None, typer.Option()] = None,
+    optimizer: Annotated[
+        str | None, typer.Option(help="sgd or adamw (default: the setting's).")
+    ] = None,
+    lr: Annotated[float | None, typer.Option()] = None,
+    weight_decay: Annotated[float | None, typer.Option()] = None,
+    num_workers: Annotated[int, typer.Option()] = _D.num_workers,
+    eval_batch_size: Annotated[int, typer.Option()] = _D.eval_batch_size,
+    max_steps: Annotated[int | None, typer.Option()] = None,
+    train_size: Annotated[int | None, typer.Option(help="First N training images.")] = None,
+    test_size: Annotated[int | None, typer.Option(help="First N test images.")] = None,
+    device: Annotated[str | None, typer.Option(help="cpu or cuda.")] = None,
+    label: Annotated[
+        str | None, typer.Option(help="CelebA label attribute (Smiling or Eyeglasses).")
+    ] = _D.label,
+    data_seed: Annotated[
+        int, typer.Option(help="CelebA: seed of the training-set undersampling.")
+    ] = 0,
+    overwrite: Annotated[bool, typer.Option("--overwrite")] = False,
+) -> None:
+    """Train one run of an image setting under torchrun (DDP) and write its predictions."""
+    try:
+        for flag, value, allowed in (
+            ("--role", role, ("teacher", "baseline", "distilled")),
+            ("--optimizer", optimizer, (None, "sgd", "adamw")),
+            ("--device", device, (None, "cpu", "cuda")),
+        ):
+            if value not in allowed:
+                raise KDAuditError(f"{flag} must be one of {[v for v in allowed if v]}")
+        run = DDPRun(**{k: v for k, v in locals().items() if k in DDPRun.__dataclass_fields__})
+        train_ddp(run)
+    except (KDAuditError, OSError) as exc:
+        typer.echo(f"error: {' '.join(str(exc).split())}", err=True)
+        raise typer.Exit(1) from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    run = DDPRun(**{k.replace("-", "_"): v for k, v in vars(args).items()})
+    """``python -m producers.ddp ...`` (under torchrun); returns the exit status."""
     try:
-        train_ddp(run)
-    except (KDAuditError, OSError) as exc:
-        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
-        return 1
+        app(list(argv) if argv is not None else sys.argv[1:], prog_name="python -m producers.ddp")
+    except SystemExit as exc:
+        return int(exc.code or 0)
     return 0
 
 

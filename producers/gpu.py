@@ -21,7 +21,6 @@ from collections.abc import Iterator
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 __all__ = ["DeviceData", "autocast", "compile_model", "configure_device", "resolve_device"]
 
@@ -67,6 +66,16 @@ class DeviceData:
     device : torch.device
     channels_last : bool
         Return batches in channels_last memory format (what cuDNN prefers).
+    dtype : torch.dtype
+        Floating type of the batches (float32; the equivalence tests use float64).
+
+    Notes
+    -----
+    One epoch of one run draws from its generator, in this order: ``randperm(N)``, then per
+    batch ``randint`` (crop rows), ``randint`` (crop columns), ``rand`` (flips). The batched
+    trainer (`producers.batched`) draws each run's numbers through the same methods
+    (`epoch_order`, `draw_augment`) and gathers all runs' crops with one `crop` call, so a run
+    sees exactly the batches it would see alone.
     """
 
     def __init__(
@@ -78,57 +87,98 @@ class DeviceData:
         std: tuple[float, ...],
         device: torch.device,
         channels_last: bool = True,
+        dtype: torch.dtype = torch.float32,
     ) -> None:
         self.device = device
         # NHWC uint8 on the host -> NCHW view on the device (channels_last storage = no copy).
-        x = torch.from_numpy(np.ascontiguousarray(images)).to(device, non_blocking=True)
-        self.images = x.permute(0, 3, 1, 2)
+        self.nhwc = torch.from_numpy(np.ascontiguousarray(images)).to(device, non_blocking=True)
+        self.images = self.nhwc.permute(0, 3, 1, 2)
         self.labels = torch.from_numpy(np.asarray(labels, dtype=np.int64)).to(
             device, non_blocking=True
         )
         self.n = int(self.labels.shape[0])
-        self.height, self.width = int(x.shape[1]), int(x.shape[2])
-        m = torch.tensor(mean, dtype=torch.float32, device=device).view(1, 3, 1, 1)
-        s = torch.tensor(std, dtype=torch.float32, device=device).view(1, 3, 1, 1)
-        self._scale = 1.0 / (255.0 * s)
-        self._shift = m / s
+        self.height, self.width = int(self.nhwc.shape[1]), int(self.nhwc.shape[2])
+        self.dtype = dtype
+        m = torch.tensor(mean, dtype=torch.float32, device=device).to(dtype)
+        s = torch.tensor(std, dtype=torch.float32, device=device).to(dtype)
+        self._scale_c = 1.0 / (255.0 * s)  # (3,): NHWC broadcasting
+        self._shift_c = m / s
+        self._scale = self._scale_c.view(1, 3, 1, 1)
+        self._shift = self._shift_c.view(1, 3, 1, 1)
         self.channels_last = channels_last
 
     def __len__(self) -> int:
         return self.n
 
     def _finish(self, x: torch.Tensor) -> torch.Tensor:
-        x = x.float().mul_(self._scale).sub_(self._shift)
+        x = x.to(self.dtype).mul_(self._scale).sub_(self._shift)
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
         return x
+
+    def normalize_nhwc(self, x: torch.Tensor) -> torch.Tensor:
+        """uint8 (..., H, W, 3) -> normalised floats, the same arithmetic as the NCHW path."""
+        return x.to(self.dtype).mul_(self._scale_c).sub_(self._shift_c)
 
     def steps_per_epoch(self, batch_size: int) -> int:
         """Full batches per epoch (the last partial batch is dropped; one batch if N < B)."""
         return max(1, self.n // batch_size)
 
+    def epoch_order(self, generator: torch.Generator) -> torch.Tensor:
+        """The shuffled sample order of one epoch (the epoch's first draw)."""
+        return torch.randperm(self.n, device=self.device, generator=generator)
+
+    def draw_augment(
+        self, b: int, *, padding: int, hflip: bool, generator: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        """One batch's crop offsets ``(oy, ox)`` in [0, 2 * padding] and flips (or None)."""
+        dev = self.device
+        if padding > 0:
+            oy = torch.randint(0, 2 * padding + 1, (b,), device=dev, generator=generator)
+            ox = torch.randint(0, 2 * padding + 1, (b,), device=dev, generator=generator)
+        else:
+            oy = ox = torch.full((b,), 0, dtype=torch.long, device=dev)
+        flip = torch.rand(b, device=dev, generator=generator) < 0.5 if hflip else None
+        return oy, ox, flip
+
+    def crop(
+        self,
+        idx: torch.Tensor,
+        oy: torch.Tensor,
+        ox: torch.Tensor,
+        flip: torch.Tensor | None,
+        *,
+        padding: int,
+    ) -> torch.Tensor:
+        """uint8 crops (..., H, W, 3) of the zero-padded images ``idx`` (any leading shape).
+
+        The crop of image ``i`` at offset ``(oy, ox)`` of the image padded by ``padding``
+        pixels, mirrored where ``flip``: one gather, no padded copy of the data.
+        """
+        h, w, dev = self.height, self.width, self.device
+        rows = oy[..., None] - padding + torch.arange(h, device=dev)  # (..., H)
+        cols = ox[..., None] - padding + torch.arange(w, device=dev)  # (..., W)
+        if flip is not None:
+            mirrored = ox[..., None] - padding + (w - 1 - torch.arange(w, device=dev))
+            cols = torch.where(flip[..., None], mirrored, cols)
+        inside = ((rows >= 0) & (rows < h))[..., :, None] & ((cols >= 0) & (cols < w))[..., None, :]
+        out = self.nhwc[
+            idx[..., None, None],
+            rows.clamp(0, h - 1)[..., :, None],
+            cols.clamp(0, w - 1)[..., None, :],
+        ]  # (..., H, W, 3)
+        if padding > 0:
+            out = out * inside[..., None].to(out.dtype)
+        return out
+
     def augment(
         self, idx: torch.Tensor, *, padding: int, hflip: bool, generator: torch.Generator
     ) -> torch.Tensor:
         """Random crop (zero padding ``padding``) and random horizontal flip, one gather."""
-        x = self.images[idx]  # (B, 3, H, W) uint8
-        b, h, w = x.shape[0], self.height, self.width
-        dev = x.device
-        ar_h = torch.arange(h, device=dev)
-        ar_w = torch.arange(w, device=dev)
-        if padding > 0:
-            x = F.pad(x, (padding, padding, padding, padding))
-            oy = torch.randint(0, 2 * padding + 1, (b,), device=dev, generator=generator)
-            ox = torch.randint(0, 2 * padding + 1, (b,), device=dev, generator=generator)
-        else:
-            oy = ox = torch.zeros(b, dtype=torch.long, device=dev)
-        rows = oy[:, None] + ar_h[None, :]  # (B, H)
-        cols = ox[:, None] + ar_w[None, :]  # (B, W)
-        if hflip:
-            flip = torch.rand(b, device=dev, generator=generator) < 0.5
-            cols = torch.where(flip[:, None], ox[:, None] + (w - 1 - ar_w)[None, :], cols)
-        bi = torch.arange(b, device=dev)[:, None, None]
-        out = x[bi, :, rows[:, :, None], cols[:, None, :]]  # (B, H, W, 3): advanced dims first
+        oy, ox, flip = self.draw_augment(
+            int(idx.shape[0]), padding=padding, hflip=hflip, generator=generator
+        )
+        out = self.crop(idx, oy, ox, flip, padding=padding)
         return out.permute(0, 3, 1, 2)  # NCHW view of NHWC storage, i.e. channels_last
 
     def train_batches(
@@ -140,7 +190,7 @@ class DeviceData:
         generator: torch.Generator,
     ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         """One epoch of shuffled, augmented, normalised batches of exactly ``batch_size``."""
-        perm = torch.randperm(self.n, device=self.device, generator=generator)
+        perm = self.epoch_order(generator)
         bs = min(batch_size, self.n)
         for k in range(self.steps_per_epoch(batch_size)):
             idx = perm[k * bs : (k + 1) * bs]

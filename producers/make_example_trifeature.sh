@@ -1,31 +1,117 @@
 #!/usr/bin/env bash
-# The Trifeature example sweep of the study (issue 8): ResNet-20 teacher, LeNet-5 students,
-# T in 1-10,20,30,40, seeds 0-4 (5 teachers + 5 NDS + 65 DS = 75 runs).
+# The Trifeature example sweep (issues 8, 14): ResNet-20 teacher, LeNet-5 NDS and DS students,
+# T in 1-10,20,30,40, seeds 0-4 (5 teachers + 5 NDS + 65 DS = 75 runs), each run writing one
+# prediction file of 50,000 balanced test images. Runs are written with float16 logits (what
+# every trainer supports) and reduced to the `pred` column by `python -m producers.predfiles`
+# once the sweep stops (about 65 kB a file, 5 MB for the sweep).
 #
-#   bash producers/make_example_trifeature.sh gpu [OUT]   # one GPU, estimated 2-5 minutes (not measured)
-#   bash producers/make_example_trifeature.sh cpu [OUT]   # 2 CPU cores, estimated 20-30 minutes
-# (run inside the environment with the producers extra, or set PYTHON=/path/to/python)
+#   bash producers/make_example_trifeature.sh gpu [ROOT] [more sweep options]
+#   bash producers/make_example_trifeature.sh cpu [ROOT] [more sweep options]   # pipeline check
+#   bash producers/make_example_trifeature.sh device-call [OUTDIR]              # one GPU call
+# (run from the repository root, in the environment with the producers extra, or set
+#  PYTHON=/path/to/python)
 #
-# Both use 32x32 images (the paper: 224) with the x0.1 drops at 30/60/90% of the steps, and a
-# student learning rate of 0.01 instead of the paper's 0.1 (the ResNet-20 teachers keep 0.1):
-# LeNet-5 has no batch norm and barely learns at 0.1 in short runs. Measured on CPU with the
-# GPU sizing's data (10,000 images, 15 epochs, batch 64): NDS test accuracy 38.5% at lr 0.1,
-# 82.6% at 0.03, 87.4% at 0.01; DS (T=4, a 98.6% teacher) 66.1% at 0.03, 84.8% at 0.01.
-# GPU: 10,000 training / 2,000 test images (each shape x colour x texture twice), 15 epochs,
-#      batch 64 (the paper's).
-# CPU: 3,000 / 1,000 images, 10 epochs, batch 32 (more steps for LeNet in a small budget).
-# Re-running the same command resumes: finished runs are skipped. Extra sweep options may
-# follow OUT (e.g. --compile, --logits-dtype float16).
+# gpu: 32 px, 20,000 training / 50,000 test images, 30 epochs, batch 64, the paper's SGD
+#      (lr 0.1 for every model, x0.1 at 30/60/90 %) with the students' gradient norm clipped
+#      at 1.0 (the trifeature setting's student_grad_clip; docs/producers.md). Trains with
+#      the batched trainer (--batch-runs 16) when this checkout's producers.sweep has it and
+#      the batched trainer honours grad_clip, else 8 concurrent processes (--concurrent 8).
+# cpu: the same pipeline at toy size (2 seeds, T = 1,4,10,40, 1,000 training / 2,000 test
+#      images, 2 epochs): about 3-6 minutes on 2 shared cores; its models are near chance.
+# device-call: the gpu sweep into runs/trifeature under a wall-time budget (BUDGET seconds,
+#      default 420), then everything needed to check and resume it under OUTDIR (default
+#      $OUT): sweep.log, summary.txt, nvidia-smi.txt and trifeature_sweep.tgz (the sweep
+#      without its regenerable dataset cache, teacher checkpoints included). Runs cut off by
+#      the budget leave nothing that looks finished; to resume in a later session, unpack the
+#      archive into runs/ (tar xzf trifeature_sweep.tgz -C runs), carry runs/trifeature and
+#      run device-call again: finished runs are skipped.
+# Re-running the same gpu/cpu command resumes too. Sizes can be overridden with EPOCHS,
+# TRAIN_SIZE, TEST_SIZE, IMAGE_SIZE, SEEDS, TEMPERATURES, and the parallelism with BATCH_RUNS
+# or CONCURRENT; device-call also reads ROOT (default runs/trifeature) and DEVICE (cuda), so
+# that it can be rehearsed on CPU at toy size.
 set -euo pipefail
+py="${PYTHON:-python}"
 mode="${1:-gpu}"
+
+parallel_opts() {  # batched if available and it honours grad_clip, else processes
+  if [[ -n "${CONCURRENT:-}" ]]; then echo "--concurrent $CONCURRENT"; return; fi
+  # (the help is captured first: under pipefail, `--help | grep -q` can fail on SIGPIPE)
+  local help; help=$($py -m producers.sweep --help 2>/dev/null || true)
+  if [[ "$help" == *"--batch-runs"* ]] \
+     && [[ -f producers/batched.py ]] && grep -q "grad_clip" producers/batched.py; then
+    echo "--batch-runs ${BATCH_RUNS:-16}"
+  else
+    echo "--concurrent ${1}"
+  fi
+}
+
+gpu_cmd() {  # the full sweep into $1, extra options after
+  local root="$1"; shift
+  # shellcheck disable=SC2046
+  echo $py -m producers.sweep --setting trifeature --out "$root" --seeds "${SEEDS:-0-4}" \
+    --temperatures "${TEMPERATURES:-1-10,20,30,40}" --epochs "${EPOCHS:-30}" \
+    --image-size "${IMAGE_SIZE:-32}" --train-size "${TRAIN_SIZE:-20000}" \
+    --test-size "${TEST_SIZE:-50000}" --logits-dtype float16 --device "${DEVICE:-cuda}" --quiet \
+    $(parallel_opts 8) "$@"
+}
+
 case "$mode" in
-  gpu) out="${2:-runs/trifeature}"
-       exec "${PYTHON:-python}" -m producers.sweep --setting trifeature --out "$out" --seeds 0-4 \
-         --temperatures 1-10,20,30,40 --epochs 15 --image-size 32 --train-size 10000 \
-         --test-size 2000 --student-lr 0.01 --concurrent 8 --device cuda "${@:3}" ;;
-  cpu) out="${2:-runs/trifeature_cpu}"
-       exec "${PYTHON:-python}" -m producers.sweep --setting trifeature --out "$out" --seeds 0-4 \
-         --temperatures 1-10,20,30,40 --epochs 10 --image-size 32 --train-size 3000 \
-         --test-size 1000 --batch-size 32 --student-lr 0.01 --concurrent 2 --device cpu "${@:3}" ;;
-  *) echo "usage: $0 gpu|cpu [OUT]" >&2; exit 2 ;;
+  gpu)
+    root="${2:-runs/trifeature}"
+    cmd=$(gpu_cmd "$root" "${@:3}")
+    echo "$cmd" >&2
+    rc=0; $cmd || rc=$?
+    if [[ -d "$root" ]]; then $py -m producers.predfiles "$root"; fi
+    exit $rc ;;
+  cpu)
+    root="${2:-runs/trifeature_cpu}"
+    rc=0
+    $py -m producers.sweep --setting trifeature --out "$root" --seeds "${SEEDS:-0-1}" \
+      --temperatures "${TEMPERATURES:-1,4,10,40}" --epochs "${EPOCHS:-2}" \
+      --image-size "${IMAGE_SIZE:-32}" --train-size "${TRAIN_SIZE:-1000}" \
+      --test-size "${TEST_SIZE:-2000}" --logits-dtype float16 --device cpu --quiet \
+      --concurrent "${CONCURRENT:-2}" "${@:3}" || rc=$?
+    if [[ -d "$root" ]]; then $py -m producers.predfiles "$root"; fi
+    exit $rc ;;
+  device-call)
+    outdir="${2:-${OUT:?set OUT or pass OUTDIR}}"
+    budget="${BUDGET:-420}"
+    root="${ROOT:-runs/trifeature}"
+    mkdir -p "$outdir" "$root"
+    export PYTHONUNBUFFERED=1
+    (nvidia-smi || true) > "$outdir/nvidia-smi.txt" 2>&1
+    cmd=$(gpu_cmd "$root")
+    echo "$cmd" > "$outdir/sweep.log"
+    t0=$(date +%s)
+    setsid $cmd >> "$outdir/sweep.log" 2>&1 &
+    pid=$!
+    status="finished"
+    while kill -0 "$pid" 2>/dev/null; do
+      if (( $(date +%s) - t0 > budget )); then
+        status="stopped at the ${budget}s budget (resume with the same call)"
+        kill -TERM -- "-$pid" 2>/dev/null || true
+        sleep 10
+        kill -KILL -- "-$pid" 2>/dev/null || true
+        break
+      fi
+      sleep 2
+    done
+    rc=0; wait "$pid" 2>/dev/null || rc=$?
+    elapsed=$(( $(date +%s) - t0 ))
+    $py -m producers.predfiles "$root" >> "$outdir/sweep.log" 2>&1 || true
+    n_done=$(find "$root" -name 'seed*.parquet' -not -path '*/.producers/*' | wc -l)
+    {
+      echo "command: $cmd"
+      echo "status: $status (exit $rc), ${elapsed}s wall"
+      echo "prediction files: $n_done (75 in the full sweep)"
+      du -sh --exclude=.producers "$root" | sed 's/^/size of the prediction files: /'
+      shopt -s nullglob; for d in "$root"/*/; do
+        echo "  $(basename "$d"): $(find "$d" -maxdepth 1 -name 'seed*.parquet' | wc -l) files"
+      done
+    } > "$outdir/summary.txt"
+    tar czf "$outdir/trifeature_sweep.tgz" --exclude=.producers/data \
+      -C "$(dirname "$root")" "$(basename "$root")"
+    ls -l "$outdir" >> "$outdir/summary.txt"
+    cat "$outdir/summary.txt" ;;
+  *) echo "usage: $0 gpu|cpu|device-call [ROOT|OUTDIR] [sweep options]" >&2; exit 2 ;;
 esac

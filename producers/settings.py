@@ -20,109 +20,14 @@ name           teacher -> student    image size  batch  C      groups
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from kdbias_audit.errors import KDAuditError
 
 from .data import DatasetSplits
+from .registry import SETTINGS, DataOptions, Setting, get_setting, register_setting
 
 __all__ = ["DataOptions", "SETTINGS", "Setting", "get_setting", "register_setting"]
-
-
-@dataclass(frozen=True)
-class DataOptions:
-    """What a loader may be asked for. ``None`` means the setting's default.
-
-    ``root`` is the directory holding the dataset files (``--data-root``); ``train_size`` and
-    ``test_size`` keep the first N samples (generated datasets make exactly N);
-    ``data_seed`` seeds generated datasets (kept fixed across a sweep).
-    """
-
-    root: Path | None = None
-    image_size: int | None = None
-    train_size: int | None = None
-    test_size: int | None = None
-    data_seed: int = 0
-    allow_pickle: bool = False
-
-
-@dataclass(frozen=True)
-class Setting:
-    """One experiment setting.
-
-    Attributes
-    ----------
-    name : str
-        Registry key and the ``dataset`` written into prediction metadata.
-    load : callable
-        ``load(options: DataOptions) -> DatasetSplits`` (images uint8 NHWC).
-    teacher_arch, student_arch : str
-        Names for `producers.models.build_model`.
-    image_size : int
-        Default side length (``DataOptions.image_size`` may change it for generated data).
-    batch_size : int
-    num_classes : int
-    class_names : tuple of str
-    group_attributes : tuple of str
-        Attributes exported as ``group.<name>`` on the test split.
-    crop_padding : int
-        Random-crop padding in pixels at the default image size (scaled with the image size).
-    hflip : bool
-        Random horizontal flips in training.
-    epochs : int
-        The study's epoch count (``--epochs`` overrides).
-    student_grad_clip : float or None
-        Maximum global gradient norm of the students' SGD steps (NDS and DS alike; teachers
-        are never clipped). ``None`` is the paper's recipe. LeNet-5 settings use 1.0: without
-        it, distillation at T >= 3 with lr 0.1 diverges or dies (see docs/producers.md,
-        "Gradient clipping for LeNet-5 students"). ``--student-grad-clip`` overrides.
-    """
-
-    name: str
-    load: Callable[[DataOptions], DatasetSplits]
-    teacher_arch: str
-    student_arch: str
-    image_size: int
-    batch_size: int
-    num_classes: int
-    class_names: tuple[str, ...]
-    group_attributes: tuple[str, ...] = ()
-    crop_padding: int = 4
-    hflip: bool = True
-    epochs: int = 100
-    student_grad_clip: float | None = None
-    description: str = ""
-    extra: dict = field(default_factory=dict)
-
-    def padding_for(self, image_size: int) -> int:
-        """Crop padding scaled to ``image_size`` (4 px at 32 px, 28 px at 224 px)."""
-        return (
-            max(1, round(self.crop_padding * image_size / self.image_size))
-            if self.crop_padding
-            else 0
-        )
-
-
-SETTINGS: dict[str, Setting] = {}
-
-
-def register_setting(setting: Setting, *, replace: bool = False) -> Setting:
-    """Add ``setting`` to `SETTINGS` under ``setting.name`` (refuses to replace unless asked)."""
-    if setting.name in SETTINGS and not replace:
-        raise ValueError(f"setting {setting.name!r} is already registered")
-    SETTINGS[setting.name] = setting
-    return setting
-
-
-def get_setting(name: str) -> Setting:
-    try:
-        return SETTINGS[name]
-    except KeyError:
-        raise KDAuditError(
-            f"unknown setting {name!r}; known: {', '.join(sorted(SETTINGS))}"
-        ) from None
 
 
 def _need_root(opts: DataOptions, name: str) -> Path:
@@ -143,12 +48,12 @@ def _subset(d: DatasetSplits, opts: DataOptions) -> DatasetSplits:
 
 
 def _load_trifeature(opts: DataOptions) -> DatasetSplits:
-    from .data.trifeature import load_trifeature
+    from .data.trifeature import TEST_SIZE, TRAIN_SIZE, load_trifeature
 
     return load_trifeature(
         image_size=opts.image_size or 224,
-        train_size=10_000 if opts.train_size is None else opts.train_size,
-        test_size=2_000 if opts.test_size is None else opts.test_size,
+        train_size=TRAIN_SIZE if opts.train_size is None else opts.train_size,
+        test_size=TEST_SIZE if opts.test_size is None else opts.test_size,
         seed=opts.data_seed,
     )
 
@@ -198,9 +103,10 @@ def _register_builtin() -> None:
             SHAPES,
             ("color", "texture"),
             crop_padding=28,
+            train_size=10000,
             student_grad_clip=1.0,
             description="Trifeature shapes (label) with colour and texture groups; generated",
-            extra={"generated": True},
+            generated=True,
         )
     )
     register_setting(
@@ -213,6 +119,7 @@ def _register_builtin() -> None:
             128,
             10,
             CIFAR10_CLASSES,
+            train_size=50000,
             description="CIFAR-10 from cifar-10-batches-bin/",
         )
     )
@@ -226,6 +133,7 @@ def _register_builtin() -> None:
             128,
             100,
             CIFAR100_CLASSES,
+            train_size=50000,
             description="CIFAR-100 (fine labels) from cifar-100-binary/",
         )
     )
@@ -244,7 +152,7 @@ def _register_builtin() -> None:
             epochs=30,
             student_grad_clip=1.0,
             description="scikit-learn's bundled 8x8 handwritten digits, enlarged to 16 px; real images, no download",
-            extra={"generated": True},
+            generated=True,
         )
     )
     # The study uses crop + flip everywhere; flips are questionable for digits but kept for
@@ -259,6 +167,7 @@ def _register_builtin() -> None:
             128,
             10,
             SVHN_CLASSES,
+            train_size=73257,
             description="SVHN cropped digits from svhn/{train,test}_32x32.mat",
         )
     )

@@ -33,11 +33,13 @@ How each setting trains:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from kdbias_audit.errors import KDAuditError
+
+from .data.transforms import IMAGENET_MEAN, IMAGENET_STD, image_transform
+from .registry import SETTINGS, Setting, register_setting
 
 __all__ = [
     "IMAGE_SETTINGS",
@@ -49,62 +51,16 @@ __all__ = [
     "IMAGENET_STD",
 ]
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 HATEXPLAIN_BATCH_SIZE = 32
 
-
-def image_transform(size: int, *, train: bool, style: str) -> Any:
-    """torchvision transforms for the file-based (DDP) path.
-
-    ``style="imagenet"``: train ``RandomResizedCrop(size)`` + flip; test resize to
-    ``size / 0.875`` + centre crop. ``style="crop"`` (CelebA, Tiny ImageNet: the paper's random
-    crop + flip): resize the shorter side to ``size`` and centre-crop, then in training a
-    ``RandomCrop(size, padding=size // 8)`` + flip. Both normalise with the ImageNet mean/std.
-    """
-    from torchvision import transforms as T
-
-    norm = [T.ToTensor(), T.Normalize(IMAGENET_MEAN, IMAGENET_STD)]
-    if style == "imagenet":
-        if train:
-            return T.Compose([T.RandomResizedCrop(size), T.RandomHorizontalFlip(), *norm])
-        return T.Compose([T.Resize(round(size / 0.875)), T.CenterCrop(size), *norm])
-    base = [T.Resize(size), T.CenterCrop(size)]
-    if train:
-        return T.Compose(
-            [*base, T.RandomCrop(size, padding=max(1, size // 8)), T.RandomHorizontalFlip(), *norm]
-        )
-    return T.Compose([*base, *norm])
+ImageSetting = Setting  # deprecated alias: a file-based image setting is a `Setting` with ``files``
 
 
-@dataclass(frozen=True)
-class ImageSetting:
-    """What `producers.ddp` needs to know about a file-based image setting."""
-
-    name: str
-    image_size: int
-    batch_size: int
-    teacher_arch: str
-    student_arch: str
-    loader: Callable[
-        ..., tuple[Any, Any]
-    ]  # loader(root, label=...) -> (train FileSplit, test FileSplit)
-    style: str = "crop"
-    optimizer: str = "sgd"
-
-    def load(
-        self, root: str | Path, *, label: str = "Smiling", data_seed: int = 0
-    ) -> tuple[Any, Any]:
-        return self.loader(Path(root), label=label, data_seed=data_seed)
-
-    def transform(self, size: int, *, train: bool) -> Any:
-        return image_transform(size, train=train, style=self.style)
-
-
-def _celeba_files(root: Path, *, label: str = "Smiling", data_seed: int = 0, **_: Any):
+def _celeba_files(root: Path, *, label: str | None = "Smiling", data_seed: int = 0, **_: Any):
     """Balanced train (undersampling seeded by ``data_seed``) and test split of CelebA."""
     from .data.celeba import load_celeba
 
+    label = label or "Smiling"
     return (
         load_celeba(root, split="train", label=label, balance_seed=data_seed),
         load_celeba(root, split="test", label=label),
@@ -123,52 +79,6 @@ def _imagenet_files(root: Path, **_: Any):
     return load_imagenet(root, split="train"), load_imagenet(root, split="val")
 
 
-IMAGE_SETTINGS: dict[str, ImageSetting] = {
-    s.name: s
-    for s in (
-        ImageSetting("celeba", 128, 256, "resnet50", "resnet18", _celeba_files),
-        ImageSetting(
-            "celeba_eyeglasses",
-            128,
-            256,
-            "resnet50",
-            "resnet18",
-            lambda root, data_seed=0, **_: _celeba_files(
-                root, label="Eyeglasses", data_seed=data_seed
-            ),
-        ),
-        ImageSetting("tinyimagenet", 64, 512, "resnet50", "resnet18", _tiny_files),
-        ImageSetting(
-            "imagenet", 224, 512, "resnet50", "resnet18", _imagenet_files, style="imagenet"
-        ),
-        ImageSetting(
-            "imagenet_vit",
-            224,
-            512,
-            "vit_base_patch16_224",
-            "tiny_vit_5m_224",
-            _imagenet_files,
-            style="imagenet",
-            optimizer="adamw",
-        ),
-    )
-}
-
-
-def image_setting(name: str) -> ImageSetting:
-    """The file-based description of an image setting (for `producers.ddp`)."""
-    try:
-        return IMAGE_SETTINGS[name]
-    except KeyError:
-        raise KDAuditError(
-            f"unknown image setting {name!r}; known: {', '.join(sorted(IMAGE_SETTINGS))}"
-        ) from None
-
-
-# --------------------------------------------------------------------------------------------
-# registration in the core registry (producers.settings)
-
-
 def _root(opts: Any, name: str) -> Path:
     if opts.root is None:
         raise KDAuditError(f"setting {name!r} reads local files: pass --data-root DIR")
@@ -180,14 +90,14 @@ def _head(split: Any, n: int | None) -> Any:
 
 
 def _in_memory(
-    name: str, files: Callable[..., tuple[Any, Any]], default_size: int
+    name: str, files: Callable[..., tuple[Any, Any]], default_size: int, label: str | None = None
 ) -> Callable[[Any], Any]:
     """A core ``Setting.load``: the file splits decoded into uint8 arrays at ``--image-size``."""
 
     def load(opts: Any) -> Any:
         from .data import DatasetSplits
 
-        train, test = files(_root(opts, name), data_seed=opts.data_seed)
+        train, test = files(_root(opts, name), label=label, data_seed=opts.data_seed)
         size = opts.image_size or default_size
         train, test = _head(train, opts.train_size), _head(test, opts.test_size)
         return DatasetSplits(name, train.to_memory(size), test.to_memory(size), train.class_names)
@@ -199,55 +109,42 @@ def _not_in_memory(name: str, why: str) -> Callable[[Any], Any]:
     def load(opts: Any) -> Any:
         raise KDAuditError(
             f"setting {name!r} {why}; run it through python -m producers.sweep "
-            "(or producers.sweep_large; under torchrun for several GPUs)"
+            "(under torchrun for several GPUs)"
         )
 
     return load
 
 
-def _celeba_balanced(label: str) -> Callable[..., tuple[Any, Any]]:
-    def files(root: Path, *, data_seed: int = 0) -> tuple[Any, Any]:
-        return _celeba_files(root, label=label, data_seed=data_seed)
-
-    return files
-
-
-def _register() -> None:
-    from .settings import SETTINGS, Setting, register_setting
-
+def _entries() -> list[Setting]:
     celeba_doc = (
         "CelebA {label} (binary), groups young/male; train balanced by undersampling; "
         "needs list_attr_celeba.txt, list_eval_partition.txt, img_align_celeba/"
     )
-    entries = [
+    too_big = "reads 1.28M JPEGs and does not fit the in-memory trainer"
+    celeba = [
         Setting(
-            "celeba",
-            _in_memory("celeba", _celeba_balanced("Smiling"), 128),
+            name,
+            _in_memory(name, _celeba_files, 128, label),
             "resnet50",
             "resnet18",
             128,
             256,
             2,
-            ("Not Smiling", "Smiling"),
+            names,
             ("young", "male"),
             crop_padding=16,
-            description=celeba_doc.format(label="Smiling"),
-            extra={"label": "Smiling"},
-        ),
-        Setting(
-            "celeba_eyeglasses",
-            _in_memory("celeba_eyeglasses", _celeba_balanced("Eyeglasses"), 128),
-            "resnet50",
-            "resnet18",
-            128,
-            256,
-            2,
-            ("No Eyeglasses", "Eyeglasses"),
-            ("young", "male"),
-            crop_padding=16,
-            description=celeba_doc.format(label="Eyeglasses"),
-            extra={"label": "Eyeglasses"},
-        ),
+            train_size=train_size,
+            description=celeba_doc.format(label=label),
+            label=label,
+            files=_celeba_files,
+        )
+        for name, label, names, train_size in (
+            ("celeba", "Smiling", ("Not Smiling", "Smiling"), 156_160),
+            ("celeba_eyeglasses", "Eyeglasses", ("No Eyeglasses", "Eyeglasses"), None),
+        )
+    ]
+    return [
+        *celeba,
         # class names come from the local words.txt at load time (written into every file)
         Setting(
             "tinyimagenet",
@@ -259,33 +156,40 @@ def _register() -> None:
             200,
             (),
             crop_padding=8,
+            train_size=100_000,
             description="Tiny ImageNet (tiny-imagenet-200/): train, val as the test split",
+            files=_tiny_files,
         ),
         Setting(
             "imagenet",
-            _not_in_memory("imagenet", "reads 1.28M JPEGs and does not fit the in-memory trainer"),
+            _not_in_memory("imagenet", too_big),
             "resnet50",
             "resnet18",
             224,
             512,
             1000,
             (),
-            description="ImageNet train/ and val/ class folders; DDP via producers.sweep_large",
-            extra={"runner": "ddp"},
+            train_size=1_281_167,
+            description="ImageNet train/ and val/ class folders; DDP (torchrun)",
+            runner="ddp",
+            files=_imagenet_files,
+            transform_style="imagenet",
         ),
         Setting(
             "imagenet_vit",
-            _not_in_memory(
-                "imagenet_vit", "reads 1.28M JPEGs and does not fit the in-memory trainer"
-            ),
+            _not_in_memory("imagenet_vit", too_big),
             "vit_base_patch16_224",
             "tiny_vit_5m_224",
             224,
             512,
             1000,
             (),
-            description="ImageNet, ViT-Base -> TinyViT; DDP via producers.sweep_large",
-            extra={"runner": "ddp", "optimizer": "adamw"},
+            train_size=1_281_167,
+            description="ImageNet, ViT-Base -> TinyViT; DDP (torchrun), AdamW",
+            runner="ddp",
+            optimizer="adamw",
+            files=_imagenet_files,
+            transform_style="imagenet",
         ),
         Setting(
             "hatexplain",
@@ -301,12 +205,29 @@ def _register() -> None:
             hflip=False,
             epochs=3,
             description="HateXplain toxic vs normal, groups race/gender; BERT -> DistilBERT from local model dirs",
-            extra={"runner": "text"},
+            runner="text",
         ),
     ]
-    for s in entries:
+
+
+def _register() -> dict[str, Setting]:
+    out = {}
+    for s in _entries():
         if s.name not in SETTINGS:
             register_setting(s)
+        if SETTINGS[s.name].files is not None:
+            out[s.name] = SETTINGS[s.name]
+    return out
 
 
-_register()
+IMAGE_SETTINGS: dict[str, Setting] = _register()
+
+
+def image_setting(name: str) -> Setting:
+    """A file-based image setting (one with ``files``), for `producers.ddp`."""
+    try:
+        return IMAGE_SETTINGS[name]
+    except KeyError:
+        raise KDAuditError(
+            f"unknown image setting {name!r}; known: {', '.join(sorted(IMAGE_SETTINGS))}"
+        ) from None

@@ -27,7 +27,6 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -35,304 +34,45 @@ import typer
 
 from kdbias_audit.errors import KDAuditError
 
+from .plan import (
+    WORK_DIR,
+    SweepPlan,
+    SweepRun,
+    SweepSummary,
+    checkpoint_path,
+    default_batch_runs,
+    group_name,
+    parse_float_list,
+    parse_int_list,
+    parse_shard,
+    plan_groups,
+    plan_sweep,
+    run_state,
+    temperature_label,
+)
 from .settings import get_setting
-from .train import RunSpec
 
-__all__ = [
+__all__ = [  # the planning names are `producers.plan`'s, re-exported here
+    "WORK_DIR",
     "SweepPlan",
     "SweepRun",
     "SweepSummary",
-    "parse_int_list",
+    "app",
+    "checkpoint_path",
+    "cli",
+    "default_batch_runs",
+    "group_name",
     "parse_float_list",
+    "parse_int_list",
+    "parse_shard",
+    "plan_groups",
     "plan_sweep",
+    "run_state",
     "run_sweep",
+    "temperature_label",
 ]
 
-WORK_DIR = ".producers"
-
-
-# --- parsing ---------------------------------------------------------------------------------
-
-
-def _parse_items(text: str, what: str) -> list[str]:
-    items = [t.strip() for t in str(text).split(",") if t.strip()]
-    if not items:
-        raise KDAuditError(f"--{what}: empty list")
-    return items
-
-
-def parse_int_list(text: str, what: str = "seeds") -> list[int]:
-    """``"0-4"`` -> [0, 1, 2, 3, 4]; ``"0,2,5-6"`` -> [0, 2, 5, 6] (order kept, duplicates dropped)."""
-    out: list[int] = []
-    for item in _parse_items(text, what):
-        try:
-            if "-" in item:
-                lo, hi = item.split("-", 1)
-                a, b = int(lo), int(hi)
-                if b < a:
-                    raise ValueError
-                out.extend(range(a, b + 1))
-            else:
-                out.append(int(item))
-        except ValueError:
-            raise KDAuditError(f"--{what}: cannot read {item!r}; use e.g. 0-4 or 0,2,5") from None
-    return list(dict.fromkeys(out))
-
-
-def parse_float_list(text: str, what: str = "temperatures") -> list[float]:
-    """``"1-10,20,30,40"`` -> 1..10 (integer steps), 20, 30, 40; ``"0.5,2.5"`` as given."""
-    out: list[float] = []
-    for item in _parse_items(text, what):
-        try:
-            if "-" in item:
-                lo, hi = item.split("-", 1)
-                a, b = float(lo), float(hi)
-                if b < a or a != int(a) or b != int(b):
-                    raise ValueError
-                out.extend(float(v) for v in range(int(a), int(b) + 1))
-            else:
-                out.append(float(item))
-        except ValueError:
-            raise KDAuditError(
-                f"--{what}: cannot read {item!r}; use numbers and integer ranges, e.g. 1-10,20"
-            ) from None
-    if any(t <= 0 for t in out):
-        raise KDAuditError(f"--{what}: temperatures must be > 0")
-    return list(dict.fromkeys(out))
-
-
-def parse_shard(text: str | None) -> tuple[int, int]:
-    if not text:
-        return 0, 1
-    try:
-        i, n = (int(v) for v in text.split("/"))
-    except ValueError:
-        raise KDAuditError(f"--shard: expected i/n (e.g. 0/4), got {text!r}") from None
-    if n < 1 or not 0 <= i < n:
-        raise KDAuditError(f"--shard: need 0 <= i < n, got {text!r}")
-    return i, n
-
-
-def temperature_label(t: float) -> str:
-    """Directory label of a temperature: 4.0 -> ``"4"``, 2.5 -> ``"2.5"``."""
-    return f"{t:g}"
-
-
-# --- plan ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SweepRun:
-    """One run of the plan: its spec, its output file, its log, and its teacher's files."""
-
-    spec: RunSpec
-    runset: str
-    out: Path
-    log: Path
-    teacher_out: Path | None = None
-
-    @property
-    def name(self) -> str:
-        return f"{self.runset}/seed{self.spec.seed}"
-
-
-@dataclass(frozen=True)
-class SweepPlan:
-    root: Path
-    runs: tuple[SweepRun, ...]
-    data_cache: Path | None
-
-    def shard(self, i: int, n: int) -> SweepPlan:
-        return SweepPlan(
-            self.root, tuple(r for j, r in enumerate(self.runs) if j % n == i), self.data_cache
-        )
-
-
-def checkpoint_path(root: Path, seed: int) -> Path:
-    return root / WORK_DIR / "checkpoints" / f"teacher_seed{seed}.pt"
-
-
-def plan_sweep(
-    *,
-    setting: str,
-    out: str | os.PathLike[str],
-    seeds: Sequence[int],
-    temperatures: Sequence[float],
-    epochs: int,
-    alpha: float = 0.8,
-    batch_size: int | None = None,
-    teacher_arch: str | None = None,
-    student_arch: str | None = None,
-    teacher_epochs: int | None = None,
-    lr: float = 0.1,
-    student_lr: float | None = None,
-    student_grad_clip: float | None | str = "setting",
-    include_nds: bool = True,
-    **spec_options,
-) -> SweepPlan:
-    """The ordered runs of a sweep (teachers, then NDS, then DS by temperature and seed).
-
-    ``lr`` is the teachers' initial learning rate and the students' unless ``student_lr`` is
-    given (the study uses 0.1 for every model). ``student_grad_clip`` is the students' maximum
-    gradient norm: ``"setting"`` (default) takes the setting's (1.0 for the LeNet-5 settings,
-    none elsewhere), ``None`` or 0 turns clipping off. ``spec_options`` go to every `RunSpec`
-    (``image_size``, ``train_size``, ``test_size``, ``data_root``, ``device``, ``compile``,
-    ``logits_dtype``, ...).
-    """
-    s_lr = lr if student_lr is None else student_lr
-    s = get_setting(setting)
-    s_clip = s.student_grad_clip if student_grad_clip == "setting" else student_grad_clip
-    s_clip = float(s_clip) if s_clip else None
-    root = Path(out)
-    bs = batch_size or s.batch_size
-    t_arch = teacher_arch or s.teacher_arch
-    s_arch = student_arch or s.student_arch
-    cache = None
-    if s.extra.get("generated"):
-        key = "_".join(
-            f"{k}{spec_options.get(k)}"
-            for k in ("image_size", "train_size", "test_size", "data_seed")
-        )
-        cache = root / WORK_DIR / "data" / f"{s.name}_{key}.npz"
-    spec_options = dict(spec_options)
-    if cache is not None:
-        spec_options["data_cache"] = str(cache)
-    logs = root / WORK_DIR / "logs"
-    runs: list[SweepRun] = []
-    for seed in seeds:
-        runs.append(
-            SweepRun(
-                RunSpec(
-                    setting=setting,
-                    role="teacher",
-                    seed=seed,
-                    arch=t_arch,
-                    epochs=teacher_epochs or epochs,
-                    batch_size=bs,
-                    lr=lr,
-                    save_checkpoint=str(checkpoint_path(root, seed)),
-                    **spec_options,
-                ),
-                "teacher",
-                root / "teacher" / f"seed{seed}.parquet",
-                logs / f"teacher_seed{seed}.log",
-            )
-        )
-    if include_nds:
-        for seed in seeds:
-            runs.append(
-                SweepRun(
-                    RunSpec(
-                        setting=setting,
-                        role="baseline",
-                        seed=seed,
-                        arch=s_arch,
-                        epochs=epochs,
-                        batch_size=bs,
-                        lr=s_lr,
-                        grad_clip=s_clip,
-                        **spec_options,
-                    ),
-                    "nds",
-                    root / "nds" / f"seed{seed}.parquet",
-                    logs / f"nds_seed{seed}.log",
-                )
-            )
-    for t in temperatures:
-        label = f"ds_T{temperature_label(t)}"
-        for seed in seeds:
-            runs.append(
-                SweepRun(
-                    RunSpec(
-                        setting=setting,
-                        role="distilled",
-                        seed=seed,
-                        arch=s_arch,
-                        epochs=epochs,
-                        batch_size=bs,
-                        lr=s_lr,
-                        grad_clip=s_clip,
-                        temperature=float(t),
-                        alpha=alpha,
-                        teacher_arch=t_arch,
-                        teacher_checkpoint=str(checkpoint_path(root, seed)),
-                        **spec_options,
-                    ),
-                    label,
-                    root / label / f"seed{seed}.parquet",
-                    logs / f"{label}_seed{seed}.log",
-                    teacher_out=root / "teacher" / f"seed{seed}.parquet",
-                )
-            )
-    return SweepPlan(root, tuple(runs), cache)
-
-
-# --- state of a run on disk ------------------------------------------------------------------
-
-_CHECKED_KEYS = (
-    "role",
-    "model",
-    "dataset",
-    "seed",
-    "temperature",
-    "alpha",
-    "teacher_model",
-    "epochs",
-    "batch_size",
-    "lr",
-    "grad_clip",
-    "data_seed",
-    "image_size",
-    "train_size",
-    "test_size",
-)
-
-
-def run_state(run: SweepRun, expected: dict | None = None) -> str:
-    """``"done"``, ``"missing"`` or ``"invalid"`` (a file that does not validate).
-
-    A teacher is done only when its checkpoint exists too. When ``expected`` metadata is given
-    and the file disagrees on a recipe key, raises `KDAuditError` naming the key.
-    """
-    from kdbias_audit.io import read_predictions
-
-    if not run.out.is_file():
-        return "missing"
-    if run.spec.save_checkpoint and not Path(run.spec.save_checkpoint).is_file():
-        return "missing"
-    try:
-        meta = read_predictions(run.out).metadata
-    except KDAuditError:
-        return "invalid"
-    if expected is not None:
-        for key in _CHECKED_KEYS:
-            if key in expected and meta.get(key) != expected[key]:
-                raise KDAuditError(
-                    f"{run.out}: exists but was made with {key}={meta.get(key)!r} (this sweep: "
-                    f"{expected[key]!r}); use another --out or remove the file"
-                )
-    return "done"
-
-
 # --- execution -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SweepSummary:
-    """What a sweep invocation did: run names trained, skipped and failed (with the reason)."""
-
-    root: Path
-    trained: tuple[str, ...]
-    skipped: tuple[str, ...]
-    failed: tuple[tuple[str, str], ...]
-
-    def to_dict(self) -> dict:
-        return {
-            "root": str(self.root),
-            "trained": list(self.trained),
-            "skipped": list(self.skipped),
-            "failed": [{"run": n, "error": e} for n, e in self.failed],
-        }
 
 
 _QUEUE = None  # progress queue of a worker process
@@ -401,12 +141,12 @@ class _Display:
         if self.enabled and name in self.tasks:
             self.progress.update(self.tasks[name], completed=done, total=total)
 
-    def run_finished(self, name: str) -> None:
+    def run_finished(self, name: str, runs: int = 1) -> None:
         if self.enabled:
             task = self.tasks.pop(name, None)
             if task is not None:
                 self.progress.remove_task(task)
-            self.progress.advance(self.overall)
+            self.progress.advance(self.overall, runs)
 
     def close(self) -> None:
         if self.enabled:
@@ -424,6 +164,7 @@ def run_sweep(
     plan: SweepPlan,
     *,
     concurrent: int = 1,
+    batch_runs: int = 1,
     show_progress: bool = True,
     teacher_wait: float = 6 * 3600,
     poll_seconds: float = 5.0,
@@ -431,9 +172,14 @@ def run_sweep(
 ) -> SweepSummary:
     """Execute ``plan``: skip finished runs, train the rest (teachers first), report.
 
-    A failing run is logged and reported; the runs that depend on it (distilled students of a
-    failed teacher) are reported as failed too; the others go on.
+    ``batch_runs`` K > 1 trains compatible runs K at a time as one wide network (see
+    `plan_groups`); a partly finished group trains only its missing runs (finished runs are
+    skipped before groups are formed). ``concurrent`` K > 1 trains K runs at once in separate
+    processes instead. A failing run is logged and reported; the runs that depend on it
+    (distilled students of a failed teacher) are reported as failed too; the others go on.
     """
+    if concurrent > 1 and batch_runs > 1:
+        raise KDAuditError("--concurrent and --batch-runs are alternatives; choose one")
     display = _Display(len(plan.runs), show_progress and not dry_run)
     skipped: list[str] = []
     trained: list[str] = []
@@ -454,18 +200,22 @@ def run_sweep(
                 if state == "invalid":
                     display.print(f"{run.out}: does not validate; training it again")
                 todo.append(run)
+        groups = plan_groups(todo, batch_runs) if batch_runs > 1 else [(r,) for r in todo]
         if dry_run:
-            for run in todo:
-                print(
-                    f"would train {run.name} ({run.spec.role} {run.spec.arch}"
-                    + (f", T={run.spec.temperature:g}" if run.spec.temperature else "")
-                    + ")"
-                )
+            for group in groups:
+                if len(group) > 1:
+                    print(f"would train together: {group_name(group)}")
+                for run in group:
+                    print(
+                        f"would train {run.name} ({run.spec.role} {run.spec.arch}"
+                        + (f", T={run.spec.temperature:g}" if run.spec.temperature else "")
+                        + ")"
+                    )
             return SweepSummary(plan.root, (), tuple(skipped), ())
         if todo and data is None:
             data = _prepare_data(plan, todo)
         if concurrent <= 1:
-            _run_inline(todo, data, display, trained, failed, plan, teacher_wait, poll_seconds)
+            _run_groups(groups, data, display, trained, failed, teacher_wait, poll_seconds)
         else:
             _run_pool(todo, concurrent, display, trained, failed, plan, teacher_wait, poll_seconds)
     finally:
@@ -485,37 +235,66 @@ def _describe(result: dict) -> str:
     return f"test acc {result['test_accuracy']:.4f}, {result['seconds']:.1f}s, {result['images_per_second']:.0f} img/s"
 
 
-def _run_inline(todo, data, display, trained, failed, plan, teacher_wait, poll_seconds) -> None:
+def _run_groups(groups, data, display, trained, failed, teacher_wait, poll_seconds) -> None:
+    """Train groups in order in this process: one run with `train_run`, more with `train_group`."""
     from .train import train_run
 
     failed_teachers: set[int] = set()
-    for run in todo:
-        if run.spec.role == "distilled":
-            if run.spec.seed in failed_teachers:
-                failed.append((run.name, "its teacher failed"))
-                display.run_finished(run.name)
-                continue
-            if not _wait_for_teacher(run, display, teacher_wait, poll_seconds):
-                failed.append(
-                    (run.name, f"teacher {run.teacher_out} not ready after {teacher_wait:.0f}s")
-                )
-                display.run_finished(run.name)
-                continue
-        display.run_started(run.name)
-        try:
-            res = train_run(
-                run.spec,
-                run.out,
-                data=data,
-                log_path=run.log,
-                progress=lambda d, t, n=run.name: display.run_progress(n, d, t),
-            )
-        except (KDAuditError, OSError, RuntimeError, ValueError) as exc:
+    for group in groups:
+        ready: list[SweepRun] = []
+        for run in group:
+            if run.spec.role == "distilled":
+                if run.spec.seed in failed_teachers:
+                    failed.append((run.name, "its teacher failed"))
+                    display.run_finished(run.name)
+                    continue
+                if not _wait_for_teacher(run, display, teacher_wait, poll_seconds):
+                    failed.append(
+                        (run.name, f"teacher {run.teacher_out} not ready after {teacher_wait:.0f}s")
+                    )
+                    display.run_finished(run.name)
+                    continue
+            ready.append(run)
+        if not ready:
+            continue
+        name = group_name(ready)
+        display.run_started(name)
+        progress = lambda d, t, n=name: display.run_progress(n, d, t)  # noqa: E731
+        if len(ready) == 1:
+            run = ready[0]
+            try:
+                res = train_run(run.spec, run.out, data=data, log_path=run.log, progress=progress)
+            except (KDAuditError, OSError, RuntimeError, ValueError) as exc:
+                _record_failure(run, exc, failed, failed_teachers, display)
+            else:
+                trained.append(run.name)
+                display.print(f"{run.name}: {_describe(res.to_dict())}")
+        else:
+            _train_batched_group(ready, data, display, trained, failed, failed_teachers, progress)
+        display.run_finished(name, runs=len(ready))
+
+
+def _train_batched_group(group, data, display, trained, failed, failed_teachers, progress) -> None:
+    from .batched import train_group
+
+    try:
+        outcomes = train_group(
+            [r.spec for r in group],
+            [r.out for r in group],
+            data=data,
+            log_paths=[r.log for r in group],
+            progress=progress,
+        )
+    except (KDAuditError, OSError, RuntimeError, ValueError) as exc:
+        for run in group:
             _record_failure(run, exc, failed, failed_teachers, display)
+        return
+    for run, outcome in zip(group, outcomes, strict=True):
+        if outcome.error is not None:
+            _record_failure(run, outcome.error, failed, failed_teachers, display)
         else:
             trained.append(run.name)
-            display.print(f"{run.name}: {_describe(res.to_dict())}")
-        display.run_finished(run.name)
+            display.print(f"{run.name}: {_describe(outcome.result.to_dict())}")
 
 
 def _record_failure(run, exc, failed, failed_teachers, display) -> None:
@@ -652,154 +431,205 @@ def _run_pool(todo, concurrent, display, trained, failed, plan, teacher_wait, po
 
 # --- command line ----------------------------------------------------------------------------
 
-app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 
+def make_app(*, streamed: bool = False) -> typer.Typer:
+    """The sweep command. ``streamed=True`` is ``python -m producers.sweep_large``'s flavour:
+    image settings default to the DDP runner and ``--epochs`` to the setting's."""
+    app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 
-@app.command()
-def main(
-    setting: Annotated[
-        str, typer.Option(help="A registered setting: trifeature, cifar10, cifar100, svhn, ...")
-    ],
-    out: Annotated[Path, typer.Option(help="Sweep root directory.")],
-    epochs: Annotated[int, typer.Option(help="Epochs per run (the study: 100).")],
-    seeds: Annotated[str, typer.Option(help="Seeds, e.g. 0-4 or 0,1,2.")] = "0-4",
-    temperatures: Annotated[
-        str, typer.Option(help="Temperatures, e.g. 1-10,20,30,40.")
-    ] = "1-10,20,30,40",
-    alpha: Annotated[float, typer.Option(help="Weight of the soft-target term.")] = 0.8,
-    teacher_epochs: Annotated[
-        int | None, typer.Option(help="Teacher epochs (default: --epochs).")
-    ] = None,
-    lr: Annotated[float, typer.Option(help="Initial learning rate (the study: 0.1).")] = 0.1,
-    student_lr: Annotated[
-        float | None, typer.Option(help="Students' initial learning rate (default: --lr).")
-    ] = None,
-    student_grad_clip: Annotated[
-        float | None,
-        typer.Option(
-            help="Students' max gradient norm (default: the setting's, 1.0 for LeNet-5 "
-            "settings; 0 turns it off)."
-        ),
-    ] = None,
-    image_size: Annotated[int | None, typer.Option(help="Image size (generated datasets).")] = None,
-    train_size: Annotated[int | None, typer.Option(help="Training samples (first N).")] = None,
-    test_size: Annotated[int | None, typer.Option(help="Test samples (first N).")] = None,
-    batch_size: Annotated[
-        int | None, typer.Option(help="Batch size (default: the setting's).")
-    ] = None,
-    teacher_arch: Annotated[
-        str | None, typer.Option(help="Override the setting's teacher.")
-    ] = None,
-    student_arch: Annotated[
-        str | None, typer.Option(help="Override the setting's student.")
-    ] = None,
-    data_root: Annotated[
-        Path | None, typer.Option(help="Directory with the dataset files.")
-    ] = None,
-    data_seed: Annotated[
-        int, typer.Option(help="Seed of generated datasets (fixed across a sweep).")
-    ] = 0,
-    allow_pickle: Annotated[
-        bool, typer.Option("--allow-pickle", help="Read the pickled python version of CIFAR.")
-    ] = False,
-    hflip: Annotated[
-        bool | None,
-        typer.Option("--hflip/--no-hflip", help="Random flips (default: the setting's)."),
-    ] = None,
-    shard: Annotated[str | None, typer.Option(help="i/n: this task's share of the runs.")] = None,
-    concurrent: Annotated[int, typer.Option(help="Runs trained at once (separate processes).")] = 1,
-    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
-    compile: Annotated[
-        bool, typer.Option("--compile/--no-compile", help="torch.compile (CUDA graphs on CUDA).")
-    ] = False,
-    compile_mode: Annotated[str, typer.Option(help="torch.compile mode.")] = "reduce-overhead",
-    logits_dtype: Annotated[
-        str, typer.Option(help="float32 or float16 logits in the files.")
-    ] = "float32",
-    teacher_wait: Annotated[
-        float, typer.Option(help="Seconds to wait for a teacher of another shard.")
-    ] = 6 * 3600,
-    models_root: Annotated[
-        Path | None, typer.Option(help="Local transformers model directories (text settings).")
-    ] = None,
-    num_workers: Annotated[
-        int, typer.Option(help="DataLoader workers per process (file-streamed settings: ImageNet).")
-    ] = 8,
-    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="List the runs that would be trained.")
-    ] = False,
-) -> None:
-    """Train teacher, NDS and DS(T) over seeds into OUT/{teacher,nds,ds_T<T>}/seed<k>.parquet."""
-    try:
-        plan = plan_sweep(
-            setting=setting,
-            out=out,
-            seeds=parse_int_list(seeds, "seeds"),
-            temperatures=parse_float_list(temperatures),
-            epochs=epochs,
-            alpha=alpha,
-            batch_size=batch_size,
-            teacher_arch=teacher_arch,
-            student_arch=student_arch,
-            teacher_epochs=teacher_epochs,
-            lr=lr,
-            student_lr=student_lr,
-            student_grad_clip="setting" if student_grad_clip is None else student_grad_clip,
-            image_size=image_size,
-            train_size=train_size,
-            test_size=test_size,
-            data_root=str(data_root) if data_root else None,
-            data_seed=data_seed,
-            allow_pickle=allow_pickle,
-            hflip=hflip,
-            device=device,
-            compile=compile,
-            compile_mode=compile_mode,
-            logits_dtype=logits_dtype,
-        )
-        if concurrent < 1:
-            raise KDAuditError("--concurrent must be >= 1")
-        i, n = parse_shard(shard)
-        plan = plan.shard(i, n)
-        runner = get_setting(setting).extra.get("runner")
-        if runner in ("ddp", "text") and not dry_run:
-            # streamed (DataLoader, torchrun/DDP) or text (transformers) settings: same plan,
-            # their own executor (see producers/sweep_large.py)
-            from .sweep_large import run_large_sweep
+    @app.command()
+    def main(
+        setting: Annotated[
+            str, typer.Option(help="A registered setting: trifeature, cifar10, cifar100, svhn, ...")
+        ],
+        out: Annotated[Path, typer.Option(help="Sweep root directory.")],
+        epochs: Annotated[
+            int | None,
+            typer.Option(help="Epochs per run (default: the setting's; the study: 100)."),
+        ] = None,
+        seeds: Annotated[str, typer.Option(help="Seeds, e.g. 0-4 or 0,1,2.")] = "0-4",
+        temperatures: Annotated[
+            str, typer.Option(help="Temperatures, e.g. 1-10,20,30,40.")
+        ] = "1-10,20,30,40",
+        alpha: Annotated[float, typer.Option(help="Weight of the soft-target term.")] = 0.8,
+        teacher_epochs: Annotated[
+            int | None, typer.Option(help="Teacher epochs (default: --epochs).")
+        ] = None,
+        lr: Annotated[float, typer.Option(help="Initial learning rate (the study: 0.1).")] = 0.1,
+        student_lr: Annotated[
+            float | None, typer.Option(help="Students' initial learning rate (default: --lr).")
+        ] = None,
+        student_grad_clip: Annotated[
+            float | None,
+            typer.Option(
+                help="Students' max gradient norm (default: the setting's, 1.0 for LeNet-5 "
+                "settings; 0 turns it off)."
+            ),
+        ] = None,
+        image_size: Annotated[
+            int | None, typer.Option(help="Image size (generated datasets).")
+        ] = None,
+        train_size: Annotated[int | None, typer.Option(help="Training samples (first N).")] = None,
+        test_size: Annotated[int | None, typer.Option(help="Test samples (first N).")] = None,
+        batch_size: Annotated[
+            int | None, typer.Option(help="Batch size (default: the setting's).")
+        ] = None,
+        teacher_arch: Annotated[
+            str | None, typer.Option(help="Override the setting's teacher.")
+        ] = None,
+        student_arch: Annotated[
+            str | None, typer.Option(help="Override the setting's student.")
+        ] = None,
+        data_root: Annotated[
+            Path | None, typer.Option(help="Directory with the dataset files.")
+        ] = None,
+        data_seed: Annotated[
+            int, typer.Option(help="Seed of generated datasets (fixed across a sweep).")
+        ] = 0,
+        allow_pickle: Annotated[
+            bool, typer.Option("--allow-pickle", help="Read the pickled python version of CIFAR.")
+        ] = False,
+        hflip: Annotated[
+            bool | None,
+            typer.Option("--hflip/--no-hflip", help="Random flips (default: the setting's)."),
+        ] = None,
+        shard: Annotated[
+            str | None, typer.Option(help="i/n: this task's share of the runs.")
+        ] = None,
+        concurrent: Annotated[
+            int, typer.Option(help="Runs trained at once (separate processes).")
+        ] = 1,
+        batch_runs: Annotated[
+            int | None,
+            typer.Option(
+                help="Runs trained together as one wide network (default: 16 on CUDA, 1 on CPU)."
+            ),
+        ] = None,
+        device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+        compile: Annotated[
+            bool,
+            typer.Option("--compile/--no-compile", help="torch.compile (CUDA graphs on CUDA)."),
+        ] = False,
+        compile_mode: Annotated[str, typer.Option(help="torch.compile mode.")] = "reduce-overhead",
+        logits_dtype: Annotated[
+            str, typer.Option(help="float32 or float16 logits in the files, or none (pred only).")
+        ] = "float32",
+        teacher_wait: Annotated[
+            float, typer.Option(help="Seconds to wait for a teacher of another shard.")
+        ] = 6 * 3600,
+        models_root: Annotated[
+            Path | None, typer.Option(help="Local transformers model directories (text settings).")
+        ] = None,
+        runner: Annotated[
+            str | None,
+            typer.Option(
+                help="memory (in-memory trainer), ddp (streamed, torchrun) or text "
+                "(default: the setting's)."
+            ),
+        ] = None,
+        max_steps: Annotated[
+            int | None,
+            typer.Option(help="ddp/text runners: stop each run after N steps (smoke tests)."),
+        ] = None,
+        num_workers: Annotated[
+            int,
+            typer.Option(help="DataLoader workers per process (file-streamed settings: ImageNet)."),
+        ] = 8,
+        quiet: Annotated[bool, typer.Option("--quiet", help="No progress bars.")] = False,
+        dry_run: Annotated[
+            bool, typer.Option("--dry-run", help="List the runs that would be trained.")
+        ] = False,
+    ) -> None:
+        """Train teacher, NDS and DS(T) over seeds into OUT/{teacher,nds,ds_T<T>}/seed<k>.parquet."""
+        try:
+            the_setting = get_setting(setting)
+            plan = plan_sweep(
+                setting=setting,
+                out=out,
+                seeds=parse_int_list(seeds, "seeds"),
+                temperatures=parse_float_list(temperatures),
+                epochs=epochs or the_setting.epochs,
+                alpha=alpha,
+                batch_size=batch_size,
+                teacher_arch=teacher_arch,
+                student_arch=student_arch,
+                teacher_epochs=teacher_epochs,
+                lr=lr,
+                student_lr=student_lr,
+                student_grad_clip="setting" if student_grad_clip is None else student_grad_clip,
+                image_size=image_size,
+                train_size=train_size,
+                test_size=test_size,
+                data_root=str(data_root) if data_root else None,
+                data_seed=data_seed,
+                allow_pickle=allow_pickle,
+                hflip=hflip,
+                device=device,
+                compile=compile,
+                compile_mode=compile_mode,
+                logits_dtype=logits_dtype,
+            )
+            if concurrent < 1:
+                raise KDAuditError("--concurrent must be >= 1")
+            if batch_runs is not None and batch_runs < 1:
+                raise KDAuditError("--batch-runs must be >= 1")
+            if batch_runs is None:
+                batch_runs = 1 if concurrent > 1 else default_batch_runs(device)
+            i, n = parse_shard(shard)
+            plan = plan.shard(i, n)
+            chosen = runner or the_setting.runner
+            if streamed and runner is None and chosen == "memory":
+                chosen = "ddp"
+            if chosen not in ("memory", "ddp", "text"):
+                raise KDAuditError(f"--runner must be memory, ddp or text, got {chosen!r}")
+            if chosen != "memory" and the_setting.runner == "text" and chosen != "text":
+                raise KDAuditError(f"{setting} is a text setting: --runner text")
+            if chosen == "memory" and the_setting.runner != "memory":
+                raise KDAuditError(f"{setting} cannot run in memory: --runner {the_setting.runner}")
+            if chosen in ("ddp", "text") and not dry_run:
+                # streamed (DataLoader, torchrun/DDP) or text (transformers): same plan,
+                # their own executor (producers/streamed.py)
+                from .streamed import run_large_sweep
 
-            if concurrent != 1:
-                raise KDAuditError(
-                    f"--concurrent is for in-memory settings; {setting} runs one run at a time "
-                    "(use torchrun for several GPUs)"
+                if concurrent != 1:
+                    raise KDAuditError(
+                        f"--concurrent is for in-memory settings; {setting} runs one run at a time "
+                        "(use torchrun for several GPUs)"
+                    )
+                summary = run_large_sweep(
+                    plan,
+                    teacher_wait=teacher_wait,
+                    num_workers=num_workers,
+                    models_root=str(models_root) if models_root else None,
+                    max_steps=max_steps,
                 )
-            summary = run_large_sweep(
-                plan,
-                teacher_wait=teacher_wait,
-                num_workers=num_workers,
-                models_root=str(models_root) if models_root else None,
-            )
-        else:
-            summary = run_sweep(
-                plan,
-                concurrent=concurrent,
-                show_progress=not quiet,
-                teacher_wait=teacher_wait,
-                dry_run=dry_run,
-            )
-    except (KDAuditError, OSError, ValueError, RuntimeError) as exc:
-        typer.echo(f"error: {' '.join(str(exc).split())}", err=True)
-        raise typer.Exit(1) from None
-    if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 reports
-        raise typer.Exit(1 if summary.failed else 0)
-    typer.echo(
-        f"{out}: {len(summary.trained)} trained, {len(summary.skipped)} skipped, "
-        f"{len(summary.failed)} failed"
-    )
-    if summary.failed:
-        for name, err in summary.failed:
-            typer.echo(f"error: {name}: {err}", err=True)
-        raise typer.Exit(1)
+            else:
+                summary = run_sweep(
+                    plan,
+                    concurrent=concurrent,
+                    batch_runs=batch_runs,
+                    show_progress=not quiet,
+                    teacher_wait=teacher_wait,
+                    dry_run=dry_run,
+                )
+        except (KDAuditError, OSError, ValueError, RuntimeError) as exc:
+            typer.echo(f"error: {' '.join(str(exc).split())}", err=True)
+            raise typer.Exit(1) from None
+        if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 reports
+            raise typer.Exit(1 if summary.failed else 0)
+        typer.echo(
+            f"{out}: {len(summary.trained)} trained, {len(summary.skipped)} skipped, "
+            f"{len(summary.failed)} failed"
+        )
+        if summary.failed:
+            for name, err in summary.failed:
+                typer.echo(f"error: {name}: {err}", err=True)
+            raise typer.Exit(1)
+
+    return app
+
+
+app = make_app()
 
 
 def cli(argv: list[str] | None = None) -> None:

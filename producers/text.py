@@ -33,16 +33,16 @@ Command line::
 
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
 import torch
+import typer
 
 from kdbias_audit.errors import KDAuditError
 
@@ -392,50 +392,58 @@ def _head(split: Any, n: int) -> Any:
     )
 
 
-def _parser() -> argparse.ArgumentParser:
-    d = TextRun(data_root="", out="", model_dir="")
-    p = argparse.ArgumentParser(
-        prog="python -m producers.text", description="HateXplain: BERT -> DistilBERT runs"
-    )
-    p.add_argument(
-        "--data-root", required=True, help="folder with dataset.json and post_id_divisions.json"
-    )
-    p.add_argument("--out", required=True, help="prediction file to write")
-    p.add_argument(
-        "--model-dir", required=True, help="local model directory (see module docstring)"
-    )
-    p.add_argument("--role", default=d.role, choices=("teacher", "baseline", "distilled"))
-    p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--epochs", type=int, default=d.epochs)
-    p.add_argument("--batch-size", type=int, default=d.batch_size)
-    p.add_argument("--lr", type=float, default=d.lr)
-    p.add_argument("--max-length", type=int, default=d.max_length)
-    p.add_argument("--temperature", type=float, default=None)
-    p.add_argument("--alpha", type=float, default=d.alpha)
-    p.add_argument(
-        "--teacher-dir", default=None, help="the fine-tuned teacher (a --save-model directory)"
-    )
-    p.add_argument(
-        "--save-model", default=None, help="save the fine-tuned model and tokenizer here"
-    )
-    p.add_argument(
-        "--model-name",
-        default=None,
-        help="name written as metadata 'model' (default: the folder name)",
-    )
-    p.add_argument("--device", default=None, choices=("cpu", "cuda"))
-    p.add_argument("--max-steps", type=int, default=None)
-    p.add_argument("--overwrite", action="store_true")
-    return p
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
+_T = TextRun(data_root="", out="", model_dir="")
+
+
+@app.command()
+def command(
+    data_root: Annotated[
+        str, typer.Option(help="Folder with dataset.json and post_id_divisions.json.")
+    ],
+    out: Annotated[str, typer.Option(help="Prediction file to write.")],
+    model_dir: Annotated[str, typer.Option(help="Local model directory (see module docstring).")],
+    role: Annotated[str, typer.Option(help="teacher, baseline or distilled.")] = _T.role,
+    seed: Annotated[int, typer.Option()] = _T.seed,
+    epochs: Annotated[int, typer.Option()] = _T.epochs,
+    batch_size: Annotated[int, typer.Option()] = _T.batch_size,
+    lr: Annotated[float, typer.Option()] = _T.lr,
+    max_length: Annotated[int, typer.Option()] = _T.max_length,
+    temperature: Annotated[float | None, typer.Option()] = None,
+    alpha: Annotated[float, typer.Option()] = _T.alpha,
+    teacher_dir: Annotated[
+        str | None, typer.Option(help="The fine-tuned teacher (a --save-model directory).")
+    ] = None,
+    save_model: Annotated[
+        str | None, typer.Option(help="Save the fine-tuned model and tokenizer here.")
+    ] = None,
+    model_name: Annotated[
+        str | None,
+        typer.Option(help="Name written as metadata 'model' (default: the folder name)."),
+    ] = None,
+    device: Annotated[str | None, typer.Option(help="cpu or cuda.")] = None,
+    max_steps: Annotated[int | None, typer.Option()] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite")] = False,
+) -> None:
+    """HateXplain: one BERT -> DistilBERT run (teacher, baseline or distilled)."""
+    try:
+        if role not in ("teacher", "baseline", "distilled"):
+            raise KDAuditError(f"--role must be teacher, baseline or distilled, got {role!r}")
+        if device not in (None, "cpu", "cuda"):
+            raise KDAuditError(f"--device must be cpu or cuda, got {device!r}")
+        run = TextRun(**{k: v for k, v in locals().items() if k in TextRun.__dataclass_fields__})
+        train_text(run)
+    except (KDAuditError, OSError) as exc:
+        typer.echo(f"error: {' '.join(str(exc).split())}", err=True)
+        raise typer.Exit(1) from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    """``python -m producers.text ...``; returns the exit status."""
     try:
-        train_text(TextRun(**vars(args)))
-    except (KDAuditError, OSError) as exc:
-        print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
-        return 1
+        app(list(argv) if argv is not None else sys.argv[1:], prog_name="python -m producers.text")
+    except SystemExit as exc:
+        return int(exc.code or 0)
     return 0
 
 

@@ -29,9 +29,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import numpy as np
+import typer
 
 from kdbias_audit.errors import KDAuditError
 
@@ -92,9 +93,9 @@ class RunSpec:
             raise KDAuditError("epochs and batch_size must be >= 1")
         if self.grad_clip is not None and not self.grad_clip > 0:
             raise KDAuditError(f"grad_clip must be > 0 (or None), got {self.grad_clip}")
-        if self.logits_dtype not in ("float32", "float16"):
+        if self.logits_dtype not in ("float32", "float16", "none"):
             raise KDAuditError(
-                f"logits_dtype must be float32 or float16, got {self.logits_dtype!r}"
+                f"logits_dtype must be float32, float16 or none, got {self.logits_dtype!r}"
             )
 
     def to_json(self) -> str:
@@ -290,6 +291,15 @@ class Trainer:
         """``lr * 0.1 ** (number of milestones <= step)``; milestones at 30/60/90% of steps."""
         return self.base_lr * 0.1 ** sum(step >= m for m in self.milestones)
 
+    def clip_gradients(self) -> None:
+        """Clip the global gradient norm at ``grad_clip`` (no-op when None).
+
+        No host sync: the scale ``min(1, clip / (norm + 1e-6))`` is applied on the device.
+        `producers.batched.BatchedTrainer` applies the same rule to each run's own norm.
+        """
+        if self.grad_clip is not None:
+            self.torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
+
     def train_step(self, x, y):
         """One SGD step; returns (loss, number correct) as device tensors (no sync)."""
         from .gpu import autocast
@@ -316,9 +326,7 @@ class Trainer:
         )
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        if self.grad_clip is not None:
-            # no host sync: the scale min(1, clip / norm) is applied on the device
-            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.grad_clip)
+        self.clip_gradients()
         self.optimizer.step()
         self.step_count += 1
         correct = (out.detach().argmax(1) == y).sum()
@@ -357,7 +365,7 @@ class Trainer:
         return torch.cat(outs).numpy()
 
 
-def _log_writer(path: Path | None) -> Callable[[str], None]:
+def log_writer(path: Path | None) -> Callable[[str], None]:
     def log(msg: str) -> None:
         if path is None:
             return
@@ -405,7 +413,7 @@ def train_run(
     from .models import build_model, load_checkpoint
 
     out = Path(out)
-    log = _log_writer(Path(log_path) if log_path else None)
+    log = log_writer(Path(log_path) if log_path else None)
     setting = get_setting(spec.setting)
     if spec.threads:
         torch.set_num_threads(spec.threads)
@@ -483,77 +491,98 @@ def train_run(
     logits = trainer.predict(test_data, spec.eval_batch_size)
     test_acc = float((logits.argmax(1) == data.test.labels).mean())
     meta = spec.expected_metadata(data)
+    pred_only = spec.logits_dtype == "none"  # the predicted class alone: a tenth of the size
     write_predictions(
         out,
         y_true=data.test.labels,
-        logits=logits,
+        logits=None if pred_only else logits,
+        y_pred=logits.argmax(1).astype(np.int64) if pred_only else None,
         sample_id=data.test.sample_id,
         groups={g: np.asarray(v, dtype=str) for g, v in data.test.groups.items()} or None,
         seed=spec.seed,
         num_classes=data.num_classes,
         metadata=meta,
         overwrite=overwrite,
-        logits_dtype=spec.logits_dtype,
+        logits_dtype="float32" if pred_only else spec.logits_dtype,
     )
     log(f"done test_acc={test_acc:.4f} train_acc={train_acc:.4f} {seconds:.1f}s -> {out}")
     return RunResult(out, test_acc, train_acc, seconds, seen_total / max(seconds, 1e-9), total)
 
 
-def main(argv: list[str] | None = None) -> int:
-    import argparse
+app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 
-    p = argparse.ArgumentParser(prog="python -m producers.train", description="Train one run.")
-    p.add_argument("--setting", required=True)
-    p.add_argument("--role", required=True, choices=ROLES)
-    p.add_argument("--arch", required=True)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--epochs", type=int, required=True)
-    p.add_argument("--batch-size", type=int)
-    p.add_argument("--temperature", type=float)
-    p.add_argument("--alpha", type=float)
-    p.add_argument("--grad-clip", type=float, help="max global gradient norm (default: none)")
-    p.add_argument("--teacher-arch")
-    p.add_argument("--teacher-checkpoint")
-    p.add_argument("--save-checkpoint")
-    p.add_argument("--image-size", type=int)
-    p.add_argument("--train-size", type=int)
-    p.add_argument("--test-size", type=int)
-    p.add_argument("--data-root")
-    p.add_argument("--device", default="auto")
-    p.add_argument("--compile", action="store_true")
-    p.add_argument("--logits-dtype", default="float32", choices=("float32", "float16"))
-    p.add_argument("--out", required=True)
-    a = p.parse_args(argv)
+
+@app.command()
+def command(
+    setting: Annotated[str, typer.Option(help="A registered setting.")],
+    role: Annotated[str, typer.Option(help="teacher, baseline or distilled.")],
+    arch: Annotated[str, typer.Option(help="resnet<6n+2>, lenet5 or a timm model name.")],
+    epochs: Annotated[int, typer.Option(help="Epochs.")],
+    out: Annotated[Path, typer.Option(help="The prediction file to write.")],
+    seed: Annotated[int, typer.Option(help="Seed of the run.")] = 0,
+    batch_size: Annotated[int | None, typer.Option(help="Default: the setting's.")] = None,
+    temperature: Annotated[float | None, typer.Option(help="Distilled runs.")] = None,
+    alpha: Annotated[float | None, typer.Option(help="Distilled runs.")] = None,
+    grad_clip: Annotated[
+        float | None, typer.Option(help="Max global gradient norm (default: none).")
+    ] = None,
+    teacher_arch: Annotated[str | None, typer.Option(help="Distilled runs.")] = None,
+    teacher_checkpoint: Annotated[str | None, typer.Option(help="Distilled runs.")] = None,
+    save_checkpoint: Annotated[str | None, typer.Option(help="Write the weights here.")] = None,
+    image_size: Annotated[int | None, typer.Option(help="Generated datasets.")] = None,
+    train_size: Annotated[int | None, typer.Option(help="First N training images.")] = None,
+    test_size: Annotated[int | None, typer.Option(help="First N test images.")] = None,
+    data_root: Annotated[str | None, typer.Option(help="Dataset directory.")] = None,
+    device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
+    compile: Annotated[bool, typer.Option("--compile", help="torch.compile.")] = False,
+    logits_dtype: Annotated[
+        str, typer.Option(help="float32, float16 or none (the pred column only).")
+    ] = "float32",
+) -> None:
+    """Train one run and write its prediction file (sweeps: python -m producers.sweep)."""
     try:
-        setting = get_setting(a.setting)
+        if role not in ROLES:
+            raise KDAuditError(f"--role must be one of {', '.join(ROLES)}, got {role!r}")
+        if logits_dtype not in ("float32", "float16", "none"):
+            raise KDAuditError(
+                f"--logits-dtype must be float32, float16 or none, got {logits_dtype!r}"
+            )
         spec = RunSpec(
-            setting=a.setting,
-            role=a.role,
-            seed=a.seed,
-            arch=a.arch,
-            epochs=a.epochs,
-            batch_size=a.batch_size or setting.batch_size,
-            temperature=a.temperature,
-            alpha=a.alpha,
-            grad_clip=a.grad_clip,
-            teacher_arch=a.teacher_arch,
-            teacher_checkpoint=a.teacher_checkpoint,
-            save_checkpoint=a.save_checkpoint,
-            image_size=a.image_size,
-            train_size=a.train_size,
-            test_size=a.test_size,
-            data_root=a.data_root,
-            device=a.device,
-            compile=a.compile,
-            logits_dtype=a.logits_dtype,
+            setting=setting,
+            role=role,  # type: ignore[arg-type]
+            seed=seed,
+            arch=arch,
+            epochs=epochs,
+            batch_size=batch_size or get_setting(setting).batch_size,
+            temperature=temperature,
+            alpha=alpha,
+            grad_clip=grad_clip,
+            teacher_arch=teacher_arch,
+            teacher_checkpoint=teacher_checkpoint,
+            save_checkpoint=save_checkpoint,
+            image_size=image_size,
+            train_size=train_size,
+            test_size=test_size,
+            data_root=data_root,
+            device=device,
+            compile=compile,
+            logits_dtype=logits_dtype,
         )
-        r = train_run(spec, a.out)
+        r = train_run(spec, out)
     except (KDAuditError, OSError) as exc:
-        import sys
+        typer.echo(f"error: {' '.join(str(exc).split())}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(json.dumps(r.to_dict()))
 
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    print(json.dumps(r.to_dict()))
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m producers.train ...``; returns the exit status."""
+    import sys
+
+    try:
+        app(argv if argv is not None else sys.argv[1:], prog_name="python -m producers.train")
+    except SystemExit as exc:
+        return int(exc.code or 0)
     return 0
 
 

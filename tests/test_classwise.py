@@ -446,3 +446,21 @@ def test_classwise_result_holds_its_welch_and_permutation_results():
     assert (res.n_permutations, res.permutations_exact) == (perm.n_permutations, perm.exact)
     assert res.permutation.observed == res.n_significant
     np.testing.assert_array_equal(res.permutation.null_counts, perm.null_counts)
+
+
+@pytest.mark.parametrize("level", [0.8, 0.95, 0.99])
+def test_confidence_interval_at_any_level_matches_scipy(level):
+    """The result keeps the standard error, so an interval at any level is computed later
+    (as scipy's TtestResult.confidence_interval); untestable classes give NaN."""
+    rng = np.random.default_rng(11)
+    xa, xb = rng.normal(1.0, 0.1, (4, 5)), rng.normal(1.05, 0.2, (6, 5))
+    xa[:, 4] = xb[:, 4] = 1.0  # both sides constant: untestable
+    r = welch_classwise(xa, xb)
+    low, high = r.confidence_interval(level)
+    for c in range(4):
+        ref = stats.ttest_ind(xb[:, c], xa[:, c], equal_var=False).confidence_interval(level)
+        assert low[c] == pytest.approx(ref.low, rel=1e-10)
+        assert high[c] == pytest.approx(ref.high, rel=1e-10)
+    assert np.isnan(low[4]) and np.isnan(high[4])
+    default = r.confidence_interval()
+    np.testing.assert_allclose(default[0], r.ci_low, rtol=1e-12)

@@ -486,3 +486,20 @@ def test_reading_does_not_import_pandas(tmp_path):
         "assert 'pandas' not in sys.modules"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_integer_sample_ids_are_delta_encoded(tmp_path):
+    import pyarrow.parquet as pq
+
+    n = 20_000
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 10, n)
+    ids = np.arange(n) * 3 + 7
+    path = write_predictions(
+        tmp_path / "a.parquet", y_true=y, y_pred=y, sample_id=ids, seed=0, num_classes=10
+    )
+    col = pq.ParquetFile(path).metadata.row_group(0).column(0)
+    assert col.path_in_schema == "sample_id" and "DELTA_BINARY_PACKED" in col.encodings
+    assert col.total_compressed_size < 4 * n // 10  # not 8 bytes per id
+    run = read_predictions(path)
+    assert np.array_equal(run.sample_id, ids) and np.array_equal(run.pred, y)

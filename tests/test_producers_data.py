@@ -14,7 +14,10 @@ from producers.data.trifeature import (  # noqa: E402
     BACKGROUND,
     COLORS,
     SHAPES,
+    TEST_SIZE,
     TEXTURES,
+    TRAIN_SIZE,
+    cell_counts,
     generate_split,
     load_trifeature,
     render,
@@ -54,6 +57,32 @@ def test_every_label_and_group_combination_is_reachable():
     assert np.bincount(d.labels, minlength=10).tolist() == [100] * 10
     # labels balanced in every run of 10 consecutive samples
     assert all(sorted(d.labels[i : i + 10]) == list(range(10)) for i in range(0, 1000, 10))
+
+
+def test_default_test_split_is_balanced_with_500_per_cell():
+    # the parameters alone (no rendering): every shape x colour and shape x texture cell of the
+    # default 50,000-image test split holds exactly 500 images
+    assert TEST_SIZE >= 50_000 and TRAIN_SIZE >= 20_000
+    p = sample_params(TEST_SIZE, seed=0, split=1)
+    for groups in (p.color, p.texture):
+        counts = np.zeros((10, 10), dtype=int)
+        np.add.at(counts, (p.shape, groups), 1)
+        assert counts.min() == counts.max() == TEST_SIZE // 100 >= 500
+    full = np.zeros((10, 10, 10), dtype=int)
+    np.add.at(full, (p.shape, p.color, p.texture), 1)
+    assert full.min() == full.max() == TEST_SIZE // 1000
+
+
+def test_cell_counts_and_parallel_rendering():
+    serial = generate_split(2000, size=8, seed=2, split=1)
+    parallel = generate_split(2000, size=8, seed=2, split=1, workers=2)
+    assert np.array_equal(serial.images, parallel.images)
+    for attribute in ("color", "texture"):
+        counts = cell_counts(parallel, attribute)
+        assert counts.shape == (10, 10) and counts.min() == counts.max() == 20
+    # a prefix that is not a whole number of blocks is close to balanced, not exactly
+    part = cell_counts(generate_split(1500, size=8, seed=2, split=1), "color")
+    assert part.sum() == 1500 and part.min() >= 10 and part.max() <= 20
 
 
 def test_train_and_test_streams_differ():

@@ -81,6 +81,19 @@ def test_distilled_file_and_float16_logits(tmp_path, data, teacher_ckpt):
     )
 
 
+def test_pred_only_file(tmp_path, data):
+    import pyarrow.parquet as pq
+
+    spec = RunSpec(role="baseline", seed=0, arch="lenet5", logits_dtype="none", **TINY)
+    res = train_run(spec, tmp_path / "nds.parquet", data=data)
+    names = pq.read_schema(tmp_path / "nds.parquet").names
+    assert "pred" in names and "logits" not in names
+    run = read_predictions(tmp_path / "nds.parquet")
+    assert run.num_classes == 10 and abs(run.accuracy - res.test_accuracy) < 1e-9
+    with pytest.raises(Exception, match="logits_dtype"):
+        RunSpec(role="baseline", seed=0, arch="lenet5", logits_dtype="int8", **TINY)
+
+
 def test_teacher_stays_frozen_during_distillation(data, teacher_ckpt):
     teacher = build_model("resnet20", num_classes=10, checkpoint=teacher_ckpt)
     before = {k: v.clone() for k, v in teacher.state_dict().items()}
@@ -230,6 +243,8 @@ def test_train_speed_benchmark_runs_on_cpu(tmp_path):
             "16",
             "--concurrent",
             "0",
+            "--batched",
+            "0",
             "--json",
             str(tmp_path / "r.json"),
         ]
@@ -243,3 +258,72 @@ def test_train_speed_benchmark_runs_on_cpu(tmp_path):
         "b_dataloader_kd56to20",
     }
     assert out["ratios"]["a/b r20"] > 0
+
+
+def test_drop_logits_keeps_everything_else(tmp_path):
+    from kdbias_audit.io import write_predictions
+    from producers.predfiles import drop_logits, drop_logits_tree
+
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(300, 10)).astype(np.float32)
+    y = rng.integers(0, 10, 300)
+    groups = {"color": np.array(["red", "blue", "green"])[rng.integers(0, 3, 300)]}
+    path = tmp_path / "ds_T4" / "seed3.parquet"
+    meta = {"role": "distilled", "temperature": 4.0, "alpha": 0.8, "grad_clip": 1.0}
+    write_predictions(
+        path, y_true=y, logits=logits, groups=groups, seed=3, metadata=meta, logits_dtype="float16"
+    )
+    before = read_predictions(path)
+    assert drop_logits_tree(tmp_path) == 1 and not drop_logits(path)  # idempotent
+    after = read_predictions(path)
+    for f in ("label", "pred", "sample_id"):
+        assert np.array_equal(getattr(before, f), getattr(after, f))
+    assert after.metadata == before.metadata and after.seed == 3
+    assert after.group_levels == before.group_levels
+    assert np.array_equal(after.groups["color"], before.groups["color"])
+    import pyarrow.parquet as pq
+
+    assert "logits" not in pq.read_schema(path).names
+
+
+@pytest.mark.slow
+def test_train_speed_batched_case_and_sweep_estimate_run_on_cpu(tmp_path):
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "train_speed.py"
+    spec = importlib.util.spec_from_file_location("train_speed", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    args = ["--device", "cpu", "--steps", "1", "--warmup", "1", "--n-train", "64"]
+    rc = mod.main(
+        [
+            *args,
+            "--batch-size",
+            "16",
+            "--cases",
+            "a,d",
+            "--batched",
+            "2",
+            "--kd-group",
+            "2",
+            "--estimate-sweep",
+            "digits",
+            "--estimate-train-size",
+            "64",
+            "--estimate-epochs",
+            "1",
+            "--estimate-steps",
+            "1",
+            "--json",
+            str(tmp_path / "r.json"),
+        ]
+    )
+    assert rc == 0
+    out = json.loads((tmp_path / "r.json").read_text())
+    assert {"d_batched2_r20", "d_kdgroup2_kd56to20"} <= set(out["results"])
+    assert out["ratios"]["d2/2 sequential r20"] > 0
+    est = out["estimate"]["digits"]
+    assert [g["role"] for g in est["groups"]] == ["teacher", "baseline", "distilled"]
+    assert est["steps_per_run"] == 1 and est["minutes"] > 0

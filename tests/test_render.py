@@ -123,3 +123,20 @@ def test_unknown_format_and_unknown_result_are_argument_errors(results):
         render_result(results["audit"], "xml")
     with pytest.raises(InvalidArgumentError, match="cannot render a dict"):
         render_result({}, "json")
+
+
+def test_a_format_builds_only_what_it_shows(results):
+    """CSV never builds the JSON (a 10,000-class comparison's (C, C) matrix as lists), and JSON
+    never builds the display tables."""
+    import dataclasses
+
+    from kdbias_audit.render.document import render_document
+
+    def boom():
+        raise AssertionError("built although the format does not show it")
+
+    doc = document(results["cmp"])
+    assert render_document(dataclasses.replace(doc, make_json=boom), "csv")
+    assert render_document(
+        dataclasses.replace(doc, make_tables=boom, make_file_tables=boom, make_data=boom), "json"
+    )

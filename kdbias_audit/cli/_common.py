@@ -10,9 +10,12 @@ import warnings
 from collections.abc import Callable, Iterator
 from enum import Enum
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
+
+if TYPE_CHECKING:  # rich is imported when a table is printed
+    from rich.console import Console
 
 from ..atomic import atomic_write_text
 from ..defaults import MIN_RESAMPLES
@@ -149,7 +152,7 @@ def show(
     emit(render_result(result, fmt.value, **options), out, protect=protect)
 
 
-def console(stderr: bool = False):
+def console(stderr: bool = False) -> Console:
     from rich.console import Console
 
     return Console(stderr=stderr, highlight=False)

@@ -6,7 +6,7 @@ import dataclasses
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -20,6 +20,9 @@ from ..defaults import (
 from ._app import app
 from ._common import OutputFormat, degenerate_warnings_to_stderr, guarded, show
 
+if TYPE_CHECKING:  # pragma: no cover
+    from ..comparison import Comparison
+
 
 class PairingOption(str, Enum):
     seed = "seed"
@@ -32,7 +35,7 @@ class MethodOption(str, Enum):
     auto = "auto"
 
 
-def table_renderables(result, *, top: int = 10) -> list:
+def table_renderables(result: Comparison, *, top: int = 10) -> list[Any]:
     """The rich tables of the terminal summary."""
     from ..render.document import rich_tables
     from ..render.views import document
@@ -40,7 +43,7 @@ def table_renderables(result, *, top: int = 10) -> list:
     return rich_tables(document(result, top=top))
 
 
-def render_table(result, *, top: int = 10, width: int | None = None) -> str:
+def render_table(result: Comparison, *, top: int = 10, width: int | None = None) -> str:
     """The terminal summary as plain text (no colour codes)."""
     from ..render.document import render_document
     from ..render.views import document
@@ -48,7 +51,7 @@ def render_table(result, *, top: int = 10, width: int | None = None) -> str:
     return render_document(dataclasses.replace(document(result, top=top), width=width), "table")
 
 
-def render_markdown(result, *, top: int = 10) -> str:
+def render_markdown(result: Comparison, *, top: int = 10) -> str:
     from ..render.views import render_result
 
     return render_result(result, "markdown", top=top)

@@ -5,15 +5,18 @@ from __future__ import annotations
 import dataclasses
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ._app import app
 from ._common import OutputFormat, degenerate_warnings_to_stderr, guarded, show
 
+if TYPE_CHECKING:  # pragma: no cover
+    from ..fairness.audit import FairnessAudit
 
-def render_table(audit, *, width: int | None = None) -> str:
+
+def render_table(audit: FairnessAudit, *, width: int | None = None) -> str:
     """The terminal table as plain text (no colour codes)."""
     from ..render.document import render_document
     from ..render.views import document

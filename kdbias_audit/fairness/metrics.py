@@ -8,7 +8,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ..errors import InvalidArgumentError
-from .counts import INTERSECTION_SEP, group_counts
+from .counts import INTERSECTION_SEP, GroupCounts, group_counts
 from .rates import (
     combine_eod,
     eod_messages,
@@ -105,7 +105,7 @@ def _binary_inputs(
     sample_weight: Any,
     method: str,
     need_binary_labels: bool,
-):
+) -> tuple[GroupCounts, GroupCounts, list[str]]:
     if method not in ("between_groups", "to_overall"):
         raise InvalidArgumentError(
             f"method: expected 'between_groups' or 'to_overall', got {method!r}"

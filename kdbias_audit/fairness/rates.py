@@ -166,8 +166,8 @@ def eod_messages(
     t: np.ndarray,
     f: np.ndarray,
     eod_values: np.ndarray,
-    group_names,
-    class_names,
+    group_names: Sequence[str] | None,
+    class_names: Sequence[str] | None,
     context: str = "",
 ) -> list[str | None]:
     return [

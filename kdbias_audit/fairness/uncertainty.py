@@ -411,7 +411,12 @@ def _upper_pvalue(null: np.ndarray, observed: float) -> float:
 
 
 def _noise_floor(
-    n: np.ndarray, pos: np.ndarray, pp: np.ndarray, tp: np.ndarray, size: int, rng
+    n: np.ndarray,
+    pos: np.ndarray,
+    pp: np.ndarray,
+    tp: np.ndarray,
+    size: int,
+    rng: np.random.Generator,
 ) -> tuple[np.ndarray, np.ndarray]:
     """DPD and EOD when every group has the pooled rates (counts shaped (classes, groups))."""
     neg = n - pos

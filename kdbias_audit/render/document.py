@@ -9,11 +9,12 @@ through this module, so a table looks the same everywhere.
 
 from __future__ import annotations
 
+import functools
 import html
 import io
 import json
 import shutil
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -49,21 +50,23 @@ class Table:
 
 @dataclass(frozen=True, eq=False)
 class Document:
-    """What a result shows, in every format.
+    """What a result shows, in every format. Each part is built only when a format needs it
+    (the CSV of a 10,000-class comparison never builds its ``(C, C)`` JSON matrix).
 
     Attributes
     ----------
     title
-        A heading above the tables (Markdown ``#``, HTML ``h4``); ``None`` for none.
-    tables
-        The display tables of the terminal and HTML.
-    data
-        The numeric frame CSV writes (fractions, one column per quantity).
-    json
-        The JSON object (plain values; the most complete format).
-    file_tables
-        The display tables of Markdown and LaTeX when they differ from ``tables`` (e.g. every
-        class instead of the most affected ones).
+        A heading above the tables (Markdown ``#``, HTML ``h4``, a line in the terminal);
+        ``None`` for none.
+    make_tables
+        Builds the display tables of the terminal and HTML (:attr:`tables`).
+    make_data
+        Builds the numeric frame CSV writes (:attr:`data`; fractions, one column per quantity).
+    make_json
+        Builds the JSON object (:attr:`json`; plain values, the most complete format).
+    make_file_tables
+        Builds the display tables of Markdown and LaTeX when they differ from the terminal's
+        (:attr:`files`; e.g. every class instead of the most affected ones).
     width
         Terminal width of the ``table`` format (``None``: the terminal's, at least 100).
     json_indent
@@ -71,16 +74,28 @@ class Document:
     """
 
     title: str | None
-    tables: tuple[Table, ...]
-    data: pd.DataFrame
-    json: Mapping[str, Any]
-    file_tables: tuple[Table, ...] | None = None
+    make_tables: Callable[[], Sequence[Table]]
+    make_data: Callable[[], pd.DataFrame]
+    make_json: Callable[[], Mapping[str, Any]]
+    make_file_tables: Callable[[], Sequence[Table]] | None = None
     width: int | None = None
     json_indent: int | None = 2
 
-    @property
+    @functools.cached_property
+    def tables(self) -> tuple[Table, ...]:
+        return tuple(self.make_tables())
+
+    @functools.cached_property
     def files(self) -> tuple[Table, ...]:
-        return self.tables if self.file_tables is None else self.file_tables
+        return self.tables if self.make_file_tables is None else tuple(self.make_file_tables())
+
+    @functools.cached_property
+    def data(self) -> pd.DataFrame:
+        return self.make_data()
+
+    @functools.cached_property
+    def json(self) -> Mapping[str, Any]:
+        return self.make_json()
 
 
 def rich_tables(doc: Document) -> list[Any]:

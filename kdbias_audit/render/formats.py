@@ -23,8 +23,9 @@ __all__ = [
     "pm",  # from .cells, where every display cell is worded
 ]
 
-if TYPE_CHECKING:  # pandas is imported by the functions that need it
+if TYPE_CHECKING:  # pandas and rich are imported by the functions that need them
     import pandas as pd
+    from rich.table import Table
 
 
 #: The one NaN rule (NaN/inf -> None), kept under its former name here.
@@ -101,7 +102,9 @@ def frame_to_csv(df: pd.DataFrame) -> str:
     return df.to_csv(index=False)
 
 
-def frame_to_rich(df: pd.DataFrame, *, title: str | None = None, float_format: str = ".4g"):
+def frame_to_rich(
+    df: pd.DataFrame, *, title: str | None = None, float_format: str = ".4g"
+) -> Table:
     """A ``rich.table.Table`` for terminal output (rich imported here, not at package import)."""
     import pandas as pd
     from rich.table import Table

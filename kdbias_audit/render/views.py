@@ -90,9 +90,11 @@ def _fairness_audit(audit: FairnessAudit, **options: Any) -> Document:
     title = f"Group fairness of {audit.runset} (%, mean ± std over {len(audit.seeds)} seeds)"
     return Document(
         title=None,
-        tables=(Table(title, fairness_audit_frame(audit), left=("attribute", "mode")),),
-        data=audit.to_frame(),
-        json=audit.to_dict(),
+        make_tables=lambda: (
+            Table(title, fairness_audit_frame(audit), left=("attribute", "mode")),
+        ),
+        make_data=audit.to_frame,
+        make_json=audit.to_dict,
     )
 
 
@@ -141,9 +143,9 @@ FAIRNESS_DIFF_TITLE = "Group fairness (B - A; negative: B is fairer)"
 def _fairness_comparison(cmp: FairnessComparison, **options: Any) -> Document:
     return Document(
         title=f"Fairness: {cmp.a.runset} (A) vs {cmp.b.runset} (B)",
-        tables=(Table(FAIRNESS_DIFF_TITLE, fairness_comparison_frame(cmp)),),
-        data=cmp.to_frame(),
-        json=cmp.to_dict(),
+        make_tables=lambda: (Table(FAIRNESS_DIFF_TITLE, fairness_comparison_frame(cmp)),),
+        make_data=cmp.to_frame,
+        make_json=cmp.to_dict,
     )
 
 
@@ -162,7 +164,10 @@ def _classwise(res: ClasswiseResult, **options: Any) -> Document:
         f"{pvalue_text(s['expected_false_positives']) or 'nan'}"
     )
     return Document(
-        title=None, tables=(Table(head, res.to_frame()),), data=res.to_frame(), json=res.to_dict()
+        title=None,
+        make_tables=lambda: (Table(head, res.to_frame()),),
+        make_data=res.to_frame,
+        make_json=res.to_dict,
     )
 
 
@@ -174,9 +179,9 @@ def _disagreement(res: DisagreementResult, *, top: int = 10, **options: Any) -> 
     )
     return Document(
         title=None,
-        tables=(Table(head, res.top_pairs_frame(top)),),
-        data=res.to_frame(),
-        json=res.to_dict(),
+        make_tables=lambda: (Table(head, res.top_pairs_frame(top)),),
+        make_data=res.to_frame,
+        make_json=res.to_dict,
     )
 
 
@@ -266,33 +271,42 @@ def most_affected_frame(result: Comparison, k: int = 10) -> Any:
 
 @document.register(Comparison)
 def _comparison(result: Comparison, *, top: int = 10, **options: Any) -> Document:
-    head = "Summary" if result.header is None else f"Summary. {result.header}"
-    summary = Table(head, result.summary_frame(), left=("quantity", "value"))
     pairs_title = "Top disagreeing class pairs (mean count over run pairs)"
-    tables = [summary]
-    files = [summary, Table("Per-class tests", result.to_frame())]
-    if top > 0:
-        level = f"{100 * result.classwise.confidence_level:g}"
-        tables.append(
-            Table(
-                f"Most affected classes (smallest p; delta = rel B - rel A, {level}% CI)",
-                result.most_affected_frame(top),
+
+    def summary() -> Table:
+        head = "Summary" if result.header is None else f"Summary. {result.header}"
+        return Table(head, result.summary_frame(), left=("quantity", "value"))
+
+    def pairs() -> list[Table]:
+        frame = result.top_pairs_frame(top) if top > 0 else None
+        return [Table(pairs_title, frame)] if frame is not None and len(frame) else []
+
+    def fairness() -> list[Table]:
+        if result.fairness is None:
+            return []
+        return [Table(FAIRNESS_DIFF_TITLE, fairness_comparison_frame(result.fairness))]
+
+    def tables() -> list[Table]:
+        out = [summary()]
+        if top > 0:
+            level = f"{100 * result.classwise.confidence_level:g}"
+            out.append(
+                Table(
+                    f"Most affected classes (smallest p; delta = rel B - rel A, {level}% CI)",
+                    result.most_affected_frame(top),
+                )
             )
-        )
-        pairs = result.top_pairs_frame(top)
-        if len(pairs):
-            tables.append(Table(pairs_title, pairs))
-            files.append(Table(pairs_title, pairs))
-    if result.fairness is not None:
-        fair = Table(FAIRNESS_DIFF_TITLE, fairness_comparison_frame(result.fairness))
-        tables.append(fair)
-        files.append(fair)
+        return out + pairs() + fairness()
+
+    def file_tables() -> list[Table]:
+        return [summary(), Table("Per-class tests", result.to_frame()), *pairs(), *fairness()]
+
     return Document(
         title=f"kdaudit compare: {result.b.name} vs {result.a.name}",
-        tables=tuple(tables),
-        file_tables=tuple(files),
-        data=result.to_frame(),
-        json=result.to_dict(),
+        make_tables=tables,
+        make_file_tables=file_tables,
+        make_data=result.to_frame,
+        make_json=result.to_dict,
         # pretty for small outputs; compact when the (C, C) matrix makes indentation costly
         json_indent=2 if result.classwise.n_classes <= 100 else None,
     )
@@ -307,9 +321,9 @@ def _validation(report: ValidationReport, **options: Any) -> Document:
     frame = report.to_frame()
     return Document(
         title=None,
-        tables=(Table("Run sets", frame),) if report.summaries else (),
-        data=frame,
-        json=report.to_dict(),
+        make_tables=lambda: (Table("Run sets", frame),) if report.summaries else (),
+        make_data=lambda: frame,
+        make_json=report.to_dict,
     )
 
 
@@ -328,14 +342,18 @@ def _sweep(result: SweepResult, **options: Any) -> Document:
 
     t1, t2 = titles(result)
     left = ("Run set", "Model")
-    tables = [Table(t1, class_bias_display_frame(result), left=left)]
-    fair = fairness_display_frame(result)
-    if fair is not None:
-        tables.append(Table(t2, fair, left=left))
+
+    def tables() -> list[Table]:
+        out = [Table(t1, class_bias_display_frame(result), left=left)]
+        fair = fairness_display_frame(result)
+        if fair is not None:
+            out.append(Table(t2, fair, left=left))
+        return out
+
     return Document(
         title=None,
-        tables=tuple(tables),
-        data=sweep_numeric_frame(result),
-        json=result.to_dict(),
+        make_tables=tables,
+        make_data=lambda: sweep_numeric_frame(result),
+        make_json=result.to_dict,
         width=200,
     )

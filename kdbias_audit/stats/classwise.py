@@ -299,6 +299,13 @@ class ClasswiseResult:
     def confidence_level(self) -> float:
         return self.welch.confidence_level
 
+    def confidence_interval(
+        self, confidence_level: float = DEFAULT_CONFIDENCE_LEVEL
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(low, high)`` of ``delta`` per class at ``confidence_level`` (see
+        :meth:`WelchResult.confidence_interval`)."""
+        return self.welch.confidence_interval(confidence_level)
+
     def class_name(self, c: int) -> str | None:
         if self.class_names is None or c >= len(self.class_names):
             return None

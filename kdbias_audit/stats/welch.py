@@ -74,6 +74,8 @@ class WelchResult:
     untestable : ndarray of bool
         Both samples have zero variance (or a relative accuracy is NaN): no test possible.
     alpha, confidence_level : float
+    standard_error : ndarray
+        ``sqrt(v_A/n_A + v_B/n_B)`` (what :meth:`confidence_interval` needs at any level).
     """
 
     statistic: np.ndarray
@@ -88,6 +90,36 @@ class WelchResult:
     untestable: np.ndarray
     alpha: float
     confidence_level: float
+    standard_error: np.ndarray | None = None
+
+    def confidence_interval(
+        self, confidence_level: float = DEFAULT_CONFIDENCE_LEVEL
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``(low, high)`` of ``delta`` at ``confidence_level`` per class (NaN when untestable),
+        as ``scipy.stats.ttest_ind(x_B, x_A, equal_var=False).confidence_interval()``.
+
+        >>> r = welch_classwise([[1.0], [1.2], [1.1]], [[1.4], [1.5], [1.3]])
+        >>> [round(float(v[0]), 4) for v in r.confidence_interval(0.9)]
+        [0.1259, 0.4741]
+        """
+        from scipy import special
+
+        level = check_alpha(confidence_level, "confidence_level")
+        if self.standard_error is None:  # built without it: only the stored level is known
+            if level != self.confidence_level:
+                raise InvalidArgumentError(
+                    "confidence_level: this result holds no standard error; only "
+                    f"{self.confidence_level:g} is available",
+                    parameter="confidence_level",
+                )
+            return self.ci_low, self.ci_high
+        with np.errstate(invalid="ignore"):
+            half = special.stdtrit(self.df, 0.5 + level / 2.0) * self.standard_error
+        testable = ~self.untestable
+        return (
+            np.where(testable, self.delta - half, np.nan),
+            np.where(testable, self.delta + half, np.nan),
+        )
 
     def to_frame(self) -> pd.DataFrame:
         import pandas as pd
@@ -173,8 +205,9 @@ def welch_classwise(
             f"rel_a has {xa.shape[1]} classes but rel_b has {xb.shape[1]}; they must match"
         )
     delta, se2, df, statistic, pvalue, testable = welch_core(xa, xb)
+    standard_error = np.sqrt(se2)
     with np.errstate(invalid="ignore"):
-        half = special.stdtrit(df, 0.5 + confidence_level / 2.0) * np.sqrt(se2)
+        half = special.stdtrit(df, 0.5 + confidence_level / 2.0) * standard_error
     ci_low = np.where(testable, delta - half, np.nan)
     ci_high = np.where(testable, delta + half, np.nan)
     qvalue = benjamini_hochberg(pvalue)
@@ -194,4 +227,5 @@ def welch_classwise(
         untestable=~testable,
         alpha=alpha,
         confidence_level=confidence_level,
+        standard_error=standard_error,
     )

@@ -24,11 +24,21 @@ combinations exactly once**, and labels are balanced in every run of 10 consecut
 Train and test use independent streams (so no test image is a train image: positions,
 rotations and phases differ), and ``n`` samples are always the first ``n`` of the stream: a
 larger split extends a smaller one. ``sample_id`` is the index in its split.
+
+Balance. Because every block holds every combination once, a split of ``n = 1000 k`` samples
+has exactly ``k`` samples per (shape, colour, texture), ``10 k`` per (shape, colour) and per
+(shape, texture): the default test split (50,000) has 500 images in every shape x colour and
+shape x texture cell, so a group's per-class rate is estimated from 500 positives (standard
+error <= 2.2 points) instead of 20. `cell_counts` counts the cells of a split.
+
+Speed. Rendering is pure numpy, about 1-2 ms per 32 px image on one core; ``workers > 1``
+renders chunks in that many processes (identical output: the parameters are drawn first).
 """
 
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 
 import numpy as np
@@ -40,6 +50,7 @@ __all__ = [
     "SHAPES",
     "TEXTURES",
     "TrifeatureParams",
+    "cell_counts",
     "generate_split",
     "load_trifeature",
     "render",
@@ -312,30 +323,80 @@ def render(params: TrifeatureParams, size: int, *, chunk_pixels: int = 4_000_000
     return out
 
 
-def generate_split(n: int, *, size: int = 224, seed: int = 0, split: int = 0) -> ImageSplit:
-    """The first ``n`` images of a split with labels (shape) and groups (color, texture)."""
+def _render_parallel(params: TrifeatureParams, size: int, workers: int) -> np.ndarray:
+    """`render` in ``workers`` processes, chunk by chunk (same pixels as one process)."""
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    n = len(params)
+    if workers <= 1 or n < 2 * BLOCK:
+        return render(params, size)
+    bounds = np.linspace(0, n, min(workers * 4, -(-n // BLOCK)) + 1).astype(int)
+    chunks = [params.take(slice(a, b)) for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+    out = np.empty((n, size, size, 3), dtype=np.uint8)
+    # spawn, not fork: the caller may hold CUDA or OpenMP threads (a sweep's main process)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+        for a, img in zip(bounds[:-1], pool.map(render, chunks, [size] * len(chunks)), strict=True):
+            out[a : a + len(img)] = img
+    return out
+
+
+def cell_counts(split: ImageSplit, attribute: str) -> np.ndarray:
+    """Counts (10 shapes x 10 groups) of ``split`` per (label, ``group.<attribute>``) cell.
+
+    Columns follow `COLORS` for ``"color"`` and `TEXTURES` for ``"texture"``.
+    """
+    names = {"color": list(COLORS), "texture": list(TEXTURES)}[attribute]
+    lookup = {name: i for i, name in enumerate(names)}
+    idx = np.array([lookup[str(g)] for g in split.groups[attribute]], dtype=np.int64)
+    counts = np.zeros((len(SHAPES), len(names)), dtype=np.int64)
+    np.add.at(counts, (np.asarray(split.labels, dtype=np.int64), idx), 1)
+    return counts
+
+
+def generate_split(
+    n: int, *, size: int = 224, seed: int = 0, split: int = 0, workers: int = 1
+) -> ImageSplit:
+    """The first ``n`` images of a split with labels (shape) and groups (color, texture).
+
+    ``workers > 1`` renders in that many processes (the same images).
+    """
     params = sample_params(n, seed=seed, split=split)
     names_c = np.array(list(COLORS), dtype=object)
     names_t = np.array(TEXTURES, dtype=object)
     return ImageSplit(
-        images=render(params, size),
+        images=_render_parallel(params, size, workers),
         labels=params.shape.astype(np.int64),
         sample_id=np.arange(n, dtype=np.int64),
         groups={"color": names_c[params.color], "texture": names_t[params.texture]},
     )
 
 
+TRAIN_SIZE = 20_000
+TEST_SIZE = 50_000
+
+
 def load_trifeature(
-    *, image_size: int = 224, train_size: int = 10_000, test_size: int = 2_000, seed: int = 0
+    *,
+    image_size: int = 224,
+    train_size: int = TRAIN_SIZE,
+    test_size: int = TEST_SIZE,
+    seed: int = 0,
+    workers: int | None = None,
 ) -> DatasetSplits:
     """Generate the Trifeature train and test splits (see the module docstring for the rule).
 
     ``seed`` is the *dataset* seed: keep it fixed across a sweep so that every run is tested on
-    the same images (the training seed is separate).
+    the same images (the training seed is separate). The defaults (20,000 training, 50,000
+    test images) give 500 test images per shape x colour and shape x texture cell. ``workers``
+    (default: the CPU count, at most 16) renders in parallel processes; the images are the same
+    for any value.
     """
+    if workers is None:
+        workers = min(16, os.cpu_count() or 1)
     return DatasetSplits(
         "trifeature",
-        generate_split(train_size, size=image_size, seed=seed, split=0),
-        generate_split(test_size, size=image_size, seed=seed, split=1),
+        generate_split(train_size, size=image_size, seed=seed, split=0, workers=workers),
+        generate_split(test_size, size=image_size, seed=seed, split=1, workers=workers),
         SHAPES,
     )

@@ -1,0 +1,193 @@
+"""examples/trifeature_verdict.py: claims, noise floor and the RESULTS/README pages.
+
+The sweeps here are generated with planted effects (Trifeature-shaped: 10 shapes x 10 colours x
+10 textures, balanced): DS students more accurate than the NDS, a colour effect on accuracy that
+shrinks from T = 1 to T = 10 and grows again at T = 40, or no effect at all.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kdbias_audit import read_predictions
+from kdbias_audit.io import write_predictions
+
+REPO = Path(__file__).resolve().parents[1]
+SCRIPT = REPO / "examples" / "trifeature_verdict.py"
+COLORS = [f"c{i}" for i in range(10)]
+TEXTURES = [f"t{i}" for i in range(10)]
+
+
+def _load_script():
+    spec = importlib.util.spec_from_file_location("trifeature_verdict", SCRIPT)
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["trifeature_verdict"] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+verdict = _load_script()
+
+
+def _design(blocks: int):
+    """Labels and groups: every (shape, colour, texture) once per block of 1,000."""
+    k = np.arange(1000 * blocks) % 1000
+    return k % 10, (k // 10) % 10, k // 100
+
+
+def _write_runset(root, name, y, color, texture, acc, penalty, seeds, meta, rng_seed):
+    for s in seeds:
+        rng = np.random.default_rng([rng_seed, s])
+        p = np.clip(acc + rng.normal(0, 0.003) - penalty * (color == 0), 0, 1)
+        right = rng.random(y.size) < p
+        wrong = (y + rng.integers(1, 10, y.size)) % 10
+        write_predictions(
+            root / name / f"seed{s}.parquet",
+            y_true=y,
+            y_pred=np.where(right, y, wrong),
+            groups={"color": np.array(COLORS)[color], "texture": np.array(TEXTURES)[texture]},
+            seed=s,
+            num_classes=10,
+            metadata={"class_names": [f"s{i}" for i in range(10)], **meta},
+        )
+
+
+def make_sweep(root: Path, *, planted: bool, blocks: int = 3, seeds=(0, 1, 2)) -> Path:
+    y, color, texture = _design(blocks)
+    common = {"model": "lenet5", "epochs": 30, "lr": 0.1, "grad_clip": 1.0, "image_size": 32}
+    common |= {"train_size": 20000, "test_size": y.size, "batch_size": 64, "weight_decay": 0.001}
+    _write_runset(root, "teacher", y, color, texture, 0.99, 0.0, seeds, {"role": "teacher"}, 1)
+    nds_pen = 0.3 if planted else 0.0
+    _write_runset(
+        root, "nds", y, color, texture, 0.85, nds_pen, seeds, common | {"role": "baseline"}, 2
+    )
+    for t in (1.0, 4.0, 7.0, 10.0, 40.0):
+        pen = ({1.0: 0.3, 4.0: 0.2, 7.0: 0.1, 10.0: 0.0, 40.0: 0.3}[t]) if planted else 0.0
+        acc = 0.90 if planted else 0.85
+        meta = common | {"role": "distilled", "temperature": t, "alpha": 0.8}
+        _write_runset(root, f"ds_T{t:g}", y, color, texture, acc, pen, seeds, meta, 3 + int(t))
+    return root
+
+
+@pytest.fixture(scope="module")
+def planted(tmp_path_factory):
+    root = make_sweep(tmp_path_factory.mktemp("planted"), planted=True)
+    return root, verdict.analyze(root, sims=200)
+
+
+def test_planted_effects_are_found(planted):
+    _, a = planted
+    ds = [m for m in a["models"] if "vs_nds" in m]
+    assert len(ds) == 5 and all(m["vs_nds"]["verdict"] == "supported" for m in ds)
+    claims = {c["claim"]: c for c in a["claims"]}
+    # an accuracy penalty in one colour moves TPRs (EOD), hardly selection rates (DPD): wrong
+    # predictions are spread over the other classes, so only EOD is checked here
+    c = claims["EOD color decreases from T = 1 to T = 10"]
+    assert c["verdict"] == "supported" and c["p_one_sided"] < 1e-4
+    assert claims["EOD color rises again at high T (T = 40 vs T = 10)"]["verdict"] == "supported"
+    # texture carries no effect of its own, but its EOD noise shrinks as accuracy rises (T = 1
+    # is the least accurate DS), so a Spearman trend is possible; the noise floor tells them
+    # apart: colour at T = 1 is far above its floor, texture stays at its floor
+    ds1 = next(m for m in a["models"] if m["key"] == 1.0)
+    floor_c = a["noise_floor"]["color"]["DS T=1"]
+    floor_t = a["noise_floor"]["texture"]["DS T=1"]
+    assert min(ds1["fairness"]["color"]["eod"]) > floor_c["eod_q95"]
+    assert np.mean(ds1["fairness"]["texture"]["eod"]) < floor_t["eod_q95"]
+    assert a["cells"]["color"] == {"min": 30, "max": 30}
+    assert a["training"]["low_runs"] == []
+
+
+def test_statistics_match_scipy(planted):
+    from scipy import stats
+
+    root, a = planted
+    nds = [read_predictions(root / "nds" / f"seed{s}.parquet").accuracy for s in (0, 1, 2)]
+    ds = [read_predictions(root / "ds_T4" / f"seed{s}.parquet").accuracy for s in (0, 1, 2)]
+    m = next(m for m in a["models"] if m["key"] == 4.0)
+    want = stats.ttest_ind(ds, nds, equal_var=False, alternative="greater").pvalue
+    assert m["vs_nds"]["p_one_sided"] == pytest.approx(want, rel=1e-12)
+    t, y = [1, 2, 3, 4, 5, 6, 7], [7, 5, 6, 3, 4, 1, 2]
+    rho, one, two = verdict.spearman_decrease(t, y)
+    assert rho == pytest.approx(stats.spearmanr(t, y).statistic) and rho < 0
+    assert one == pytest.approx(two / 2) and two == pytest.approx(stats.spearmanr(t, y).pvalue)
+    assert verdict._decide(-1.0, 0.9, 0.01, 0.05) == "contradicted"
+    assert verdict._decide(1.0, 0.2, 0.4, 0.05) == "not shown"
+
+
+def test_noise_floor_is_calibrated(tmp_path):
+    # no group effect anywhere: the observed EOD/DPD must look like draws from the floor
+    root = make_sweep(tmp_path, planted=False, blocks=2, seeds=(0, 1, 2, 3, 4, 5))
+    a = verdict.analyze(root, sims=400)
+    obs_eod, obs_dpd, floor_eod, floor_dpd, q95 = [], [], [], [], []
+    for m in a["models"]:
+        if m["key"] == "Teacher":
+            continue
+        key = "NDS" if m["key"] == "NDS" else f"DS T={m['key']:g}"
+        fl = a["noise_floor"]["color"][key]
+        obs_eod += m["fairness"]["color"]["eod"]
+        obs_dpd += m["fairness"]["color"]["dpd"]
+        floor_eod.append(fl["eod_mean"])
+        floor_dpd.append(fl["dpd_mean"])
+        q95.append(fl["eod_q95"])
+    # 36 null seed-level values: their mean within 10 % of the simulated floor's mean, and
+    # about 5 % of them above the 95th percentile (at most 6 of 36 allowed)
+    assert np.mean(obs_eod) == pytest.approx(np.mean(floor_eod), rel=0.1)
+    assert np.mean(obs_dpd) == pytest.approx(np.mean(floor_dpd), rel=0.1)
+    assert np.sum(np.array(obs_eod) > np.repeat(q95, 6)) <= 6
+
+
+def test_command_line_writes_pages(planted, tmp_path):
+    root, _ = planted
+    out = tmp_path / "o"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-W",
+            "error",
+            str(SCRIPT),
+            str(root),
+            "--sims",
+            "50",
+            "--out",
+            str(out / "verdict.md"),
+            "--json",
+            str(out / "v.json"),
+            "--results",
+            str(out / "RESULTS.md"),
+            "--readme",
+            str(out / "README.md"),
+            "--device-note",
+            "One test machine.",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    md = (out / "verdict.md").read_text()
+    assert md in proc.stdout and "| DS | 4 | 92.61 ± 0.17 |" in md  # the paper's number
+    results = (out / "RESULTS.md").read_text()
+    assert "## Verdicts" in results and "figures/fig4_fairness_color.png" in results
+    assert "supported" in results and md in results
+    readme = " ".join((out / "README.md").read_text().split())
+    assert "clipped at 1.0" in readme
+    assert "One test machine." in readme and "3,000 test images" in readme
+    assert json.loads((out / "v.json").read_text())["seeds"] == [0, 1, 2]
+    bad = subprocess.run(
+        [sys.executable, str(SCRIPT), str(tmp_path / "missing")],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO,
+    )
+    assert bad.returncode == 1 and bad.stderr.startswith("error:")
+    assert "Traceback" not in bad.stderr
