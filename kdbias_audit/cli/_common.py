@@ -23,6 +23,7 @@ if TYPE_CHECKING:  # rich is imported when a table is printed
 
 from ..atomic import atomic_write_text
 from ..checks import printable
+from ..defaults import MIN_RESAMPLES
 from ..errors import DegenerateDataWarning, KDAuditError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -48,6 +49,8 @@ PARAMETER_FLAGS: dict[str, str] = {
     "permutations": "--permutations",
     "positive_class": "--positive-class",
     "random_state": "--seed-random",
+    "method": "--method",
+    "n_resamples": "--resamples",
     "sensitive": "--sensitive",
     "teacher": "--teacher",
 }
@@ -169,6 +172,14 @@ def emit(text: str, out: Path | None, *, protect: tuple[Path, ...] = ()) -> None
     if target.is_dir():
         raise KDAuditError(f"{out}: is a directory; give a file name for --out")
     atomic_write_text(target, text)
+
+
+def check_resampling(ci: float | None, bootstrap: int | None) -> None:
+    """One-line errors for ``--ci`` outside (0, 1) and ``--bootstrap`` below 100."""
+    if ci is not None and not 0 < ci < 1:
+        raise KDAuditError(f"--ci must be in (0, 1), e.g. 0.95; got {ci:g}")
+    if bootstrap is not None and bootstrap < MIN_RESAMPLES:
+        raise KDAuditError(f"--bootstrap must be at least {MIN_RESAMPLES}; got {bootstrap}")
 
 
 def show(

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from ..defaults import DEFAULT_BOOTSTRAP
 from ..errors import InvalidArgumentError, KDAuditError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -17,6 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..io.runset import RunSet
 from ..checks import where
 from ..plainjson import plain
+from .audit_uncertainty import uncertainty_fields, with_uncertainty
 from .counts import (
     INTERSECTION_SEP,
     GroupCounts,
@@ -39,6 +41,7 @@ from .rates import (
     warn_messages,
 )
 from .sparse import SPARSE_MIN_CELLS, sparse_one_vs_rest
+from .uncertainty import DisparityUncertainty
 
 __all__ = ["AttributeFairness", "FairnessAudit", "fairness_audit", "parse_sensitive"]
 
@@ -91,6 +94,9 @@ class AttributeFairness:
     dpd_per_class, eod_per_class : ndarray, shape (n_seeds, n_classes_audited)
     dpd_per_seed, eod_per_seed : ndarray, shape (n_seeds,)
         Mean over classes of the defined per-class values (Algorithm 1); binary: the one class.
+    uncertainty : tuple of DisparityUncertainty, or None
+        Per seed: bootstrap CIs and noise floors of DPD and EOD (``fairness_audit(...,
+        n_resamples=...)``; :mod:`kdbias_audit.fairness.uncertainty`).
     """
 
     attribute: str
@@ -105,6 +111,7 @@ class AttributeFairness:
     eod_per_class: np.ndarray
     dpd_per_seed: np.ndarray
     eod_per_seed: np.ndarray
+    uncertainty: tuple[DisparityUncertainty, ...] | None = None
 
     def __post_init__(self) -> None:
         freeze(self, ("dpd_per_class", "eod_per_class", "dpd_per_seed", "eod_per_seed"))
@@ -141,11 +148,13 @@ class AttributeFairness:
                     "mean": self.dpd_mean,
                     "std": self.dpd_std,
                     "per_seed": self.dpd_per_seed,
+                    **uncertainty_fields(self.uncertainty, "dpd"),
                 },
                 "eod": {
                     "mean": self.eod_mean,
                     "std": self.eod_std,
                     "per_seed": self.eod_per_seed,
+                    **uncertainty_fields(self.uncertainty, "eod"),
                 },
             }
         )
@@ -273,7 +282,7 @@ def resolve_positive(runset: Any, positive_class: int | None) -> int:
     return int(positive_class)
 
 
-def _attribute_codes(runset: Any, components: tuple[str, ...]) -> tuple[np.ndarray, list[str]]:
+def attribute_codes(runset: Any, components: tuple[str, ...]) -> tuple[np.ndarray, list[str]]:
     levels = [tuple(str(v) for v in runset.group_levels(a)) for a in components]
     codes = []
     for a, lv in zip(components, levels, strict=False):
@@ -300,7 +309,7 @@ def _audit_attribute(
     preds: np.ndarray,
     class_names: list[str],
 ) -> AttributeFairness:
-    codes, groups = _attribute_codes(runset, components)
+    codes, groups = attribute_codes(runset, components)
     n_groups = len(groups)
     classes: tuple[str, ...]
     k = int(runset.num_classes)
@@ -486,6 +495,9 @@ def fairness_audit(
     *,
     sensitive: Sequence[str] | None = None,
     positive_class: int | None = None,
+    confidence_level: float | None = None,
+    n_resamples: int | None = None,
+    random_state: Any = 0,
 ) -> FairnessAudit:
     """DPD and EOD of a run set for each sensitive attribute, per seed, then over seeds.
 
@@ -503,6 +515,13 @@ def fairness_audit(
         Default: every group attribute of the run set, separately.
     positive_class : int, optional
         Binary tasks only.
+    confidence_level, n_resamples : optional
+        Either one asks for the noise floor of every per-seed value with its p-value, from
+        ``n_resamples`` (default 1,000, at least 100) counts-based draws;
+        ``confidence_level`` also asks for a stratified bootstrap CI at that level
+        (:func:`kdbias_audit.fairness.uncertainty.disparity_uncertainty`).
+    random_state : int or numpy seed
+        Seed of those resamples.
 
     Returns
     -------
@@ -539,6 +558,14 @@ def fairness_audit(
         _audit_attribute(runset, key, comps, mode, positive, labels, preds, class_names)
         for key, comps in specs
     )
+    if confidence_level is not None or n_resamples is not None:
+        results = with_uncertainty(
+            runset,
+            results,
+            confidence_level=confidence_level,
+            n_resamples=DEFAULT_BOOTSTRAP if n_resamples is None else n_resamples,
+            random_state=random_state,
+        )
     path = getattr(runset, "path", None)
     return FairnessAudit(
         runset=str(runset.name),

@@ -90,8 +90,8 @@ class AttributeComparison:
     attribute: str
     a: AttributeFairness
     b: AttributeFairness
-    dpd_diff: MetricDiff
-    eod_diff: MetricDiff
+    dpd_diff: Any  # MetricDiff (seeds) or fairness.paired.DisparityDifference (samples)
+    eod_diff: Any
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -148,8 +148,11 @@ class FairnessComparison:
                         "b_mean": getattr(r.b, f"{metric}_mean"),
                         "b_std": getattr(r.b, f"{metric}_std"),
                         "delta": diff.delta,
-                        "statistic": diff.statistic,
-                        "df": diff.df,
+                        # Welch (seeds) has statistic/df; the paired test (samples) a CI
+                        "statistic": getattr(diff, "statistic", math.nan),
+                        "df": getattr(diff, "df", math.nan),
+                        "ci_low": getattr(diff, "ci_low", math.nan),
+                        "ci_high": getattr(diff, "ci_high", math.nan),
                         "pvalue": diff.pvalue,
                         "significant": diff.significant,
                     }
@@ -167,6 +170,8 @@ class FairnessComparison:
                 "delta",
                 "statistic",
                 "df",
+                "ci_low",
+                "ci_high",
                 "pvalue",
                 "significant",
             ],

@@ -429,7 +429,8 @@ def classwise_test(
         if n < 2:
             raise KDAuditError(
                 f"{where(rs)}: has {n} seed{'s' if n != 1 else ''}; "
-                "a Welch test needs at least 2 per side"
+                "a Welch test needs at least 2 per side (for single checkpoints use the "
+                "sample-level analysis: method='samples')"
             )
     if a.num_classes != b.num_classes:
         raise KDAuditError(

@@ -57,6 +57,7 @@ def analyze_sweep(
     random_state: Any = DEFAULT_RANDOM_STATE,
     jobs: int = 1,
     progress: bool = False,
+    noise_floor: int | None = None,
 ) -> SweepResult:
     """Audit a temperature sweep: class-wise bias, disagreement and fairness of every model.
 
@@ -80,6 +81,10 @@ def analyze_sweep(
         Role overrides (run-set directories).
     alpha
         Significance level of the class-wise tests (``0 < alpha < 1``).
+    noise_floor
+        When set, every per-seed DPD/EOD also gets its noise floor (no bootstrap CI) from
+        this many counts-based draws (:mod:`kdbias_audit.fairness.uncertainty`); the fairness
+        tables then show the floor beside each value. ``random_state`` seeds the draws.
     permutations
         Upper bound on the splits evaluated for each count's permutation p-value: every split
         when there are at most this many (``None``: 10,000), else this many fixed-seed random
@@ -123,7 +128,9 @@ def analyze_sweep(
             return None
         from ..fairness.audit import fairness_audit
 
-        return fairness_audit(rs, sensitive=list(attributes))
+        return fairness_audit(
+            rs, sensitive=list(attributes), n_resamples=noise_floor, random_state=random_state
+        )
 
     def base_row(rs: RunSet, e: DiscoveredRunSet, **kw: Any) -> SweepRow:
         acc = seed_accuracies(rs.label, rs.preds, num_classes)
