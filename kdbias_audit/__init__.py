@@ -43,6 +43,10 @@ _EXPORTS: dict[str, str] = {
     "DisagreementResult": ".stats.disagreement",
     "compare": ".comparison",
     "Comparison": ".comparison",
+    # sample-level inference (one checkpoint per side)
+    "paired_classwise_test": ".stats.paired",
+    "PairedClasswiseResult": ".stats.paired",
+    "mcnemar_test": ".stats.paired_core",
     "RunSetSummary": ".comparison",
     # fairness
     "group_counts": ".fairness.counts",
@@ -55,6 +59,13 @@ _EXPORTS: dict[str, str] = {
     "FairnessAudit": ".fairness.audit",
     "AttributeFairness": ".fairness.audit",
     "FairnessComparison": ".fairness.compare",
+    # uncertainty of disparity metrics
+    "disparity_uncertainty": ".fairness.uncertainty",
+    "DisparityUncertainty": ".fairness.uncertainty",
+    "MetricUncertainty": ".fairness.uncertainty",
+    "paired_disparity_test": ".fairness.paired",
+    "PairedDisparityResult": ".fairness.paired",
+    "DisparityDifference": ".fairness.paired",
     "AttributeComparison": ".fairness.compare",
     "MetricDiff": ".fairness.compare",
     # sweeps, tables, figures, report
@@ -96,6 +107,16 @@ if TYPE_CHECKING:  # what the lazy exports resolve to, for type checkers and edi
         demographic_parity_difference,
         equalized_odds_difference,
     )
+    from .fairness.paired import (
+        DisparityDifference,
+        PairedDisparityResult,
+        paired_disparity_test,
+    )
+    from .fairness.uncertainty import (
+        DisparityUncertainty,
+        MetricUncertainty,
+        disparity_uncertainty,
+    )
     from .io.convert import convert_file
     from .io.loading import load_runset, load_runsets
     from .io.reader import read_predictions
@@ -118,6 +139,8 @@ if TYPE_CHECKING:  # what the lazy exports resolve to, for type checkers and edi
         disagreement,
     )
     from .stats.multitest import benjamini_hochberg
+    from .stats.paired import PairedClasswiseResult, paired_classwise_test
+    from .stats.paired_core import mcnemar_test
     from .stats.permutation import PermutationCountResult, permutation_count_test
     from .stats.welch import WelchResult, welch_classwise
     from .sweep.analyze import analyze_sweep

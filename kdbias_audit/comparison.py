@@ -21,12 +21,19 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from .defaults import DEFAULT_ALPHA, DEFAULT_CONFIDENCE_LEVEL, DEFAULT_RANDOM_STATE
+from .checks import printable
+from .defaults import (
+    DEFAULT_ALPHA,
+    DEFAULT_CONFIDENCE_LEVEL,
+    DEFAULT_RANDOM_STATE,
+    DEFAULT_RESAMPLES,
+    MIN_RESAMPLES,
+)
 from .errors import InvalidArgumentError
 from .fairness.compare import FairnessComparison, compare_fairness
 from .frames import frame_method
 from .plainjson import plain
-from .stats.classwise import ClasswiseResult, classwise_test
+from .stats.classwise import classwise_test
 from .stats.disagreement import DisagreementResult, disagreement
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -34,7 +41,14 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .io.runset import RunSet
 
-__all__ = ["RunSetSummary", "Comparison", "compare", "JSON_FORMAT_VERSION"]
+__all__ = [
+    "RunSetSummary",
+    "Comparison",
+    "compare",
+    "resolve_method",
+    "seed_pairs",
+    "JSON_FORMAT_VERSION",
+]
 
 #: Version of the ``kdaudit compare --format json`` document.
 JSON_FORMAT_VERSION = 1
@@ -67,7 +81,7 @@ class RunSetSummary:
     def of(cls, rs: RunSet, accuracy: np.ndarray | None = None) -> RunSetSummary:
         acc = np.asarray(rs.accuracy if accuracy is None else accuracy, dtype=float)
         return cls(
-            path=str(rs.path),
+            path=printable(rs.path),
             name=str(rs.name),
             seeds=[int(s) for s in rs.seeds],
             accuracy=acc,
@@ -102,20 +116,42 @@ class Comparison:
     fairness : FairnessComparison or None
         From ``kdbias_audit.fairness.compare_fairness``; None when the run sets share no group
         attribute.
+    method : {"seeds", "samples"}
+        ``"samples"``: ``classwise`` is a
+        :class:`~kdbias_audit.stats.paired.PairedClasswiseResult` (sample-level paired tests)
+        and the fairness differences come from the paired bootstrap/permutation.
+    pairs : list of (seed A, seed B)
+        The seed pairs of a sample-level comparison (empty for ``"seeds"``).
     """
 
     a: RunSetSummary
     b: RunSetSummary
     alpha: float
-    classwise: ClasswiseResult
+    classwise: Any  # ClasswiseResult (seeds) or PairedClasswiseResult (samples)
     disagreement: DisagreementResult
     fairness: FairnessComparison | None = None
+    method: str = "seeds"
+    pairs: tuple[tuple[int, int], ...] = ()
+
+    @property
+    def header(self) -> str | None:
+        """What a sample-level comparison tests, and its limit (None for seeds)."""
+        if self.method != "samples":
+            return None
+        pairs = len(self.pairs)
+        unit = "one checkpoint per side" if pairs == 1 else f"{pairs} seed pairs pooled by sample"
+        return (
+            f"Sample-level paired tests ({unit}; test samples are the unit): do these two models "
+            "differ on this test set? With one checkpoint per side a difference is not "
+            "attributable to distillation rather than to training noise (that needs seeds)."
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON contract of ``kdaudit compare --format json`` (plain values; NaN/inf as
         ``None``). A ``"fairness"`` key is present only when fairness was computed."""
         out: dict[str, Any] = {
             "format_version": JSON_FORMAT_VERSION,
+            "method": self.method,
             "a": self.a.to_dict(),
             "b": self.b.to_dict(),
             "alpha": float(self.alpha),
@@ -165,10 +201,12 @@ def compare(
     sensitive: Sequence[str] | None = None,
     positive_class: int | None = None,
     confidence_level: float = DEFAULT_CONFIDENCE_LEVEL,
+    method: Literal["seeds", "samples", "auto"] = "seeds",
+    n_resamples: int = DEFAULT_RESAMPLES,
 ) -> Comparison:
     """Compare run set B (e.g. a distilled student) against run set A (teacher or NDS).
 
-    Runs :func:`kdbias_audit.classwise.classwise_test` (per-class Welch tests on relative class
+    Runs :func:`kdbias_audit.stats.classwise.classwise_test` (per-class Welch tests on relative class
     accuracy, BH q-values, permutation calibration of the significant-class count),
     :func:`kdbias_audit.disagreement` and, when the run sets share group
     attributes, ``kdbias_audit.fairness.compare_fairness``.
@@ -190,6 +228,17 @@ def compare(
         Group attributes for fairness (default: all shared ones).
     positive_class : int, optional
         Positive class of a binary task for fairness (default: metadata, else 1).
+    method : {"seeds", "samples", "auto"}
+        ``"seeds"``: the seed-level Welch analysis above (at least 2 seeds per side).
+        ``"samples"``: sample-level paired tests (:func:`kdbias_audit.stats.paired.
+        paired_classwise_test`, :func:`kdbias_audit.fairness.paired.compare_fairness_samples`),
+        usable with one checkpoint per side; seeds are paired by seed value when both sides
+        have the same seeds, else by position in seed order (the extra seeds of the larger
+        side are left out), and pairs are pooled by sample. ``"auto"``: seeds when both
+        sides have at least 2 seeds, else samples (:func:`resolve_method`).
+    n_resamples : int
+        Sample-level analysis only: paired permutations of the count test and bootstrap /
+        permutation draws of the fairness differences (at least 100).
 
     Returns
     -------
@@ -198,6 +247,18 @@ def compare(
     if pairing not in ("seed", "all"):
         raise InvalidArgumentError(
             f"pairing must be 'seed' or 'all'; got {pairing!r}", parameter="pairing"
+        )
+    if resolve_method(a, b, method) == "samples":
+        return _compare_samples(
+            a,
+            b,
+            alpha=alpha,
+            pairing=pairing,
+            random_state=random_state,
+            sensitive=sensitive,
+            positive_class=positive_class,
+            confidence_level=confidence_level,
+            n_resamples=n_resamples,
         )
     cw = classwise_test(
         a,
@@ -223,4 +284,94 @@ def compare(
         classwise=cw,
         disagreement=dis,
         fairness=fair if fair.results else None,
+    )
+
+
+def resolve_method(a: RunSet, b: RunSet, method: str) -> Literal["seeds", "samples"]:
+    """``"auto"`` -> ``"seeds"`` when both sides have at least 2 seeds, else ``"samples"``."""
+    if method not in ("seeds", "samples", "auto"):
+        raise InvalidArgumentError(
+            f"method must be 'seeds', 'samples' or 'auto'; got {method!r}", parameter="method"
+        )
+    if method == "auto":
+        return "seeds" if min(len(a.seeds), len(b.seeds)) >= 2 else "samples"
+    return method  # type: ignore[return-value]
+
+
+def seed_pairs(a: RunSet, b: RunSet) -> list[tuple[int, int]]:
+    """Index pairs ``(i_a, i_b)`` of the seeds a sample-level comparison pairs.
+
+    Same seed values on both sides: paired by value. Otherwise by position in seed order,
+    ``min(S_a, S_b)`` pairs.
+    """
+    sa, sb = [int(s) for s in a.seeds], [int(s) for s in b.seeds]
+    if sorted(sa) == sorted(sb):
+        return [(sa.index(s), sb.index(s)) for s in sorted(sa)]
+    oa = sorted(range(len(sa)), key=lambda i: sa[i])
+    ob = sorted(range(len(sb)), key=lambda i: sb[i])
+    return list(zip(oa, ob, strict=False))
+
+
+def _compare_samples(
+    a: RunSet,
+    b: RunSet,
+    *,
+    alpha: float,
+    pairing: Literal["seed", "all"],
+    random_state: Any,
+    sensitive: Sequence[str] | None,
+    positive_class: int | None,
+    confidence_level: float,
+    n_resamples: int,
+) -> Comparison:
+    from .fairness.paired import compare_fairness_samples
+    from .stats.paired import paired_classwise_test
+    from .stats.resample import check_resamples
+
+    check_resamples(n_resamples, name="n_resamples", minimum=MIN_RESAMPLES)
+    if a.num_classes != b.num_classes:
+        raise InvalidArgumentError(
+            f"{b.path}: has {b.num_classes} classes but {a.path} has {a.num_classes}; "
+            "compared run sets must have the same classes"
+        )
+    pairs = seed_pairs(a, b)
+    ia, ib = [i for i, _ in pairs], [j for _, j in pairs]
+    pa, pb = np.asarray(a.preds), np.asarray(b.preds)
+    rng = np.random.default_rng(random_state)
+    names = a.class_names or b.class_names
+    cw = paired_classwise_test(
+        a.label,
+        pa[ia],
+        pb[ib],
+        int(a.num_classes),
+        alpha=alpha,
+        confidence_level=confidence_level,
+        n_resamples=n_resamples,
+        random_state=rng,
+        class_names=list(names) if names is not None else None,
+    )
+    if not set(a.seeds) & set(b.seeds):
+        pairing = "all"  # e.g. one checkpoint per side with different seed values
+    dis = disagreement(a, b, pairing=pairing)
+    fair = compare_fairness_samples(
+        a,
+        b,
+        pairs=pairs,
+        sensitive=list(sensitive) if sensitive else None,
+        positive_class=positive_class,
+        alpha=alpha,
+        confidence_level=confidence_level,
+        n_resamples=n_resamples,
+        random_state=rng,
+    )
+    seeds_a, seeds_b = [int(s) for s in a.seeds], [int(s) for s in b.seeds]
+    return Comparison(
+        a=RunSetSummary.of(a, np.asarray(a.accuracy, dtype=float)),
+        b=RunSetSummary.of(b, np.asarray(b.accuracy, dtype=float)),
+        alpha=float(alpha),
+        classwise=cw,
+        disagreement=dis,
+        fairness=fair if fair is not None and fair.results else None,
+        method="samples",
+        pairs=tuple((seeds_a[i], seeds_b[j]) for i, j in pairs),
     )

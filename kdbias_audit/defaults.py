@@ -10,6 +10,10 @@ __all__ = [
     "MAX_NUM_CLASSES",
     "MAX_METADATA_BYTES",
     "MAX_MATRIX_CLASSES",
+    "MAX_ROW_GROUP_LOGITS",
+    "DEFAULT_RESAMPLES",
+    "DEFAULT_BOOTSTRAP",
+    "MIN_RESAMPLES",
 ]
 
 #: Significance level of the per-class tests and of the fairness comparisons.
@@ -28,3 +32,12 @@ MAX_NUM_CLASSES = 100_000
 MAX_METADATA_BYTES = 16 * 1024 * 1024
 #: Largest class count for the dense (C, C) disagreement matrix (10,000 classes: 800 MB of float64).
 MAX_MATRIX_CLASSES = 10_000
+#: Most logits one Parquet row group may hold (2**28 float32 values: 1 GiB decoded). The
+#: reader decodes a row group at a time; a crafted footer must not make it allocate more.
+MAX_ROW_GROUP_LOGITS = 1 << 28
+#: Paired permutations (count test) and bootstrap draws of the sample-level comparison.
+DEFAULT_RESAMPLES = 2_000
+#: Bootstrap resamples and noise-floor draws of a fairness audit's uncertainty.
+DEFAULT_BOOTSTRAP = 1_000
+#: Fewest resamples accepted for an interval, a noise floor or a paired fairness difference.
+MIN_RESAMPLES = 100

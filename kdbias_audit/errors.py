@@ -28,6 +28,11 @@ class PredictionFileError(KDAuditError):
         self.problem = problem
         super().__init__(f"{self.path}: {problem}")
 
+    def __reduce__(self) -> tuple[type[PredictionFileError], tuple[str, str]]:
+        # Rebuilt from (path, problem), not from the message: errors raised in worker processes
+        # (``--jobs``) cross back to the parent intact instead of breaking the process pool.
+        return (type(self), (self.path, self.problem))
+
 
 class DegenerateDataWarning(RuntimeWarning):
     """Data that is valid but leaves a quantity undefined (0/0, an empty group, zero variance).

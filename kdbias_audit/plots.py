@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .atomic import atomic_write_bytes
+from .atomic import atomic_write_bytes, write_all_or_nothing
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
@@ -60,6 +60,41 @@ OKABE_ITO = {
     "reddish_purple": "#CC79A7",
     "black": "#000000",
 }
+
+
+#: Largest heatmap side: more classes are summed into this many bins (a 10,000 x 10,000
+#: image says nothing and costs 800 MB).
+HEATMAP_MAX_CELLS = 200
+#: Bounds of the PNG resolution (``--dpi``): above 600 a sweep's figures take gigabytes.
+MIN_DPI, MAX_DPI = 10, 600
+
+
+def check_dpi(dpi: Any) -> int:
+    """``dpi`` as an int in ``[MIN_DPI, MAX_DPI]``, else a one-line :class:`KDAuditError`."""
+    from .errors import InvalidArgumentError
+
+    if isinstance(dpi, bool) or not isinstance(dpi, (int, np.integer)):
+        raise InvalidArgumentError(f"dpi must be an integer, got {dpi!r}", parameter="dpi")
+    if not MIN_DPI <= int(dpi) <= MAX_DPI:
+        raise InvalidArgumentError(
+            f"dpi must be between {MIN_DPI} and {MAX_DPI}, got {dpi}", parameter="dpi"
+        )
+    return int(dpi)
+
+
+def _literal_text(func: Any) -> Any:
+    """Draw with mathtext off: names from prediction files (``$x$``, ``${``) are shown as
+    written, never parsed as TeX (which fails on unbalanced ``$`` only when the file is saved)."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        import matplotlib
+
+        with matplotlib.rc_context({"text.parse_math": False, "text.usetex": False}):
+            return func(*args, **kwargs)
+
+    return wrapper
 
 
 def _figure(width: float, height: float) -> Figure:
@@ -101,6 +136,7 @@ def _class_ticks(
         ax.set_yticks(ticks)
 
 
+@_literal_text
 def plot_classwise_accuracy(
     class_accuracy: np.ndarray,
     temperatures: Sequence[float],
@@ -199,6 +235,7 @@ def plot_classwise_accuracy(
     return fig
 
 
+@_literal_text
 def plot_disagreement(
     teacher_vs_nds: np.ndarray,
     teacher_vs_ds: np.ndarray,
@@ -258,6 +295,7 @@ def plot_disagreement(
     return fig
 
 
+@_literal_text
 def plot_significance_vs_temperature(
     temperatures: Sequence[float],
     n_sc: Sequence[float],
@@ -314,6 +352,7 @@ def plot_significance_vs_temperature(
     return fig
 
 
+@_literal_text
 def plot_fairness_vs_temperature(
     temperatures: Sequence[float],
     eod: Sequence[float],
@@ -368,10 +407,26 @@ def plot_fairness_vs_temperature(
 
 
 def _slug(text: str) -> str:
-    out = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in text)
-    return out.strip("._") or "x"
+    """A file-name part for ``text``: kept as is when it is plain ASCII letters, digits, ``-``
+    and ``_``; otherwise a readable version plus a hash of the exact text, so that names
+    differing only in punctuation or case (``a b``, ``a_b``, ``A_b``) never share a file."""
+    import hashlib
+
+    out = "".join(ch if (ch.isascii() and ch.isalnum()) or ch in "-_" else "_" for ch in text)
+    out = out.strip("_")[:60]
+    if out == text and out.lower() == out:
+        return out
+    return f"{out or 'x'}-{hashlib.sha1(text.encode('utf-8', 'surrogatepass')).hexdigest()[:8]}"
 
 
+def _figure_stem_t(t: float) -> str:
+    """A temperature for a file name: ``4``, ``0.5``; the shortest exact form when ``:g``
+    rounds (``1.0000001`` must not share ``1``'s file)."""
+    short = f"{t:g}"
+    return short if float(short) == t else repr(float(t))
+
+
+@_literal_text
 def sweep_figures(result: SweepResult) -> dict[str, Figure]:
     """Every figure of a sweep, keyed by a file stem (``fig1_classwise``, ``fig2_disagreement_T4``...).
 
@@ -383,10 +438,17 @@ def sweep_figures(result: SweepResult) -> dict[str, Figure]:
     for kd_alpha, rows in blocks:
         ds = [r for r in rows if r.role == "distilled"]
         suffix = (
-            "" if len(blocks) == 1 else f"_alpha{'none' if kd_alpha is None else _fmt_t(kd_alpha)}"
+            ""
+            if len(blocks) == 1
+            else f"_alpha{'none' if kd_alpha is None else _figure_stem_t(kd_alpha)}"
         )
         where = "" if len(blocks) == 1 or kd_alpha is None else f" (alpha = {_fmt_t(kd_alpha)})"
         temps = [float(r.temperature) for r in ds]  # type: ignore[arg-type]
+        binned_note = (
+            ""
+            if result.num_classes <= HEATMAP_MAX_CELLS
+            else f" (classes in {HEATMAP_MAX_CELLS} bins)"
+        )
         figs[f"fig1_classwise{suffix}"] = plot_classwise_accuracy(
             np.stack([r.class_accuracy_mean for r in ds]),
             temps,
@@ -397,11 +459,14 @@ def sweep_figures(result: SweepResult) -> dict[str, Figure]:
             title=f"Class-wise accuracy of distilled students{where}",
         )
         for r, t in zip(ds, temps, strict=True):
-            figs[f"fig2_disagreement_T{_fmt_t(t)}{suffix}"] = plot_disagreement(
-                result.baseline.disagreement.matrix,  # type: ignore[union-attr]
-                r.disagreement.matrix,  # type: ignore[union-attr]
-                class_names=names,
-                titles=("Teacher vs NDS", f"Teacher vs DS (T = {_fmt_t(t)}){where}"),
+            figs[f"fig2_disagreement_T{_figure_stem_t(t)}{suffix}"] = plot_disagreement(
+                result.baseline.disagreement.binned(HEATMAP_MAX_CELLS),  # type: ignore[union-attr]
+                r.disagreement.binned(HEATMAP_MAX_CELLS),  # type: ignore[union-attr]
+                class_names=names if not binned_note else None,
+                titles=(
+                    f"Teacher vs NDS{binned_note}",
+                    f"Teacher vs DS (T = {_fmt_t(t)}){where}{binned_note}",
+                ),
             )
         acc = [r.accuracy_mean_std() for r in ds]
         figs[f"fig3_significance{suffix}"] = plot_significance_vs_temperature(
@@ -436,6 +501,7 @@ def sweep_figures(result: SweepResult) -> dict[str, Figure]:
     return figs
 
 
+@_literal_text
 def figure_bytes(fig: Figure, fmt: str = "png", *, dpi: int = 150) -> bytes:
     """Render ``fig`` to bytes in ``fmt`` (``png``, ``pdf``, ``svg``)."""
     buf = _io.BytesIO()
@@ -472,10 +538,17 @@ def plot_sweep(
     formats: Sequence[str] = ("png", "pdf"),
     dpi: int = 150,
 ) -> list[Path]:
-    """Write every figure of :func:`sweep_figures` into ``out_dir`` (created); returns the paths."""
+    """Write every figure of :func:`sweep_figures` into ``out_dir`` (created); returns the paths.
+
+    All or nothing: every figure is rendered first, then written to temporary files that are
+    renamed into place only when all were written; a failure leaves ``out_dir`` as it was (a
+    directory created here is removed again).
+    """
+    dpi = check_dpi(dpi)
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths: list[Path] = []
-    for stem, fig in sweep_figures(result).items():
-        paths += save_figure(fig, out_dir / stem, formats=formats, dpi=dpi)
-    return paths
+    rendered = [
+        (out_dir / f"{stem}.{fmt}", figure_bytes(fig, fmt, dpi=dpi))
+        for stem, fig in sweep_figures(result).items()
+        for fmt in formats
+    ]
+    return write_all_or_nothing(out_dir, rendered)

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .atomic import atomic_write_text
+from .checks import printable
 from .defaults import DEFAULT_PERMUTATIONS
 from .render.cells import pm
 from .render.document import html_table
@@ -51,7 +52,7 @@ _CSP = "default-src 'none'; img-src data:; style-src 'unsafe-inline'"
 
 def _e(value: Any) -> str:
     """HTML-escape any value (quotes included)."""
-    return html.escape("" if value is None else str(value), quote=True)
+    return html.escape("" if value is None else printable(value), quote=True)
 
 
 def _package_version() -> str:
@@ -158,8 +159,9 @@ def build_report(
     tables = document(result).tables
 
     if figures is None:
-        from .plots import figure_bytes, sweep_figures
+        from .plots import check_dpi, figure_bytes, sweep_figures
 
+        dpi = check_dpi(dpi)
         figures = {
             stem: figure_bytes(fig, "png", dpi=dpi) for stem, fig in sweep_figures(result).items()
         }

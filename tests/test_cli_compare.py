@@ -88,7 +88,8 @@ def test_json_contract(runs):
     result = invoke(runs["a"], runs["b"], "--format", "json", "--alpha", "0.1")
     assert result.exit_code == 0, result.output
     doc = json.loads(result.stdout)
-    assert set(doc) == {"format_version", "a", "b", "alpha", "classwise", "disagreement"}
+    assert set(doc) == {"format_version", "method", "a", "b", "alpha", "classwise", "disagreement"}
+    assert doc["method"] == "seeds"
     assert doc["alpha"] == 0.1 and doc["a"]["seeds"] == [0, 1, 2, 3, 4]
     assert doc["a"]["path"] == str(runs["a"])
     cw = doc["classwise"]
@@ -173,7 +174,11 @@ def test_options(runs):
 
 def test_errors(runs):
     assert_one_line_error(
-        invoke(runs["one"], runs["b"]), "single", "has 1 seed", "needs at least 2 per side"
+        invoke(runs["one"], runs["b"], "--method", "seeds"),
+        "single",
+        "has 1 seed",
+        "needs at least 2 per side",
+        "--method samples",
     )
     assert_one_line_error(invoke(runs["a"], runs["other"]), "no seed in common", "--pairing all")
     assert invoke(runs["a"], runs["other"], "--pairing", "all").exit_code == 0

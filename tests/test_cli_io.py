@@ -52,11 +52,16 @@ def test_validate_sweep_summary(tmp_path):
     y = RNG.integers(0, C, N)
     _runset(tmp_path / "sweep" / "teacher", y=y, role="teacher", model="resnet56")
     _runset(tmp_path / "sweep" / "ds_T4", y=y, role="distilled", temperature=4)
+    # a sweep root is held to the sweep's rules: without a baseline it is refused
+    no_nds = runner.invoke(app, ["validate", str(tmp_path / "sweep")])
+    assert no_nds.exit_code == 1 and "no baseline run set" in no_nds.stderr
+    _runset(tmp_path / "sweep" / "nds", y=y, role="baseline")
     result = runner.invoke(app, ["validate", str(tmp_path / "sweep"), "--format", "json"])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert report["ok"] and [r["role"] for r in report["runsets"]] == ["distilled", "teacher"]
-    assert report["runsets"][1]["model"] == "resnet56" and report["runsets"][0]["seeds"] == [0, 1]
+    roles = [r["role"] for r in report["runsets"]]
+    assert report["ok"] and roles == ["distilled", "baseline", "teacher"]
+    assert report["runsets"][2]["model"] == "resnet56" and report["runsets"][0]["seeds"] == [0, 1]
     table = runner.invoke(app, ["validate", str(tmp_path / "sweep")])
     assert table.exit_code == 0 and "teacher" in table.stdout
 

@@ -136,10 +136,11 @@ def test_errors_exit_1_with_one_line(root, tmp_path):
     assert_one_line_error(invoke("sweep", bad), "distilled run set has no temperature")
 
 
-def test_usage_errors_exit_2(root):
-    assert invoke("sweep").exit_code == 2
-    assert invoke("plot", root).exit_code == 2  # -o is required
-    assert invoke("sweep", root, "--format", "xml").exit_code == 2
+def test_usage_errors_exit_1(root):
+    # usage errors: one line, exit 1, like every other error
+    assert invoke("sweep").exit_code == 1
+    assert invoke("plot", root).exit_code == 1  # -o is required
+    assert invoke("sweep", root, "--format", "xml").exit_code == 1
 
 
 def test_plot_command(root, tmp_path):

@@ -14,7 +14,7 @@ from kdbias_audit.io import RunSet, load_runsets, write_predictions
 from kdbias_audit.render.formats import jsonable, to_json
 from kdbias_audit.stats.disagreement import disagreement
 
-TOP_KEYS = {"format_version", "a", "b", "alpha", "classwise", "disagreement"}
+TOP_KEYS = {"format_version", "method", "a", "b", "alpha", "classwise", "disagreement"}
 SIDE_KEYS = {"path", "seeds", "accuracy"}
 CLASSWISE_KEYS = {
     "n_classes",

@@ -346,10 +346,15 @@ def test_property_two_identical_groups_give_zero(data):
 # run sets: binary, one-vs-rest, intersections, seeds
 
 
-def _celeba_like(rng, n=800, seeds=3, positive_meta=None, name="nds"):
-    y = rng.integers(0, 2, n)
+def _celeba_like(rng, n=800, seeds=3, positive_meta=None, name="nds", like=None):
+    y = rng.integers(0, 2, n) if like is None else like.label
     preds = np.where(rng.random((seeds, n)) < 0.8, y, 1 - y)
-    groups = {"young": rng.random(n) < 0.7, "male": rng.choice(["female", "male"], n)}
+    if like is None:
+        groups = {"young": rng.random(n) < 0.7, "male": rng.choice(["female", "male"], n)}
+    else:  # the same test set (labels and groups) as ``like``: comparable run sets
+        groups = {
+            a: np.asarray(like.group_levels(a))[like.group_codes(a)] for a in ("young", "male")
+        }
     meta = {} if positive_meta is None else {"positive_class": positive_meta}
     return RunSet.from_arrays(y, preds, groups=groups, num_classes=2, metadata=meta, name=name)
 
@@ -562,7 +567,7 @@ def test_single_seed_std_is_nan_and_json_null():
 def test_compare_fairness_welch_equals_scipy():
     rng = np.random.default_rng(13)
     a = _celeba_like(rng, seeds=5, name="nds")
-    b = _celeba_like(rng, seeds=4, name="ds")
+    b = _celeba_like(rng, seeds=4, name="ds", like=a)
     cmp = compare_fairness(a, b)
     assert cmp is not None and cmp.attributes == ("male", "young")
     r = cmp["young"]
@@ -607,14 +612,15 @@ def test_compare_fairness_shared_and_missing_attributes():
     )
     none = compare_fairness(a, b_other)  # a comparison of no attribute, never None
     assert none.attributes == () and none.to_dict() == {} and none.to_frame().empty
-    b_young = RunSet.from_arrays(a.label, a.preds, groups={"young": rng.random(n) < 0.5}, name="ds")
+    young = np.asarray(a.group_levels("young"))[a.group_codes("young")]
+    b_young = RunSet.from_arrays(a.label, a.preds, groups={"young": young}, name="ds")
     assert compare_fairness(a, b_young).attributes == ("young",)
     with pytest.raises(KDAuditError, match=r"^ds: no group attribute 'male'"):
         compare_fairness(a, b_young, sensitive=["male"])
     meta0 = RunSet.from_arrays(
         a.label,
         a.preds,
-        groups={"male": np.zeros(n, bool)},
+        groups={"male": np.asarray(a.group_levels("male"))[a.group_codes("male")]},
         metadata={"positive_class": 0},
         name="p0",
     )

@@ -14,4 +14,4 @@ __all__ = ["app", "main"]
 
 
 def main() -> None:
-    app()
+    app(prog_name="kdaudit")

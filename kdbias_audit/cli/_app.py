@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import typer
 
+from ._common import OneLineErrorGroup
+
 app = typer.Typer(
+    cls=OneLineErrorGroup,
     name="kdaudit",
     help="Audit what knowledge distillation does to class-wise bias and group fairness.",
     no_args_is_help=True,

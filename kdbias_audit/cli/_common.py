@@ -6,18 +6,24 @@ import contextlib
 import functools
 import re
 import sys
+import unicodedata
 import warnings
 from collections.abc import Callable, Iterator
+from concurrent.futures.process import BrokenProcessPool
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
+from typer._click import exceptions as _click_exceptions  # typer vendors click (>= 0.20)
+from typer.core import TyperGroup
 
 if TYPE_CHECKING:  # rich is imported when a table is printed
     from rich.console import Console
 
 from ..atomic import atomic_write_text
+from ..checks import printable
+from ..defaults import MIN_RESAMPLES
 from ..errors import DegenerateDataWarning, KDAuditError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -37,11 +43,14 @@ class OutputFormat(str, Enum):
 PARAMETER_FLAGS: dict[str, str] = {
     "alpha": "--alpha",
     "baseline": "--baseline",
+    "dpi": "--dpi",
     "jobs": "--jobs",
     "pairing": "--pairing",
     "permutations": "--permutations",
     "positive_class": "--positive-class",
     "random_state": "--seed-random",
+    "method": "--method",
+    "n_resamples": "--resamples",
     "sensitive": "--sensitive",
     "teacher": "--teacher",
 }
@@ -74,10 +83,50 @@ def cli_message(exc: BaseException) -> str:
     return message
 
 
+def one_line(text: Any) -> str:
+    """``text`` as one printable line: control characters (a newline in a path) escaped as
+    ``\\n``..., undecodable file-name bytes (surrogate escapes) as ``\\xff``."""
+    out = []
+    for ch in str(text):
+        if ch in "\n\r\t" or unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp"):
+            if "\udc80" <= ch <= "\udcff":  # a byte os.fsdecode could not decode
+                out.append(f"\\x{ord(ch) - 0xDC00:02x}")
+            else:
+                out.append(ch.encode("unicode_escape").decode("ascii"))
+        else:
+            out.append(ch)
+    return "".join(out).strip()
+
+
 def fail(message: str, code: int = 1) -> typer.Exit:
     """Print ``error: message`` (one line) on stderr and return the Exit to raise."""
-    typer.echo(f"error: {' '.join(str(message).split())}", err=True)
+    typer.echo(f"error: {one_line(message)}", err=True)
     return typer.Exit(code)
+
+
+class OneLineErrorGroup(TyperGroup):
+    """The command group of ``kdaudit``: usage errors (a bad ``--format`` value, an unknown
+    option or command, a missing argument) become one ``error:`` line and exit code 1, as every
+    other error, instead of click's multi-line box and exit code 2."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["standalone_mode"] = False
+        try:
+            rv = super().main(*args, **kwargs)
+        except _click_exceptions.NoArgsIsHelpError as exc:  # bare ``kdaudit``: the help text
+            typer.echo(exc.ctx.get_help() if exc.ctx is not None else exc.format_message())
+            sys.exit(0)
+        except _click_exceptions.ClickException as exc:
+            ctx = getattr(exc, "ctx", None)
+            where = ctx.command_path if ctx is not None else "kdaudit"
+            typer.echo(f"error: {one_line(where)}: {one_line(exc.format_message())}", err=True)
+            sys.exit(1)
+        except typer.Abort:
+            typer.echo("error: aborted", err=True)
+            sys.exit(1)
+        if isinstance(rv, int) and not isinstance(rv, bool):  # an Exit raised by a command
+            sys.exit(rv)
+        return rv
 
 
 def guarded(func: F) -> F:
@@ -94,6 +143,10 @@ def guarded(func: F) -> F:
             raise fail(f"{where}: {exc.strerror or exc}" if where else str(exc)) from None
         except MemoryError:
             raise fail("out of memory") from None
+        except RecursionError:
+            raise fail("input nested too deeply to process") from None
+        except BrokenProcessPool:
+            raise fail("a worker process died while reading files (out of memory?)") from None
 
     return wrapper  # type: ignore[return-value]
 
@@ -102,8 +155,10 @@ def emit(text: str, out: Path | None, *, protect: tuple[str | Path, ...] = ()) -
     """Print ``text`` to stdout, or write it atomically to ``out``.
 
     ``protect`` lists input files: writing over one of them is refused (URLs are never local
-    files, so they are not checked).
+    files, so they are not checked). Text is made UTF-8 encodable first (a non-UTF-8 file name
+    in a table is shown as ``\\xff``).
     """
+    text = printable(text)
     if out is None:
         sys.stdout.write(text)
         sys.stdout.flush()
@@ -125,6 +180,14 @@ def emit(text: str, out: Path | None, *, protect: tuple[str | Path, ...] = ()) -
     atomic_write_text(target, text)
 
 
+def check_resampling(ci: float | None, bootstrap: int | None) -> None:
+    """One-line errors for ``--ci`` outside (0, 1) and ``--bootstrap`` below 100."""
+    if ci is not None and not 0 < ci < 1:
+        raise KDAuditError(f"--ci must be in (0, 1), e.g. 0.95; got {ci:g}")
+    if bootstrap is not None and bootstrap < MIN_RESAMPLES:
+        raise KDAuditError(f"--bootstrap must be at least {MIN_RESAMPLES}; got {bootstrap}")
+
+
 def show(
     result: Any,
     fmt: OutputFormat,
@@ -138,14 +201,14 @@ def show(
     The ``table`` format goes to a colour terminal as rich tables; everywhere else it is plain
     text. ``options`` go to the result's view (``top=`` for a comparison).
     """
-    from ..render.document import rich_tables
+    from ..render.document import literal, rich_tables
     from ..render.views import document, render_result
 
     if fmt is OutputFormat.table and out is None and sys.stdout.isatty():
         doc = document(result, **options)
         con = console()
         if doc.title:
-            con.print(doc.title)
+            con.print(literal(doc.title))
         for table in rich_tables(doc):
             con.print(table)
         return
@@ -176,7 +239,7 @@ def degenerate_warnings_to_stderr(limit: int = 20) -> Iterator[None]:
         else:  # not ours: hand it back to the warnings machinery unchanged
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     for message in shown[:limit]:
-        typer.echo(f"warning: {message}", err=True)
+        typer.echo(f"warning: {one_line(message)}", err=True)
     if len(shown) > limit:
         typer.echo(
             f"warning: {len(shown) - limit} more degenerate-data warnings not shown", err=True

@@ -10,7 +10,13 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from ..defaults import DEFAULT_ALPHA, DEFAULT_PERMUTATIONS, DEFAULT_RANDOM_STATE
+from ..defaults import (
+    DEFAULT_ALPHA,
+    DEFAULT_PERMUTATIONS,
+    DEFAULT_RANDOM_STATE,
+    DEFAULT_RESAMPLES,
+    MIN_RESAMPLES,
+)
 from ._app import app
 from ._common import OutputFormat, degenerate_warnings_to_stderr, guarded, show
 
@@ -21,6 +27,12 @@ if TYPE_CHECKING:  # pragma: no cover
 class PairingOption(str, Enum):
     seed = "seed"
     all = "all"
+
+
+class MethodOption(str, Enum):
+    seeds = "seeds"
+    samples = "samples"
+    auto = "auto"
 
 
 def table_renderables(result: Comparison, *, top: int = 10) -> list[Any]:
@@ -96,20 +108,51 @@ def compare_command(
         typer.Option("--positive-class", help="Positive class of a binary task (fairness)."),
     ] = None,
     seed_random: Annotated[
-        int, typer.Option("--seed-random", help="Seed of the random permutation splits.")
+        int,
+        typer.Option(
+            "--random-state",
+            "--seed-random",
+            help="Seed of every random draw (permutation splits, paired permutations, bootstrap).",
+        ),
     ] = DEFAULT_RANDOM_STATE,
     jobs: Annotated[
         int, typer.Option("--jobs", "-j", help="Processes reading files in parallel.")
     ] = 1,
+    method: Annotated[
+        MethodOption,
+        typer.Option(
+            "--method",
+            help="seeds: Welch tests across seeds (>= 2 per side); samples: paired tests over "
+            "test samples (works with one checkpoint per side); auto: seeds when both sides "
+            "have >= 2 seeds, else samples.",
+        ),
+    ] = MethodOption.auto,
+    resamples: Annotated[
+        int,
+        typer.Option(
+            "--resamples",
+            help="Sample-level analysis: paired permutations / bootstrap draws (>= 100).",
+        ),
+    ] = DEFAULT_RESAMPLES,
 ) -> None:
     """Which classes did B move relative to A, is it more than seed noise, and where do they disagree."""
-    from ..comparison import compare
+    from ..comparison import compare, resolve_method
     from ..errors import KDAuditError
     from ..io.loading import load_runsets
 
     if top < 0:
         raise KDAuditError(f"--top must be >= 0; got {top}")
+    if resamples < MIN_RESAMPLES:
+        raise KDAuditError(f"--resamples must be at least {MIN_RESAMPLES}; got {resamples}")
     run_a, run_b = load_runsets([a, b], jobs=jobs, progress=sys.stderr.isatty())
+    chosen = resolve_method(run_a, run_b, method.value)
+    if method is MethodOption.auto and chosen == "samples":
+        typer.echo(
+            f"notice: {min(len(run_a.seeds), len(run_b.seeds))} seed(s) on one side: "
+            "sample-level paired tests (--method samples); they cannot separate distillation "
+            "from training noise",
+            err=True,
+        )
     with degenerate_warnings_to_stderr():
         result = compare(
             run_a,
@@ -120,5 +163,7 @@ def compare_command(
             random_state=seed_random,
             sensitive=sensitive or None,
             positive_class=positive_class,
+            method=chosen,
+            n_resamples=resamples,
         )
     show(result, fmt, out, protect=(a, b), top=top)

@@ -58,16 +58,45 @@ def fairness_command(
     jobs: Annotated[
         int, typer.Option("--jobs", "-j", help="Processes reading files in parallel.")
     ] = 1,
+    ci: Annotated[
+        float | None,
+        typer.Option(
+            "--ci",
+            help="Confidence level of a stratified bootstrap CI for every per-seed DPD/EOD, "
+            "with its noise floor and p-value (e.g. 0.95).",
+        ),
+    ] = None,
+    bootstrap: Annotated[
+        int | None,
+        typer.Option(
+            "--bootstrap",
+            help="Bootstrap resamples and noise-floor draws (at least 100; default 1,000 "
+            "when --ci is given).",
+        ),
+    ] = None,
+    random_state: Annotated[
+        int, typer.Option("--random-state", help="Seed of the resampling.")
+    ] = 0,
 ) -> None:
     """Demographic parity and equalized odds differences of RUNSET, per seed then mean ± std.
 
     Binary tasks use the positive class; multi-class tasks one-vs-rest per class, averaged over
-    classes. Tables show percent; JSON and CSV keep fractions.
+    classes. Tables show percent; JSON and CSV keep fractions. With --ci/--bootstrap every
+    per-seed value gets a bootstrap CI and a noise floor (docs/fairness.md, "Uncertainty").
     """
     from ..fairness.audit import fairness_audit
     from ..io.loading import load_runset
+    from ._common import check_resampling
 
+    check_resampling(ci, bootstrap)
     rs = load_runset(runset, jobs=jobs, progress=sys.stderr.isatty())
     with degenerate_warnings_to_stderr():
-        audit = fairness_audit(rs, sensitive=sensitive or None, positive_class=positive_class)
+        audit = fairness_audit(
+            rs,
+            sensitive=sensitive or None,
+            positive_class=positive_class,
+            confidence_level=0.95 if ci is None and bootstrap is not None else ci,
+            n_resamples=bootstrap,
+            random_state=random_state,
+        )
     show(audit, fmt, out, protect=(runset,))

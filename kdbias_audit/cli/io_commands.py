@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from ._app import app
-from ._common import OutputFormat, fail, guarded, show
+from ._common import OutputFormat, fail, guarded, one_line, show
 
 
 @app.command()
@@ -36,10 +36,11 @@ def validate(
 
     report = validate_paths(paths, independent=independent)
     for problem in report.problems:
-        typer.echo(f"error: {problem}", err=True)
+        typer.echo(f"error: {one_line(problem)}", err=True)
     show(report, fmt, None, protect=())
     if report.problems:
-        typer.echo(f"{len(report.problems)} problem(s) found", err=True)
+        if len(report.problems) > 1:  # one problem stays one line, as every other error
+            typer.echo(f"{len(report.problems)} problem(s) found", err=True)
         raise typer.Exit(1)
 
 
@@ -101,4 +102,4 @@ def convert(
         overwrite=overwrite,
         logits_dtype=logits_dtype,
     )
-    typer.echo(f"wrote {written}", err=True)
+    typer.echo(f"wrote {one_line(written)}", err=True)

@@ -9,9 +9,9 @@ from typing import Annotated, Any
 
 import typer
 
-from ..defaults import DEFAULT_ALPHA, DEFAULT_PERMUTATIONS, DEFAULT_RANDOM_STATE
+from ..defaults import DEFAULT_ALPHA, DEFAULT_BOOTSTRAP, DEFAULT_PERMUTATIONS, DEFAULT_RANDOM_STATE
 from ._app import app
-from ._common import OutputFormat, degenerate_warnings_to_stderr, guarded, show
+from ._common import OutputFormat, degenerate_warnings_to_stderr, guarded, one_line, show
 
 RootArg = Annotated[
     str,
@@ -45,8 +45,21 @@ PermOpt = Annotated[
     ),
 ]
 JobsOpt = Annotated[int, typer.Option("--jobs", "-j", help="Processes reading files in parallel.")]
+NoiseOpt = Annotated[
+    bool,
+    typer.Option(
+        "--noise-floor",
+        help="Show beside each DPD/EOD its noise floor: the value expected when every group has "
+        "the pooled rates (1,000 counts-based draws per seed, seeded by --seed-random).",
+    ),
+]
 SeedOpt = Annotated[
-    int, typer.Option("--seed-random", help="Seed of the random permutation splits.")
+    int,
+    typer.Option(
+        "--seed-random",
+        "--random-state",
+        help="Seed of the random permutation splits (and of the noise-floor draws).",
+    ),
 ]
 
 
@@ -58,6 +71,7 @@ def _analyze(
     permutations: int | None,
     jobs: int,
     seed_random: int = DEFAULT_RANDOM_STATE,
+    noise_floor: bool = False,
 ) -> Any:
     from ..sweep.analyze import analyze_sweep
 
@@ -71,6 +85,7 @@ def _analyze(
             random_state=seed_random,
             jobs=jobs,
             progress=sys.stderr.isatty(),
+            noise_floor=DEFAULT_BOOTSTRAP if noise_floor else None,
         )
 
 
@@ -91,7 +106,9 @@ def _command_line(name: str, root: str, **options: Any) -> str:
         return shlex.join(["kdaudit", *sys.argv[1:]])
     parts = ["kdaudit", name, str(root)]
     for flag, value in options.items():
-        if value is not None:
+        if value is True:  # a boolean flag
+            parts.append(flag)
+        elif value is not None:
             parts += [flag, str(value)]
     return shlex.join(parts)
 
@@ -112,9 +129,10 @@ def sweep_command(
     ] = None,
     jobs: JobsOpt = 1,
     seed_random: SeedOpt = DEFAULT_RANDOM_STATE,
+    noise_floor: NoiseOpt = False,
 ) -> None:
     """Class-bias table (accuracy, #SC, #TC per temperature) and fairness table of a sweep."""
-    result = _analyze(root, teacher, baseline, alpha, permutations, jobs, seed_random)
+    result = _analyze(root, teacher, baseline, alpha, permutations, jobs, seed_random, noise_floor)
     protect = tuple(p for p in (root, teacher, baseline) if p is not None)
     show(result, fmt, out, protect=protect)
 
@@ -133,15 +151,13 @@ def plot_command(
     seed_random: SeedOpt = DEFAULT_RANDOM_STATE,
 ) -> None:
     """The paper's figures (class-wise accuracy, disagreement, #SC/#TC and EOD/DPD vs T) as PNG and PDF."""
-    from ..errors import KDAuditError
-    from ..plots import plot_sweep
+    from ..plots import check_dpi, plot_sweep
 
-    if dpi < 10:
-        raise KDAuditError(f"--dpi must be at least 10, got {dpi}")
+    check_dpi(dpi)
     _check_out_dir(out)
     result = _analyze(root, teacher, baseline, alpha, permutations, jobs, seed_random)
     paths = plot_sweep(result, out, dpi=dpi)
-    typer.echo(f"wrote {len(paths)} files to {out}", err=True)
+    typer.echo(f"wrote {len(paths)} files to {one_line(out)}", err=True)
 
 
 @app.command("report")
@@ -155,6 +171,7 @@ def report_command(
     permutations: PermOpt = None,
     jobs: JobsOpt = 1,
     seed_random: SeedOpt = DEFAULT_RANDOM_STATE,
+    noise_floor: NoiseOpt = False,
 ) -> None:
     """One self-contained HTML report (tables, embedded figures, run sets, seeds, version, command)."""
     from ..report import write_report
@@ -171,8 +188,9 @@ def report_command(
             "--permutations": permutations,
             "--jobs": None if jobs == 1 else jobs,
             "--seed-random": None if seed_random == DEFAULT_RANDOM_STATE else seed_random,
+            "--noise-floor": True if noise_floor else None,
         },
     )
-    result = _analyze(root, teacher, baseline, alpha, permutations, jobs, seed_random)
+    result = _analyze(root, teacher, baseline, alpha, permutations, jobs, seed_random, noise_floor)
     path = write_report(result, out, command=command)
-    typer.echo(f"wrote {path}", err=True)
+    typer.echo(f"wrote {one_line(path)}", err=True)

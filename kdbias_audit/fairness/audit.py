@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from ..defaults import DEFAULT_BOOTSTRAP
 from ..errors import InvalidArgumentError, KDAuditError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -18,12 +19,14 @@ if TYPE_CHECKING:  # pragma: no cover
 from ..checks import where
 from ..frames import frame_method
 from ..plainjson import plain
+from .audit_uncertainty import uncertainty_fields, with_uncertainty
 from .counts import (
     INTERSECTION_SEP,
     GroupCounts,
     as_codes,
     freeze,
     group_counts,
+    intersect_codes,
     one_vs_rest_counts,
 )
 from .rates import (
@@ -38,6 +41,8 @@ from .rates import (
     undefined_message,
     warn_messages,
 )
+from .sparse import SPARSE_MIN_CELLS, sparse_one_vs_rest
+from .uncertainty import DisparityUncertainty
 
 __all__ = ["AttributeFairness", "FairnessAudit", "fairness_audit", "parse_sensitive"]
 
@@ -85,10 +90,14 @@ class AttributeFairness:
         The positive class index (binary mode).
     seeds : tuple of int
     counts : GroupCounts
-        Shape ``(n_seeds, n_classes_audited, n_groups)``.
+        Shape ``(n_seeds, n_classes_audited, n_groups)``. With many groups x classes (the
+        sparse path, ``fairness/sparse.py``) it is built only when asked for.
     dpd_per_class, eod_per_class : ndarray, shape (n_seeds, n_classes_audited)
     dpd_per_seed, eod_per_seed : ndarray, shape (n_seeds,)
         Mean over classes of the defined per-class values (Algorithm 1); binary: the one class.
+    uncertainty : tuple of DisparityUncertainty, or None
+        Per seed: bootstrap CIs and noise floors of DPD and EOD (``fairness_audit(...,
+        n_resamples=...)``; :mod:`kdbias_audit.fairness.uncertainty`).
     """
 
     attribute: str
@@ -98,14 +107,21 @@ class AttributeFairness:
     classes: tuple[str, ...]
     positive_class: int | None
     seeds: tuple[int, ...]
-    counts: GroupCounts
+    _counts: Any  # GroupCounts, or a function building it (sparse path: on demand)
     dpd_per_class: np.ndarray
     eod_per_class: np.ndarray
     dpd_per_seed: np.ndarray
     eod_per_seed: np.ndarray
+    uncertainty: tuple[DisparityUncertainty, ...] | None = None
 
     def __post_init__(self) -> None:
         freeze(self, ("dpd_per_class", "eod_per_class", "dpd_per_seed", "eod_per_seed"))
+
+    @property
+    def counts(self) -> GroupCounts:
+        if callable(self._counts):
+            object.__setattr__(self, "_counts", self._counts())
+        return self._counts
 
     @property
     def dpd_mean(self) -> float:
@@ -133,11 +149,13 @@ class AttributeFairness:
                     "mean": self.dpd_mean,
                     "std": self.dpd_std,
                     "per_seed": self.dpd_per_seed,
+                    **uncertainty_fields(self.uncertainty, "dpd"),
                 },
                 "eod": {
                     "mean": self.eod_mean,
                     "std": self.eod_std,
                     "per_seed": self.eod_per_seed,
+                    **uncertainty_fields(self.uncertainty, "eod"),
                 },
             }
         )
@@ -195,6 +213,11 @@ def parse_sensitive(
     intersection written ``"young&male"`` (``"young,male"`` means the same). ``None``: every
     available attribute separately. The key of an intersection is its components joined by
     ``&`` in the order given.
+
+    Attribute names are literal: an entry that is exactly the name of an available attribute
+    (``"a&b"``, ``"a,b"``, ``" x "``, ``"group.x"``), or that name behind one ``group.`` prefix,
+    is that attribute; only other text is parsed as the syntax above. The default (``None``)
+    never parses anything.
     """
     available = tuple(available)
     if sensitive is None:
@@ -205,6 +228,11 @@ def parse_sensitive(
         return [(a, (a,)) for a in available]
     out: list[tuple[str, tuple[str, ...]]] = []
     for entry in sensitive:
+        literal = _literal_attribute(str(entry), available)
+        if literal is not None:
+            if literal not in (k for k, _ in out):
+                out.append((literal, (literal,)))
+            continue
         parts = [
             p.strip() for p in str(entry).replace(",", INTERSECTION_SEP).split(INTERSECTION_SEP)
         ]
@@ -227,6 +255,14 @@ def parse_sensitive(
     return out
 
 
+def _literal_attribute(entry: str, available: tuple[str, ...]) -> str | None:
+    if entry in available:
+        return entry
+    if entry.startswith("group.") and entry[len("group.") :] in available:
+        return entry[len("group.") :]
+    return None
+
+
 def resolve_positive(runset: Any, positive_class: int | None) -> int:
     k = int(runset.num_classes)
     if positive_class is None:
@@ -247,7 +283,7 @@ def resolve_positive(runset: Any, positive_class: int | None) -> int:
     return int(positive_class)
 
 
-def _attribute_codes(runset: Any, components: tuple[str, ...]) -> tuple[np.ndarray, list[str]]:
+def attribute_codes(runset: Any, components: tuple[str, ...]) -> tuple[np.ndarray, list[str]]:
     levels = [tuple(str(v) for v in runset.group_levels(a)) for a in components]
     codes = []
     for a, lv in zip(components, levels, strict=False):
@@ -261,16 +297,7 @@ def _attribute_codes(runset: Any, components: tuple[str, ...]) -> tuple[np.ndarr
         )
     if len(components) == 1:
         return codes[0], list(levels[0])
-    code = np.zeros(codes[0].shape[0], dtype=np.int64)
-    for c, lv in zip(codes, levels, strict=False):
-        code = code * len(lv) + c
-    combos, inverse = np.unique(code, return_inverse=True)
-    parts = np.unravel_index(combos, [len(lv) for lv in levels])
-    names = [
-        INTERSECTION_SEP.join(levels[j][parts[j][i]] for j in range(len(levels)))
-        for i in range(len(combos))
-    ]
-    return inverse.reshape(-1).astype(np.int64), names
+    return intersect_codes(codes, levels)
 
 
 def _audit_attribute(
@@ -283,26 +310,53 @@ def _audit_attribute(
     preds: np.ndarray,
     class_names: list[str],
 ) -> AttributeFairness:
-    codes, groups = _attribute_codes(runset, components)
+    codes, groups = attribute_codes(runset, components)
     n_groups = len(groups)
     classes: tuple[str, ...]
+    k = int(runset.num_classes)
+    context = f"{runset.name}, attribute '{key}': "
+    if mode != "binary" and preds.shape[0] * k * n_groups > SPARSE_MIN_CELLS:
+        return _audit_sparse(
+            runset, key, components, labels, preds, codes, groups, class_names, context
+        )
     if mode == "binary":
         assert positive is not None  # resolved by fairness_audit
         counts = group_counts(labels, preds, codes, n_groups, positive=positive)[:, None, :]
         classes = (class_names[positive],)
     else:
-        counts = one_vs_rest_counts(labels, preds, codes, n_groups, int(runset.num_classes))
+        counts = one_vs_rest_counts(labels, preds, codes, n_groups, k)
         classes = tuple(class_names)
     sr = selection_rate(counts)
     dpd_c = np.asarray(spread(sr))
     t, f, ts, fs = eod_parts(counts)
     eod_c = combine_eod(ts, fs)
-    context = f"{runset.name}, attribute '{key}': "
     cls = classes if mode == "one-vs-rest" else None
     messages = [
         undefined_message(np.isnan(sr), "selection rate", "no samples", groups, cls, context),
         *eod_messages(t, f, np.zeros(0), groups, cls, context)[:2],
     ]
+    messages += _nan_class_messages(dpd_c, eod_c, mode, classes, context)
+    warn_messages(messages, stacklevel=4)
+    return AttributeFairness(
+        attribute=key,
+        components=components,
+        mode=mode,  # type: ignore[arg-type]
+        groups=tuple(groups),
+        classes=classes,
+        positive_class=positive if mode == "binary" else None,
+        seeds=tuple(int(s) for s in runset.seeds),
+        _counts=counts,
+        dpd_per_class=dpd_c,
+        eod_per_class=eod_c,
+        dpd_per_seed=_class_mean(dpd_c),
+        eod_per_seed=_class_mean(eod_c),
+    )
+
+
+def _nan_class_messages(
+    dpd_c: np.ndarray, eod_c: np.ndarray, mode: str, classes: tuple[str, ...], context: str
+) -> list[str]:
+    messages = []
     for name, values in (("DPD", dpd_c), ("EOD", eod_c)):
         bad = np.isnan(values).any(axis=0)
         if bad.any():
@@ -316,16 +370,46 @@ def _audit_attribute(
                 messages.append(
                     f"{context}{name} is NaN: fewer than two groups have a defined rate"
                 )
-    warn_messages(messages, stacklevel=4)
+    return messages
+
+
+def _audit_sparse(
+    runset: Any,
+    key: str,
+    components: tuple[str, ...],
+    labels: np.ndarray,
+    preds: np.ndarray,
+    codes: np.ndarray,
+    groups: list[str],
+    class_names: list[str],
+    context: str,
+) -> AttributeFairness:
+    """One-vs-rest over many groups x classes: memory follows the samples, not ``K * G``."""
+    k, n_groups = int(runset.num_classes), len(groups)
+    dpd_c, eod_c, tpr_undef, fpr_undef = sparse_one_vs_rest(labels, preds, codes, n_groups, k)
+    classes = tuple(class_names)
+    messages: list[str] = []
+    if tpr_undef:
+        messages.append(
+            f"{context}TPR undefined for {tpr_undef:,} of {n_groups * k:,} (group, class) cells "
+            "(no positives); excluded from the TPR spread"
+        )
+    if fpr_undef:
+        messages.append(
+            f"{context}FPR undefined for {fpr_undef:,} (seed, group, class) cells (no "
+            "negatives); excluded from the FPR spread"
+        )
+    messages += _nan_class_messages(dpd_c, eod_c, "one-vs-rest", classes, context)
+    warn_messages(messages, stacklevel=5)
     return AttributeFairness(
         attribute=key,
         components=components,
-        mode=mode,  # type: ignore[arg-type]
+        mode="one-vs-rest",
         groups=tuple(groups),
         classes=classes,
-        positive_class=positive if mode == "binary" else None,
+        positive_class=None,
         seeds=tuple(int(s) for s in runset.seeds),
-        counts=counts,
+        _counts=lambda: one_vs_rest_counts(labels, preds, codes, n_groups, k),
         dpd_per_class=dpd_c,
         eod_per_class=eod_c,
         dpd_per_seed=_class_mean(dpd_c),
@@ -413,6 +497,9 @@ def fairness_audit(
     *,
     sensitive: Sequence[str] | None = None,
     positive_class: int | None = None,
+    confidence_level: float | None = None,
+    n_resamples: int | None = None,
+    random_state: Any = 0,
 ) -> FairnessAudit:
     """DPD and EOD of a run set for each sensitive attribute, per seed, then over seeds.
 
@@ -430,6 +517,13 @@ def fairness_audit(
         Default: every group attribute of the run set, separately.
     positive_class : int, optional
         Binary tasks only.
+    confidence_level, n_resamples : optional
+        Either one asks for the noise floor of every per-seed value with its p-value, from
+        ``n_resamples`` (default 1,000, at least 100) counts-based draws;
+        ``confidence_level`` also asks for a stratified bootstrap CI at that level
+        (:func:`kdbias_audit.fairness.uncertainty.disparity_uncertainty`).
+    random_state : int or numpy seed
+        Seed of those resamples.
 
     Returns
     -------
@@ -466,6 +560,14 @@ def fairness_audit(
         _audit_attribute(runset, key, comps, mode, positive, labels, preds, class_names)
         for key, comps in specs
     )
+    if confidence_level is not None or n_resamples is not None:
+        results = with_uncertainty(
+            runset,
+            results,
+            confidence_level=confidence_level,
+            n_resamples=DEFAULT_BOOTSTRAP if n_resamples is None else n_resamples,
+            random_state=random_state,
+        )
     path = getattr(runset, "path", None)
     return FairnessAudit(
         runset=str(runset.name),

@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
     from ..io.runset import RunSet
-from ..checks import check_alpha, where
+from ..checks import check_alpha, check_comparable, where
 from ..frames import frame_method
 from ..plainjson import plain
 from .audit import (
@@ -91,8 +91,8 @@ class AttributeComparison:
     attribute: str
     a: AttributeFairness
     b: AttributeFairness
-    dpd_diff: MetricDiff
-    eod_diff: MetricDiff
+    dpd_diff: Any  # MetricDiff (seeds) or fairness.paired.DisparityDifference (samples)
+    eod_diff: Any
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -150,8 +150,11 @@ class FairnessComparison:
                         "b_mean": getattr(r.b, f"{metric}_mean"),
                         "b_std": getattr(r.b, f"{metric}_std"),
                         "delta": diff.delta,
-                        "statistic": diff.statistic,
-                        "df": diff.df,
+                        # Welch (seeds) has statistic/df; the paired test (samples) a CI
+                        "statistic": getattr(diff, "statistic", math.nan),
+                        "df": getattr(diff, "df", math.nan),
+                        "ci_low": getattr(diff, "ci_low", math.nan),
+                        "ci_high": getattr(diff, "ci_high", math.nan),
                         "pvalue": diff.pvalue,
                         "significant": diff.significant,
                     }
@@ -169,6 +172,8 @@ class FairnessComparison:
                 "delta",
                 "statistic",
                 "df",
+                "ci_low",
+                "ci_high",
                 "pvalue",
                 "significant",
             ],
@@ -230,6 +235,7 @@ def compare_fairness(
         attribute and ``sensitive`` is None.
     """
     alpha = check_alpha(alpha)
+    check_comparable(a, b)  # aligned by sample_id, however the run sets were loaded
     attrs_a, attrs_b = tuple(a.group_attributes), tuple(b.group_attributes)
     if sensitive is None:
         shared = [x for x in attrs_a if x in attrs_b]

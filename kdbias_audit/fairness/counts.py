@@ -187,6 +187,13 @@ def group_counts(
         w = np.asarray(sample_weight, dtype=float)
         if w.shape != (n,):
             raise InvalidArgumentError(f"sample_weight: expected shape ({n},), got {w.shape}")
+        if not np.isfinite(w).all() or (w < 0).any():
+            bad = int(np.flatnonzero(~np.isfinite(w) | (w < 0))[0])
+            raise InvalidArgumentError(
+                f"sample_weight: weights must be finite and non-negative; "
+                f"sample_weight[{bad}] is {w[bad]}",
+                parameter="sample_weight",
+            )
         weights = np.broadcast_to(w, cell.shape).reshape(-1)
     flat = np.bincount(cell.reshape(-1), weights=weights, minlength=4 * n_groups * n_seeds)
     t = flat.reshape(*pred.shape[:-1], n_groups, 2, 2)  # (..., group, y, pred)
@@ -261,3 +268,22 @@ def one_vs_rest_counts(
         true_positives=np.ascontiguousarray(tp),
     )
     return counts if two_d else counts[0]
+
+
+def intersect_codes(
+    codes: Sequence[np.ndarray], levels: Sequence[Sequence[str]]
+) -> tuple[np.ndarray, list[str]]:
+    """Codes and names of the intersectional groups present in the data.
+
+    Groups are the level combinations that occur, sorted by the first attribute's level, then
+    the second's...; names join the levels with ``&``. Combinations are found with one
+    ``np.unique`` over the stacked code columns, never as a mixed-radix number (which
+    overflows int64 with a few attributes of many levels and would merge groups silently).
+    """
+    stacked = np.stack([np.asarray(c, dtype=np.int64) for c in codes], axis=1)
+    combos, inverse = np.unique(stacked, axis=0, return_inverse=True)
+    names = [
+        INTERSECTION_SEP.join(str(levels[j][row[j]]) for j in range(len(levels)))
+        for row in combos.tolist()
+    ]
+    return inverse.reshape(-1).astype(np.int64), names

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..errors import InvalidArgumentError
 from ..frames import columns_of, is_polars
-from .counts import INTERSECTION_SEP, GroupCounts, group_counts
+from .counts import GroupCounts, group_counts, intersect_codes
 from .rates import (
     combine_eod,
     eod_messages,
@@ -66,7 +66,7 @@ def _encode_sensitive(sensitive_features: Any, n: int) -> tuple[np.ndarray, list
             )
     if not columns:
         raise InvalidArgumentError("sensitive_features: no columns given")
-    code = np.zeros(n, dtype=np.int64)
+    code_list: list[np.ndarray] = []
     level_lists = []
     for name, col in columns:
         c, levels = _column_values(col, f"sensitive_features ({name})")
@@ -74,18 +74,11 @@ def _encode_sensitive(sensitive_features: Any, n: int) -> tuple[np.ndarray, list
             raise InvalidArgumentError(
                 f"sensitive_features ({name}): expected {n} values, got {c.shape[0]}"
             )
-        code = code * len(levels) + c
+        code_list.append(c)
         level_lists.append(levels)
     if len(columns) == 1:
-        return code, level_lists[0]
-    combos, inverse = np.unique(code, return_inverse=True)
-    sizes = [len(lv) for lv in level_lists]
-    parts = np.unravel_index(combos, sizes)
-    names = [
-        INTERSECTION_SEP.join(level_lists[j][parts[j][i]] for j in range(len(sizes)))
-        for i in range(len(combos))
-    ]
-    return inverse.reshape(-1).astype(np.int64), names
+        return code_list[0], level_lists[0]
+    return intersect_codes(code_list, level_lists)
 
 
 def _1d(values: Any, what: str) -> np.ndarray:

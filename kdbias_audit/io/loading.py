@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from ..checks import check_jobs
+from ..errors import InvalidArgumentError, KDAuditError
 from .fs import Location, RemotePath, as_location
 from .reader import read_predictions
 from .runset import RunSet, SeedRun, check_aligned, check_runset_consistency, find_prediction_files
@@ -76,14 +77,21 @@ def read_many(files: Sequence[Location], *, jobs: int, progress: bool) -> list[S
                     bar.advance(task)
             return out
         from concurrent.futures import ProcessPoolExecutor
+        from concurrent.futures.process import BrokenProcessPool
 
-        with ProcessPoolExecutor(max_workers=min(jobs, len(files))) as pool:
-            out = []
-            for run in pool.map(read_predictions, files):
-                out.append(run)
-                if bar is not None:
-                    bar.advance(task)
-            return out
+        out = []
+        try:
+            with ProcessPoolExecutor(max_workers=min(int(jobs), len(files))) as pool:
+                for run in pool.map(read_predictions, files):
+                    out.append(run)
+                    if bar is not None:
+                        bar.advance(task)
+                return out
+        except BrokenProcessPool:
+            raise KDAuditError(
+                f"{files[len(out)] if len(out) < len(files) else files[-1]}: the process reading "
+                "it died (out of memory?); read with one process (jobs=1)"
+            ) from None
     finally:
         if bar is not None:
             bar.stop()
@@ -116,6 +124,13 @@ def load_runsets(
     progress : bool, default False
         Show a progress bar (stderr) while files load.
     """
+    if isinstance(paths, (str, bytes, os.PathLike)):
+        raise InvalidArgumentError(
+            f"paths={os.fsdecode(paths)!r}: load_runsets takes a list of paths; use load_runset "
+            "for one run set",
+            parameter="paths",
+        )
+    paths = list(paths)
     per_set = [find_prediction_files(p) for p in paths]
     flat = [f for files in per_set for f in files]
     runs = read_many(flat, jobs=jobs, progress=progress)

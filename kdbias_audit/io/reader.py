@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..defaults import MAX_METADATA_BYTES
+from ..defaults import MAX_METADATA_BYTES, MAX_ROW_GROUP_LOGITS
 from ..errors import PredictionFileError
 from .fs import (
     REMOTE_BLOCK_SIZE,
@@ -25,7 +26,7 @@ from .fs import (
     open_input,
     remote_error,
 )
-from .runset import SeedRun
+from .runset import SeedRun, check_entry
 from .spec import (
     GROUP_PREFIX,
     METADATA_KEY,
@@ -54,11 +55,27 @@ MAX_READ_THREADS = 4
 
 
 def _parquet_file(loc: Location) -> pq.ParquetFile:
-    """A streaming ``ParquetFile`` (1 MiB reads, 4 MiB requests remotely; no pre-buffering)."""
-    source = open_input(loc)
+    """A streaming ``ParquetFile`` (1 MiB reads, 4 MiB requests remotely; no pre-buffering) that
+    verifies page checksums where the file has them.
+
+    Local paths pyarrow cannot encode (a directory name that is not UTF-8) are opened by Python
+    and handed over as a file object.
+    """
+    source: Any = open_input(loc)
+    if isinstance(source, str):
+        try:
+            source.encode("utf-8")
+        except UnicodeEncodeError:
+            source = open(source, "rb")  # noqa: SIM115 - closed with the ParquetFile
     buffer = REMOTE_BLOCK_SIZE if isinstance(loc, RemotePath) else IO_BUFFER_SIZE
     try:
-        return pq.ParquetFile(source, memory_map=False, buffer_size=buffer, pre_buffer=False)
+        return pq.ParquetFile(
+            source,
+            memory_map=False,
+            buffer_size=buffer,
+            pre_buffer=False,
+            page_checksum_verification=True,
+        )
     except BaseException:
         if not isinstance(source, str):
             source.close()
@@ -72,11 +89,18 @@ def _close(pf: pq.ParquetFile) -> None:
 def open_parquet(path: str | os.PathLike[str] | Location) -> pq.ParquetFile:
     """Open one prediction file (a path or a URL) for streaming reads; one-line errors."""
     loc = as_location(path)
-    what = kind(loc)
-    if what is None:
-        raise PredictionFileError(loc, "does not exist")
-    if what != "file":
-        raise PredictionFileError(loc, "is not a file")
+    if isinstance(loc, Path):
+        if not os.path.lexists(loc):
+            raise PredictionFileError(loc, "does not exist")
+        if not loc.is_file():
+            check_entry(loc)  # a broken link, a loop, a directory: said as such
+            raise PredictionFileError(loc, "is not a file")
+    else:
+        what = kind(loc)
+        if what is None:
+            raise PredictionFileError(loc, "does not exist")
+        if what != "file":
+            raise PredictionFileError(loc, "is not a file")
     try:
         return _parquet_file(loc)
     except PredictionFileError:
@@ -105,6 +129,10 @@ def file_metadata(pf: pq.ParquetFile, path: Location) -> dict[str, Any]:
     except (ValueError, UnicodeDecodeError) as exc:
         raise PredictionFileError(
             path, f"metadata '{METADATA_KEY}' is not valid JSON ({exc})"
+        ) from None
+    except RecursionError:
+        raise PredictionFileError(
+            path, f"metadata '{METADATA_KEY}' is nested too deeply to be read"
         ) from None
     return check_metadata(meta, path)
 
@@ -313,6 +341,16 @@ def read_predictions(
         n = pf.metadata.num_rows
         if n == 0:
             raise PredictionFileError(loc, "has no rows")
+        if kind is not None:  # declared sizes checked before any page is decoded
+            for i in range(pf.metadata.num_row_groups):
+                rows = pf.metadata.row_group(i).num_rows
+                if rows * nc > MAX_ROW_GROUP_LOGITS:
+                    raise PredictionFileError(
+                        loc,
+                        f"row group {i} declares {rows:,} rows x {nc:,} logits; at most "
+                        f"{MAX_ROW_GROUP_LOGITS:,} logits per row group are read (write smaller "
+                        "row groups: pq.write_table(..., row_group_size=...))",
+                    )
         small_cols = (
             ["sample_id", "label"] + (["pred"] if "pred" in schema.names else []) + group_cols
         )

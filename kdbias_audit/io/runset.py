@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -11,10 +12,19 @@ from typing import Any
 import numpy as np
 
 from ..errors import KDAuditError, PredictionFileError
-from .fs import Location, as_location, find_parquet_dirs, kind, list_parquet
+from .fs import Location, RemotePath, as_location, find_parquet_dirs, kind, list_parquet
 from .spec import FORMAT_VERSION, GROUP_PREFIX, as_int_array, check_range, encode_groups
 
-__all__ = ["SeedRun", "RunSet", "find_prediction_files", "find_runsets"]
+__all__ = [
+    "SeedRun",
+    "RunSet",
+    "find_prediction_files",
+    "find_runsets",
+    "candidate_files",
+    "check_entry",
+    "check_aligned",
+    "check_runset_consistency",
+]
 
 
 # --------------------------------------------------------------------------------------------
@@ -76,6 +86,7 @@ class RunSet:
         if not self.runs:
             raise KDAuditError(f"{self.path}: a run set needs at least one run")
         runs = sorted(self.runs, key=lambda r: r.seed)
+        check_runset_consistency(runs)  # however it was built: aligned, agreeing seeds
         preds = np.stack([r.pred for r in runs])
         preds.setflags(write=False)
         # each run's pred becomes a row of the stack: one copy of the predictions, not two
@@ -121,6 +132,9 @@ class RunSet:
         p = np.stack([as_int_array(row, root, "preds") for row in p])
         if seeds is None:
             seeds = list(range(p.shape[0]))
+        for seed in seeds:
+            if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+                raise KDAuditError(f"{root}: seeds must be integers, got {seed!r}")
         if len(seeds) != p.shape[0]:
             raise KDAuditError(f"{root}: {len(seeds)} seeds for {p.shape[0]} rows of preds")
         if num_classes is None:
@@ -128,6 +142,10 @@ class RunSet:
         check_range(y, num_classes, root, "label")
         check_range(p, num_classes, root, "pred")
         sid = np.arange(y.shape[0], dtype=np.int64) if sample_id is None else np.asarray(sample_id)
+        if sid.shape != y.shape:
+            raise KDAuditError(f"{root}: sample_id must have shape {y.shape}, got {sid.shape}")
+        if np.unique(sid).size != sid.size:
+            raise KDAuditError(f"{root}: sample_id values are not unique")
         codes, levels = {}, {}
         for attr, values in (groups or {}).items():
             codes[attr], levels[attr] = encode_groups(np.asarray(values), root, attr)
@@ -149,7 +167,10 @@ class RunSet:
     # -- derived views -------------------------------------------------------------------------
     @property
     def name(self) -> str:
-        return self.path.stem if self.path.suffix == ".parquet" else self.path.name
+        """The run set's display name (file-name bytes that are not UTF-8 shown as ``\\xff``)."""
+        from ..checks import printable
+
+        return printable(self.path.stem if self.path.suffix == ".parquet" else self.path.name)
 
     @property
     def seeds(self) -> list[int]:
@@ -272,20 +293,77 @@ class RunSet:
 # run sets
 
 
-def find_prediction_files(path: str | os.PathLike[str] | Location) -> list[Location]:
-    """The prediction files of a run set: the file itself, or the ``*.parquet`` files of a directory.
+def _is_candidate(name: str) -> bool:
+    return name.endswith(".parquet") and not name.startswith(".")
 
-    ``path`` is a local path or a URL (``s3://bucket/sweep/ds_T4``; see ``docs/remote.md``).
-    """
-    path = as_location(path)
-    what = kind(path)
-    if what is None:
+
+def check_entry(p: Path) -> None:
+    """A ``*.parquet`` entry of a run set must be a readable regular file (links followed):
+    never skipped silently, whatever else it is."""
+    try:
+        p.stat()  # follows links: fails on a broken link or a loop
+    except OSError as exc:
+        if p.is_symlink():
+            try:
+                target = os.readlink(p)
+            except OSError:
+                target = "?"
+            what = "a symbolic link loop" if exc.errno == errno.ELOOP else "a broken symbolic link"
+            raise PredictionFileError(p, f"is {what} (to {target})") from None
+        raise PredictionFileError(p, f"cannot be accessed: {exc.strerror or exc}") from None
+    if p.is_dir():
+        raise PredictionFileError(
+            p,
+            "is a directory, not a prediction file (partitioned Parquet datasets are not "
+            "supported: write one file per seed)",
+        )
+    if not p.is_file():
+        raise PredictionFileError(p, "is not a regular file")
+
+
+def candidate_files(path: str | os.PathLike[str]) -> list[Path]:
+    """Every ``*.parquet`` entry of a run-set directory (names starting with ``.`` ignored),
+    sorted, whatever each entry is; a path that is not a directory is its own only entry."""
+    path = Path(path)
+    if not os.path.lexists(path):
         raise PredictionFileError(path, "does not exist")
-    if what == "file":
+    if not path.is_dir():
         return [path]
-    files = list_parquet(path)
-    if not files:
+    try:
+        names = sorted(e.name for e in os.scandir(path) if _is_candidate(e.name))
+    except OSError as exc:
+        raise PredictionFileError(path, f"cannot be listed: {exc.strerror or exc}") from None
+    if not names:
         raise PredictionFileError(path, "contains no prediction files (*.parquet)")
+    return [path / n for n in names]
+
+
+def find_prediction_files(path: str | os.PathLike[str] | Location) -> list[Location]:
+    """The prediction files of a run set: the file itself, or the ``*.parquet`` entries of a
+    directory (names starting with ``.`` are ignored).
+
+    Valid symbolic links are followed. No entry is ever skipped: a broken link, a link loop, a
+    directory or anything else that is not a file named ``*.parquet`` is a
+    :class:`PredictionFileError`.
+    """
+    loc = as_location(path)  # s3://, gs://, hf://, ... (docs/remote.md); file:// is local
+    if isinstance(loc, RemotePath):
+        return _remote_files(loc)
+    files = candidate_files(loc)
+    for f in files:
+        check_entry(f)
+    return list(files)
+
+
+def _remote_files(loc: RemotePath) -> list[Location]:
+    what = kind(loc)
+    if what is None:
+        raise PredictionFileError(loc, "does not exist")
+    if what == "file":
+        return [loc]
+    files = list_parquet(loc)
+    if not files:
+        raise PredictionFileError(loc, "contains no prediction files (*.parquet)")
     return files
 
 
@@ -353,20 +431,94 @@ def check_runset_consistency(runs: Sequence[SeedRun]) -> None:
         seen[r.seed] = r.path
     for r in runs[1:]:
         check_aligned(r, runs[0])
+        check_same_metadata(r, runs[0], SEED_AGREEING_KEYS)
+        if set(r.groups) != set(runs[0].groups):
+            extra = sorted(set(r.groups) ^ set(runs[0].groups))[0]
+            here = extra in r.groups
+            raise PredictionFileError(
+                r.path,
+                f"column {GROUP_PREFIX}{extra} is {'here' if here else 'missing here'} but "
+                f"{'missing' if here else 'present'} in {runs[0].path} (every seed file of a run "
+                "set has the same group attributes)",
+            )
+
+
+#: Metadata every seed file of one run set must agree on (absent counts as a value).
+SEED_AGREEING_KEYS = (
+    "class_names",
+    "positive_class",
+    "role",
+    "temperature",
+    "alpha",
+    "dataset",
+    "split",
+)
+
+
+def check_same_metadata(run: SeedRun, ref: SeedRun, keys: Sequence[str]) -> None:
+    """``run`` and ``ref`` give the same value (absent counts as a value) for each of ``keys``."""
+    for key in keys:
+        a, b = run.metadata.get(key), ref.metadata.get(key)
+        if a != b:
+            raise PredictionFileError(
+                run.path, f"metadata {key} is {a!r} here but {b!r} in {ref.path}"[:400]
+            )
 
 
 def find_runsets(root: str | os.PathLike[str] | Location) -> list[Location]:
     """Run set locations under ``root``: a file, a run set directory, or every directory below
-    ``root`` (recursively, sorted, hidden directories skipped) that directly holds ``*.parquet`` files.
+    ``root`` (recursively, sorted, hidden directories skipped) that directly holds ``*.parquet``
+    entries.
 
-    ``root`` is a local path or a URL (see ``docs/remote.md``)."""
-    root = as_location(root)
-    what = kind(root)
-    if what is None:
+    Symbolic links to directories are followed (a linked run set is a run set), each real
+    directory visited once, so a link loop ends the walk instead of repeating it.
+    """
+    loc = as_location(root)  # s3://, gs://, hf://, ... (docs/remote.md); file:// is local
+    if isinstance(loc, RemotePath):
+        what = kind(loc)
+        if what is None:
+            raise PredictionFileError(loc, "does not exist")
+        if what == "file":
+            return [loc]
+        dirs = find_parquet_dirs(loc)
+        if not dirs:
+            raise PredictionFileError(loc, "contains no prediction files (*.parquet)")
+        return dirs
+    root = loc
+    if not os.path.lexists(root):
         raise PredictionFileError(root, "does not exist")
-    if what == "file":
+    if not root.is_dir():
+        check_entry(root)
         return [root]
-    found = find_parquet_dirs(root)
+    found: list[Location] = []
+    seen: set[tuple[int, int]] = set()
+
+    def walk(d: Path) -> None:
+        try:
+            st = d.stat()
+        except OSError:
+            return
+        if (st.st_dev, st.st_ino) in seen:
+            return
+        seen.add((st.st_dev, st.st_ino))
+        try:
+            entries = sorted(os.scandir(d), key=lambda e: e.name)
+        except OSError as exc:
+            raise PredictionFileError(d, f"cannot be listed: {exc.strerror or exc}") from None
+        if any(_is_candidate(e.name) for e in entries):
+            found.append(d)
+        for e in entries:
+            if e.name.startswith(".") or _is_candidate(e.name):
+                continue
+            try:
+                is_dir = e.is_dir()  # follows links
+            except OSError:
+                is_dir = False
+            if is_dir:
+                walk(d / e.name)
+
+    walk(root)
+    found.sort()
     if not found:
         raise PredictionFileError(root, "contains no prediction files (*.parquet)")
     return found

@@ -66,13 +66,34 @@ def check_range(
 def encode_groups(
     values: np.ndarray, path: Path | str | RemotePath, attr: str
 ) -> tuple[np.ndarray, tuple[str, ...]]:
+    """Codes ``0..G-1`` and sorted level names of one group column.
+
+    Accepted: integers, booleans and strings (an object array of them). Strings are compared
+    exactly as written: ``"x"`` and ``"x\\0"`` are two groups (numpy's fixed-width strings would
+    drop the trailing NUL and merge them).
+    """
     if values.ndim != 1:
         raise PredictionFileError(path, f"group {attr!r} must be one-dimensional")
     if values.dtype == object:
-        if any(v is None for v in values):
-            raise PredictionFileError(path, f"{GROUP_PREFIX}{attr} has missing values")
-        values = values.astype(str)
-    elif np.issubdtype(values.dtype, np.floating):
+        texts = []
+        for v in values.tolist():
+            if v is None:
+                raise PredictionFileError(path, f"{GROUP_PREFIX}{attr} has missing values")
+            if isinstance(v, str):
+                texts.append(v)
+            elif isinstance(v, (bool, int, np.integer, np.bool_)):
+                texts.append(str(v))
+            else:
+                raise PredictionFileError(
+                    path,
+                    f"{GROUP_PREFIX}{attr} must hold strings, integers or booleans, "
+                    f"got a {type(v).__name__} ({v!r})"[:300],
+                )
+        levels = sorted(set(texts))
+        index = {u: i for i, u in enumerate(levels)}
+        codes = np.fromiter((index[t] for t in texts), dtype=np.int64, count=len(texts))
+        return codes, tuple(levels)
+    if values.dtype.kind not in "iubUS":
         raise PredictionFileError(
             path, f"{GROUP_PREFIX}{attr} must be string, integer or boolean, got {values.dtype}"
         )
@@ -87,7 +108,7 @@ def check_metadata(meta: Any, path: Path | str | RemotePath) -> dict[str, Any]:
             path, f"metadata '{METADATA_KEY}' must be a JSON object, got {type(meta).__name__}"
         )
     version = meta.get("format_version")
-    if version != FORMAT_VERSION:
+    if type(version) is not int or version != FORMAT_VERSION:  # not true, not 1.0
         raise PredictionFileError(
             path, f"metadata format_version is {version!r}; this reader supports {FORMAT_VERSION}"
         )
@@ -111,6 +132,9 @@ def check_metadata(meta: Any, path: Path | str | RemotePath) -> dict[str, Any]:
             raise PredictionFileError(
                 path, f"metadata {key} must be a finite number or null, got {v!r}"[:300]
             )
+    t = meta.get("temperature")
+    if t is not None and not t > 0:
+        raise PredictionFileError(path, f"metadata temperature must be positive, got {t!r}")
     for key in ("model", "dataset", "split", "role", "teacher_model"):
         v = meta.get(key)
         if v is not None and not isinstance(v, str):

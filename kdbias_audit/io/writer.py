@@ -99,6 +99,10 @@ def write_predictions(
         raise KDAuditError(f"{path}: already exists; pass overwrite=True to replace it")
     if logits is None and y_pred is None:
         raise KDAuditError(f"{path}: give logits or y_pred")
+    if num_classes is not None:
+        if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)):
+            raise KDAuditError(f"{path}: num_classes must be an integer, got {num_classes!r}")
+        num_classes = int(num_classes)
     y = as_int_array(y_true, path, "y_true")
     if y.ndim != 1 or y.size == 0:
         raise PredictionFileError(
@@ -113,7 +117,10 @@ def write_predictions(
             raise KDAuditError(
                 f"{path}: logits_dtype must be 'float32' or 'float16', got {logits_dtype!r}"
             )
-        z = np.ascontiguousarray(np.asarray(logits), dtype=np.dtype(logits_dtype))
+        raw = np.asarray(logits)
+        if raw.dtype.kind not in "fiu" or raw.dtype == bool:
+            raise PredictionFileError(path, f"logits must be numbers, got dtype {raw.dtype}")
+        z = np.ascontiguousarray(raw, dtype=np.dtype(logits_dtype))
         if z.ndim != 2 or z.shape[0] != n:
             raise PredictionFileError(
                 path, f"logits must have shape ({n}, num_classes), got {z.shape}"
@@ -125,15 +132,28 @@ def write_predictions(
                 path, f"logits have length {z.shape[1]} but num_classes is {num_classes}"
             )
         if not np.isfinite(z).all():
-            raise PredictionFileError(path, "logits contain NaN or inf")
+            why = f" (out of range for {logits_dtype})" if np.isfinite(raw).all() else ""
+            raise PredictionFileError(path, f"logits contain NaN or inf{why}")
+        if y_pred is None and raw.dtype != z.dtype and raw.ndim == 2 and raw.shape[1]:
+            # Narrowing (float64 -> float32, anything -> float16) can turn a near tie into an
+            # exact one and move the argmax: keep the predictions of the logits as given, in a
+            # `pred` column beside the narrowed logits (the reader uses `pred` when present).
+            exact = raw.argmax(axis=1)
+            if not np.array_equal(exact, z.argmax(axis=1)):
+                y_pred = exact
+        del raw
     if num_classes is None:
         raise KDAuditError(f"{path}: num_classes is required when only y_pred is given")
 
-    meta = dict(metadata or {})
+    meta = {k: (v.item() if isinstance(v, np.generic) else v) for k, v in (metadata or {}).items()}
+    if isinstance(seed, np.integer):
+        seed = int(seed)
     meta.update(format_version=FORMAT_VERSION, num_classes=int(num_classes), seed=seed)
-    if isinstance(meta.get("temperature"), (np.integer, np.floating)):
-        meta["temperature"] = float(meta["temperature"])
     check_metadata(meta, path)
+    try:
+        meta_json = json.dumps(meta, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise KDAuditError(f"{path}: metadata is not plain JSON ({exc})") from None
 
     sid = np.arange(n, dtype=np.int64) if sample_id is None else np.asarray(sample_id)
     if sid.shape != (n,):
@@ -177,16 +197,27 @@ def write_predictions(
         if v.shape != (n,):
             raise PredictionFileError(path, f"group {attr!r} must have shape ({n},), got {v.shape}")
         encode_groups(v, path, attr)  # same checks as the reader
-        if v.dtype == object or v.dtype.kind in "US":
+        if v.dtype == object:  # python strings as they are (numpy's would drop trailing NULs)
+            cols[GROUP_PREFIX + attr] = pa.array([str(x) for x in v.tolist()], type=pa.string())
+        elif v.dtype.kind in "US":
             cols[GROUP_PREFIX + attr] = pa.array(v.astype(str), type=pa.string())
         else:
             cols[GROUP_PREFIX + attr] = pa.array(v)
 
-    table = pa.table(cols).replace_schema_metadata({METADATA_KEY: json.dumps(meta)})
+    table = pa.table(cols).replace_schema_metadata({METADATA_KEY: meta_json})
     row_group = max(1024, min(n, (8 << 20) // max(1, int(num_classes))))
 
     def _write(tmp: Path) -> None:
-        pq.write_table(table, tmp, row_group_size=row_group, **_encodings(table))
+        # page checksums: a reader verifies them, so a corrupted copy is an error, never
+        # different predictions (docs/format.md)
+        options = dict(row_group_size=row_group, write_page_checksum=True, **_encodings(table))
+        try:
+            str(tmp).encode("utf-8")
+        except UnicodeEncodeError:  # a directory name that is not UTF-8: Python opens it
+            with open(tmp, "wb") as fh:
+                pq.write_table(table, fh, **options)
+            return
+        pq.write_table(table, tmp, **options)
 
     if path.exists() and not overwrite:  # re-check just before the rename
         raise KDAuditError(f"{path}: already exists; pass overwrite=True to replace it")

@@ -109,15 +109,25 @@ def _plain_text(doc: Document) -> str:
     buf = io.StringIO()
     console = Console(file=buf, width=width, highlight=False, no_color=True, color_system=None)
     if doc.title:
-        console.print(doc.title)
+        console.print(literal(doc.title))
     for table in rich_tables(doc):
         console.print(table)
     return buf.getvalue()
 
 
+def literal(text: str) -> Any:
+    """``text`` for a rich console as it is: names are never read as markup (``[red]``)."""
+    from rich.text import Text
+
+    return Text(str(text))
+
+
 def _markdown(doc: Document) -> str:
-    parts = [f"# {doc.title}\n"] if doc.title else []
-    parts += [f"## {t.title}\n\n" + frame_to_markdown(t.frame) for t in doc.files]
+    def heading(text: str) -> str:  # a newline in a name must not end the heading
+        return " ".join(str(text).splitlines())
+
+    parts = [f"# {heading(doc.title)}\n"] if doc.title else []
+    parts += [f"## {heading(t.title)}\n\n" + frame_to_markdown(t.frame) for t in doc.files]
     return "\n".join(parts)
 
 

@@ -118,12 +118,17 @@ def to_json(obj: Any, *, indent: int | None = 2) -> str:
 
 
 def frame_to_markdown(df: pd.DataFrame, *, float_format: str = ".4g") -> str:
-    """GitHub-flavoured Markdown table (no extra dependency)."""
-    header = [str(c) for c in df.columns]
-    rows = [
-        [cell(v, float_format).replace("|", "\\|") for v in row]
-        for row in df.itertuples(index=False)
-    ]
+    """GitHub-flavoured Markdown table (no extra dependency).
+
+    Every header and cell stays in its cell: ``|`` is escaped and line breaks (a newline in a
+    run-set or class name) become spaces, so a name can never split a row.
+    """
+
+    def md(text: str) -> str:
+        return " ".join(text.replace("|", "\\|").splitlines())
+
+    header = [md(str(c)) for c in df.columns]
+    rows = [[md(cell(v, float_format)) for v in row] for row in df.itertuples(index=False)]
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(r) + " |" for r in rows]
     return "\n".join(lines) + "\n"
@@ -185,14 +190,19 @@ def frame_to_csv(df: pd.DataFrame) -> str:
 def frame_to_rich(
     df: pd.DataFrame, *, title: str | None = None, float_format: str = ".4g"
 ) -> Table:
-    """A ``rich.table.Table`` for terminal output (rich imported here, not at package import)."""
+    """A ``rich.table.Table`` for terminal output (rich imported here, not at package import).
+
+    Every title, header and cell is a ``rich.text.Text``: names from prediction files are shown
+    literally, never read as console markup (``[red]``, ``[/]``).
+    """
     import pandas as pd
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=title, show_lines=False)
+    table = Table(title=None if title is None else Text(str(title)), show_lines=False)
     for col in df.columns:
         numeric = pd.api.types.is_numeric_dtype(df[col])
-        table.add_column(str(col), justify="right" if numeric else "left", overflow="fold")
+        table.add_column(Text(str(col)), justify="right" if numeric else "left", overflow="fold")
     for row in df.itertuples(index=False):
-        table.add_row(*(cell(v, float_format) for v in row))
+        table.add_row(*(Text(cell(v, float_format)) for v in row))
     return table

@@ -9,6 +9,7 @@ analysed further; JSON follows the ``kdaudit sweep`` contract (:meth:`SweepResul
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any, Literal
 
 from .cells import DASH, pm, pvalue_text
@@ -82,17 +83,25 @@ def class_bias_display_frame(result: SweepResult) -> pd.DataFrame:
 
 def fairness_display_frame(result: SweepResult) -> pd.DataFrame | None:
     """The fairness table as shown (``None`` when the sweep has no group attributes): accuracy,
-    then EOD and DPD per attribute, percent, ``mean ± std`` over seeds."""
+    then EOD and DPD per attribute, percent, ``mean ± std`` over seeds; with noise floors
+    (``--noise-floor``), each followed by its floor (the value expected from sampling noise
+    alone, mean over seeds)."""
     if not result.attributes:
         return None
+    floors = result.has_noise_floor
     records = []
     for kd_alpha, rows in result.blocks():
         for r in rows:
             rec = _lead_columns(result, kd_alpha, r)
             rec["Test Acc. (%)"] = pm(*r.accuracy_mean_std())
             for attr in result.attributes:
-                rec[f"EOD {attr} (%)"] = pm(*r.fairness_mean_std(attr, "eod"))
-                rec[f"DPD {attr} (%)"] = pm(*r.fairness_mean_std(attr, "dpd"))
+                for metric in ("eod", "dpd"):
+                    rec[f"{metric.upper()} {attr} (%)"] = pm(*r.fairness_mean_std(attr, metric))
+                    if floors:
+                        floor = r.fairness_noise_floor(attr, metric)
+                        rec[f"{metric.upper()} {attr} floor (%)"] = (
+                            DASH if not math.isfinite(floor) else f"{100 * floor:.2f}"
+                        )
             records.append(rec)
     import pandas as pd
 
@@ -118,7 +127,13 @@ def titles(result: SweepResult) -> tuple[str, str]:
     return (
         f"Class-wise bias and distillation{where}: #SC = NDS vs DS, #TC = teacher vs DS, "
         f"significant at p <= {result.alpha:g}",
-        f"Fairness metrics and distillation{where}",
+        f"Fairness metrics and distillation{where}"
+        + (
+            " (floor: the value expected from sampling noise alone, every group at the pooled "
+            "rates)"
+            if result.has_noise_floor
+            else ""
+        ),
     )
 
 

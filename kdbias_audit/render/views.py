@@ -10,6 +10,8 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+import numpy as np
+
 from ..comparison import Comparison, RunSetSummary
 from ..fairness.audit import FairnessAudit
 from ..fairness.compare import FairnessComparison
@@ -65,17 +67,22 @@ def fairness_audit_frame(audit: FairnessAudit) -> Any:
     """The audit as shown: one row per attribute, DPD and EOD in percent as ``mean ± std``."""
     import pandas as pd
 
+    from ..fairness.audit_uncertainty import uncertainty_display
+
     rows = [
         {
             "attribute": r.attribute,
             "mode": r.mode,
             "groups": len(r.groups),
             "DPD (%)": pm(r.dpd_mean, r.dpd_std),
+            **uncertainty_display(r.uncertainty, "dpd"),
             "EOD (%)": pm(r.eod_mean, r.eod_std),
+            **uncertainty_display(r.uncertainty, "eod"),
         }
         for r in audit.results
     ]
-    return pd.DataFrame(rows, columns=["attribute", "mode", "groups", "DPD (%)", "EOD (%)"])
+    columns = list(rows[0]) if rows else ["attribute", "mode", "groups", "DPD (%)", "EOD (%)"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 @document.register(FairnessAudit)
@@ -95,6 +102,9 @@ def fairness_comparison_frame(cmp: FairnessComparison) -> Any:
     """The comparison as shown: A and B in percent (``mean ± std``), ``B - A`` and its p."""
     import pandas as pd
 
+    name_a, name_b = cmp.a.runset, cmp.b.runset
+    if name_a == name_b:  # e.g. two single files both named seed0
+        name_a, name_b = f"A: {name_a}", f"B: {name_b}"
     rows = []
     for r in cmp.results:
         for metric, diff in (("DPD", r.dpd_diff), ("EOD", r.eod_diff)):
@@ -103,13 +113,27 @@ def fairness_comparison_frame(cmp: FairnessComparison) -> Any:
                 {
                     "attribute": r.attribute,
                     "metric": metric,
-                    f"{cmp.a.runset} (%)": pm(getattr(r.a, f"{m}_mean"), getattr(r.a, f"{m}_std")),
-                    f"{cmp.b.runset} (%)": pm(getattr(r.b, f"{m}_mean"), getattr(r.b, f"{m}_std")),
+                    f"{name_a} (%)": pm(getattr(r.a, f"{m}_mean"), getattr(r.a, f"{m}_std")),
+                    f"{name_b} (%)": pm(getattr(r.b, f"{m}_mean"), getattr(r.b, f"{m}_std")),
                     "B - A (%)": signed_pct(diff.delta),
+                    **_diff_interval(diff),
                     "p": pvalue_text(diff.pvalue),
                 }
             )
     return pd.DataFrame(rows)
+
+
+def _diff_interval(diff: Any) -> dict[str, str]:
+    """The CI cell of a sample-level (paired) difference; nothing for a Welch difference."""
+    lo, hi = getattr(diff, "ci_low", None), getattr(diff, "ci_high", None)
+    if lo is None or hi is None:
+        return {}
+    text = (
+        "nan"
+        if not (np.isfinite(lo) and np.isfinite(hi))
+        else f"{signed_pct(lo)} – {signed_pct(hi)}"
+    )
+    return {f"{100 * diff.confidence_level:g}% CI (%)": text}
 
 
 FAIRNESS_DIFF_TITLE = "Group fairness (B - A; negative: B is fairer)"
@@ -173,10 +197,29 @@ def comparison_summary_frame(result: Comparison) -> Any:
     def seeds(s: RunSetSummary) -> str:
         return f"{s.path} (seeds {', '.join(map(str, s.seeds))})"
 
-    perm = (
-        f"{cw.count_pvalue:.4g} ({cw.n_permutations} {'splits, exact' if cw.permutations_exact else 'random splits'})"
-        if cw.n_permutations
-        else "not computed"
+    samples = result.method == "samples"
+    if samples:
+        perm = (
+            f"{cw.count_pvalue:.4g} ({cw.n_resamples} paired permutations)"
+            if cw.n_resamples
+            else "not computed"
+        )
+    else:
+        kind = "splits, exact" if cw.permutations_exact else "random splits"
+        perm = (
+            f"{cw.count_pvalue:.4g} ({cw.n_permutations} {kind})"
+            if cw.n_permutations
+            else "not computed"
+        )
+    mcnemar = (
+        [
+            (
+                f"classes with McNemar p ≤ {result.alpha:g} (class accuracy)",
+                f"{int(np.sum(cw.mcnemar_pvalue <= result.alpha))} / {cw.n_classes}",
+            )
+        ]
+        if samples
+        else []
     )
     rows = [
         ("A", seeds(result.a)),
@@ -189,6 +232,7 @@ def comparison_summary_frame(result: Comparison) -> Any:
             f"{cw.n_significant_fdr} / {cw.n_classes}",
         ),
         ("untestable classes", str(cw.n_untestable)),
+        *mcnemar,
         ("count p-value (permutation)", perm),
         ("expected false positives", f"{cw.expected_false_positives:.2f}"),
         (
@@ -220,6 +264,8 @@ def most_affected_frame(result: Comparison, k: int = 10) -> Any:
             "sig": top["significant"].map(lambda v: "*" if v else ""),
         }
     )
+    if "mcnemar_pvalue" in top:
+        frame["McNemar p"] = top["mcnemar_pvalue"]
     return frame if result.classwise.class_names is not None else frame.drop(columns=["name"])
 
 
@@ -228,7 +274,8 @@ def _comparison(result: Comparison, *, top: int = 10, **options: Any) -> Documen
     pairs_title = "Top disagreeing class pairs (mean count over run pairs)"
 
     def summary() -> Table:
-        return Table("Summary", result.summary_frame(), left=("quantity", "value"))
+        head = "Summary" if result.header is None else f"Summary. {result.header}"
+        return Table(head, result.summary_frame(), left=("quantity", "value"))
 
     def pairs() -> list[Table]:
         frame = result.top_pairs_frame(top) if top > 0 else None

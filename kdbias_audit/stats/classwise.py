@@ -30,10 +30,10 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
     from ..io.runset import RunSet
-from ..checks import check_alpha, where
+from ..checks import check_alpha, check_comparable, check_permutations, where
 from ..frames import frame_method
 from ..plainjson import plain
-from .permutation import PermutationCountResult, permutation_count_test
+from .permutation import PermutationCountResult, make_rng, permutation_count_test
 from .welch import WelchResult, welch_classwise
 
 __all__ = ["SeedAccuracy", "ClasswiseResult", "seed_accuracies", "classwise_test"]
@@ -432,13 +432,18 @@ def classwise_test(
         if n < 2:
             raise KDAuditError(
                 f"{where(rs)}: has {n} seed{'s' if n != 1 else ''}; "
-                "a Welch test needs at least 2 per side"
+                "a Welch test needs at least 2 per side (for single checkpoints use the "
+                "sample-level analysis: method='samples')"
             )
     if a.num_classes != b.num_classes:
         raise KDAuditError(
             f"{where(b)}: has {b.num_classes} classes but {where(a)} has {a.num_classes}; "
             "compared run sets must have the same classes"
         )
+    check_comparable(a, b)  # aligned by sample_id however the run sets were loaded
+    if permutations is not None:
+        check_permutations(permutations)
+    make_rng(random_state)  # a bad seed fails here, not deep inside numpy
     c = int(a.num_classes)
     acc_a = seed_accuracies(a.label, a.preds, c)
     acc_b = seed_accuracies(b.label, b.preds, c)

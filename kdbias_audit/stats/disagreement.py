@@ -24,11 +24,15 @@ if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
     from ..io.runset import RunSet
-from ..checks import where
+from ..checks import check_comparable, where
 from ..frames import frame_method
 from ..plainjson import plain
 
-__all__ = ["DisagreementResult", "disagreement", "disagreement_arrays"]
+__all__ = ["DisagreementResult", "disagreement", "disagreement_arrays", "disagreement_cells"]
+
+#: Largest class count whose disagreement matrix JSON writes dense; above it, only the
+#: non-zero cells (``"matrix_cells"``).
+DENSE_JSON_MAX_CLASSES = 1_000
 
 Pairing = Literal["seed", "all"]
 
@@ -39,10 +43,13 @@ class DisagreementResult:
 
     Attributes
     ----------
-    matrix : ndarray of float, shape (C, C)
-        ``matrix[i, j]``: mean over pairs of the number of test samples that A predicts as ``i``
-        and B as ``j`` (``i != j``); the diagonal is 0. Its total over all cells divided by the
-        number of samples is ``rate_mean``.
+    rows, cols, values : ndarray, shape (K,)
+        The non-zero cells of the mean disagreement matrix, sorted by ``(row, col)``:
+        ``D[rows[k], cols[k]] = values[k]`` is the mean over pairs of the number of test samples
+        that A predicts as ``rows[k]`` and B as ``cols[k]`` (never on the diagonal). At most
+        ``P * N`` cells occur whatever the class count, so 100,000 classes cost what 10 do.
+        ``values.sum() / n_samples`` is ``rate_mean``.
+    n_classes : int
     rate_mean, rate_std : float
         Mean and sample standard deviation (ddof=1; NaN for a single pair) over pairs of the
         share of test samples on which A and B predict different classes. Ideal (identical
@@ -59,7 +66,10 @@ class DisagreementResult:
     class_names : list of str or None
     """
 
-    matrix: np.ndarray
+    rows: np.ndarray
+    cols: np.ndarray
+    values: np.ndarray
+    n_classes: int
     rate_mean: float
     rate_std: float
     rates: np.ndarray
@@ -71,8 +81,35 @@ class DisagreementResult:
     class_names: list[str] | None = None
 
     @property
-    def n_classes(self) -> int:
-        return int(self.matrix.shape[0])
+    def matrix(self) -> np.ndarray:
+        """The dense ``(C, C)`` matrix (built on each access; at most
+        ``MAX_MATRIX_CLASSES`` classes: use :meth:`sparse` or the cells above that)."""
+        c = self.n_classes
+        if c > MAX_MATRIX_CLASSES:
+            raise KDAuditError(
+                f"disagreement: {c} classes would need a dense {c} x {c} matrix "
+                f"({c * c * 8 / 2**30:.1f} GiB); at most {MAX_MATRIX_CLASSES} classes are "
+                "densified; use .sparse() or the rows/cols/values cells"
+            )
+        out = np.zeros((c, c))
+        out[self.rows, self.cols] = self.values
+        return out
+
+    def sparse(self) -> Any:
+        """The matrix as a ``scipy.sparse.csr_array`` (only the non-zero cells stored)."""
+        from scipy import sparse
+
+        c = self.n_classes
+        return sparse.csr_array((self.values, (self.rows, self.cols)), shape=(c, c))
+
+    def binned(self, size: int) -> np.ndarray:
+        """A dense ``(B, B)`` view for heatmaps with ``B = min(C, size)``: cell ``(u, v)``
+        sums the classes ``[u C / B, (u + 1) C / B)`` of A by those of B."""
+        c = self.n_classes
+        b = max(1, min(c, int(size)))
+        out = np.zeros((b, b))
+        np.add.at(out, (self.rows * b // c, self.cols * b // c), self.values)
+        return out
 
     def class_name(self, c: int) -> str | None:
         if self.class_names is None or c >= len(self.class_names):
@@ -85,13 +122,10 @@ class DisagreementResult:
         Cells with a zero count are left out; ties are broken by (i, j) ascending.
         """
         k = max(0, int(k))
-        flat = self.matrix.ravel()
-        nz = np.flatnonzero(flat > 0)
-        if nz.size == 0 or k == 0:
+        if self.values.size == 0 or k == 0:
             return []
-        order = nz[np.lexsort((nz, -flat[nz]))][:k]
-        c = self.n_classes
-        return [(int(f // c), int(f % c), float(flat[f])) for f in order]
+        order = np.lexsort((self.cols, self.rows, -self.values))[:k]
+        return [(int(self.rows[f]), int(self.cols[f]), float(self.values[f])) for f in order]
 
     def top_pairs_frame(self, k: int = 10) -> pd.DataFrame:
         """Top cells as a table: A-pred and B-pred class (and names when known), the mean count
@@ -125,23 +159,36 @@ class DisagreementResult:
                 "class": np.arange(c),
                 "name": pd.Series([self.class_name(i) for i in range(c)], dtype=object),
                 "disagreement_rate": self.per_class_rate,
-                "a_pred_disagreeing": self.matrix.sum(axis=1),
-                "b_pred_disagreeing": self.matrix.sum(axis=0),
+                "a_pred_disagreeing": np.bincount(self.rows, self.values, minlength=c),
+                "b_pred_disagreeing": np.bincount(self.cols, self.values, minlength=c),
             }
         )
 
     def to_dict(self) -> dict[str, Any]:
         """The ``disagreement`` object of the ``kdaudit compare`` JSON contract (plain values;
-        NaN/inf as ``None``)."""
-        return plain(
-            {
-                "pairing": self.pairing,
-                "n_pairs": int(self.n_pairs),
-                "rate": {"mean": float(self.rate_mean), "std": float(self.rate_std)},
-                "matrix": self.matrix,
-                "per_class_rate": self.per_class_rate,
+        NaN/inf as ``None``).
+
+        Up to ``DENSE_JSON_MAX_CLASSES`` classes the matrix is written dense (``"matrix"``, a
+        list of ``C`` rows); above, only its non-zero cells are
+        (``"matrix_cells": {"shape": [C, C], "rows", "cols", "values"}``), so the document
+        grows with the disagreements, not with ``C * C``.
+        """
+        out: dict[str, Any] = {
+            "pairing": self.pairing,
+            "n_pairs": int(self.n_pairs),
+            "rate": {"mean": float(self.rate_mean), "std": float(self.rate_std)},
+        }
+        if self.n_classes <= DENSE_JSON_MAX_CLASSES:
+            out["matrix"] = self.matrix
+        else:
+            out["matrix_cells"] = {
+                "shape": [self.n_classes, self.n_classes],
+                "rows": self.rows,
+                "cols": self.cols,
+                "values": self.values,
             }
-        )
+        out["per_class_rate"] = self.per_class_rate
+        return plain(out)
 
     def _repr_html_(self) -> str:
         from ..render.views import result_html
@@ -149,29 +196,24 @@ class DisagreementResult:
         return result_html(self)
 
 
-def disagreement_arrays(
+def disagreement_cells(
     y_true: Any,
     preds_a: Any,
     preds_b: Any,
     num_classes: int,
     pair_index: Any,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Core computation on arrays: ``(matrix, rates, per_class_rate)``.
+) -> tuple[tuple[np.ndarray, np.ndarray, np.ndarray], np.ndarray, np.ndarray]:
+    """Core computation on arrays: ``((rows, cols, values), rates, per_class_rate)``.
 
     ``preds_a`` (S_a, N), ``preds_b`` (S_b, N); ``pair_index`` (P, 2) lists (row of A, row of
-    B). All pairs go through one ``np.bincount`` of ``pred_A * C + pred_B`` over disagreeing
-    samples (the sum over pairs), divided by P.
+    B). The disagreeing ``(pred_A, pred_B)`` cells of all pairs are counted with one
+    ``np.unique`` (memory ``O(P N)``, never ``O(C^2)``) and divided by P.
     """
     y = np.asarray(y_true, dtype=np.int64)
     pa_all = np.asarray(preds_a, dtype=np.int64)
     pb_all = np.asarray(preds_b, dtype=np.int64)
     idx = np.asarray(pair_index, dtype=np.int64).reshape(-1, 2)
     c = int(num_classes)
-    if c > MAX_MATRIX_CLASSES:
-        raise KDAuditError(
-            f"disagreement: {c} classes would need a dense {c} x {c} matrix "
-            f"({c * c * 8 / 2**30:.1f} GiB); at most {MAX_MATRIX_CLASSES} classes are supported"
-        )
     n_pairs = idx.shape[0]
     if n_pairs == 0:
         raise KDAuditError("no run pairs to compare")
@@ -181,8 +223,8 @@ def disagreement_arrays(
     n = y.shape[0]
     with np.errstate(invalid="ignore", divide="ignore"):
         rates = differ.mean(axis=1) if n else np.full(n_pairs, np.nan)
-    cells = np.bincount(pa[differ] * c + pb[differ], minlength=c * c).reshape(c, c)
-    matrix = cells / n_pairs
+    keys, counts = np.unique(pa[differ] * c + pb[differ], return_counts=True)  # sorted (i, j)
+    cells = (keys // c, keys % c, counts / n_pairs)
     class_counts = np.bincount(y, minlength=c)
     differ_by_class = np.bincount(np.broadcast_to(y, pa.shape)[differ], minlength=c)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -195,6 +237,30 @@ def disagreement_arrays(
             DegenerateDataWarning,
             stacklevel=2,
         )
+    return cells, rates, per_class
+
+
+def disagreement_arrays(
+    y_true: Any,
+    preds_a: Any,
+    preds_b: Any,
+    num_classes: int,
+    pair_index: Any,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(matrix, rates, per_class_rate)`` with the dense ``(C, C)`` matrix (at most
+    ``MAX_MATRIX_CLASSES`` classes); :func:`disagreement_cells` gives the sparse cells."""
+    c = int(num_classes)
+    if c > MAX_MATRIX_CLASSES:
+        raise KDAuditError(
+            f"disagreement: {c} classes would need a dense {c} x {c} matrix "
+            f"({c * c * 8 / 2**30:.1f} GiB); at most {MAX_MATRIX_CLASSES} classes are supported "
+            "densely (use disagreement_cells)"
+        )
+    (rows, cols, values), rates, per_class = disagreement_cells(
+        y_true, preds_a, preds_b, num_classes, pair_index
+    )
+    matrix = np.zeros((c, c))
+    matrix[rows, cols] = values
     return matrix, rates, per_class
 
 
@@ -236,16 +302,7 @@ def disagreement(a: RunSet, b: RunSet, *, pairing: Pairing = "seed") -> Disagree
         raise InvalidArgumentError(
             f"pairing must be 'seed' or 'all'; got {pairing!r}", parameter="pairing"
         )
-    if a.num_classes != b.num_classes:
-        raise KDAuditError(
-            f"{where(b)}: has {b.num_classes} classes but {where(a)} has {a.num_classes}; "
-            "compared run sets must have the same classes"
-        )
-    if a.n_samples != b.n_samples or not np.array_equal(a.label, b.label):
-        raise KDAuditError(
-            f"{where(b)}: its test samples or labels differ from {where(a)}; "
-            "disagreement needs run sets over the same test set (load them with load_runsets)"
-        )
+    check_comparable(a, b)  # same classes, aligned by sample_id, same labels
     seeds_a, seeds_b = [int(s) for s in a.seeds], [int(s) for s in b.seeds]
     if pairing == "seed":
         common = sorted(set(seeds_a) & set(seeds_b))
@@ -259,12 +316,17 @@ def disagreement(a: RunSet, b: RunSet, *, pairing: Pairing = "seed") -> Disagree
         index = [(pos_a[s], pos_b[s]) for s in common]
     else:
         index = [(i, j) for i in range(len(seeds_a)) for j in range(len(seeds_b))]
-    matrix, rates, per_class = disagreement_arrays(a.label, a.preds, b.preds, a.num_classes, index)
+    (rows, cols, values), rates, per_class = disagreement_cells(
+        a.label, a.preds, b.preds, a.num_classes, index
+    )
     n_pairs = len(index)
     rate_std = float(rates.std(ddof=1)) if n_pairs > 1 else float("nan")
     class_names = a.class_names or b.class_names
     return DisagreementResult(
-        matrix=matrix,
+        rows=rows,
+        cols=cols,
+        values=values,
+        n_classes=int(a.num_classes),
         rate_mean=float(rates.mean()),
         rate_std=rate_std,
         rates=rates,

@@ -59,6 +59,23 @@ class PermutationCountResult:
         return int(self.null_counts.shape[0])
 
 
+def make_rng(random_state: Any) -> np.random.Generator:
+    """``np.random.default_rng(random_state)`` with a one-line error for what it refuses (a
+    negative seed, a float, a string)."""
+    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
+        if random_state < 0:
+            raise InvalidArgumentError(
+                f"random_state must be a non-negative integer; got {random_state}",
+                parameter="random_state",
+            )
+    try:
+        return np.random.default_rng(random_state)
+    except (TypeError, ValueError) as exc:
+        raise InvalidArgumentError(
+            f"random_state {random_state!r} is not usable: {exc}"[:300], parameter="random_state"
+        ) from None
+
+
 def _n_splits(n_a: int, n_b: int) -> int:
     return math.comb(n_a + n_b, n_a)
 
@@ -75,7 +92,7 @@ def _split_orders(
         in_a = np.zeros((combos.shape[0], total), dtype=bool)
         np.put_along_axis(in_a, combos, True, axis=1)
         return np.argsort(~in_a, axis=1, kind="stable"), True
-    rng = np.random.default_rng(random_state)
+    rng = make_rng(random_state)
     base = np.broadcast_to(np.arange(total), (limit, total))
     return rng.permuted(base, axis=1), False
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -10,6 +11,7 @@ import numpy as np
 
 from ..checks import check_alpha, check_jobs, check_permutations
 from ..defaults import DEFAULT_ALPHA, DEFAULT_RANDOM_STATE
+from ..errors import DegenerateDataWarning
 from ..io.fs import as_location
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
@@ -27,10 +29,21 @@ __all__ = ["analyze_sweep"]
 
 
 def _common_attributes(runsets: Sequence[RunSet]) -> tuple[str, ...]:
+    """Attributes every run set has; one missing from some run sets is named in a warning
+    (it cannot enter the fairness table, and must not drop out of it unnoticed)."""
     attrs = [a for a in runsets[0].group_attributes]
     for rs in runsets[1:]:
         present = set(rs.group_attributes)
         attrs = [a for a in attrs if a in present]
+    every = sorted({a for rs in runsets for a in rs.group_attributes} - set(attrs))
+    for a in every:
+        lacking = [rs.name for rs in runsets if a not in rs.group_attributes]
+        warnings.warn(
+            f"attribute '{a}' is missing from run set {', '.join(lacking[:5])}"
+            f"{' and more' if len(lacking) > 5 else ''}; left out of the sweep's fairness table",
+            DegenerateDataWarning,
+            stacklevel=3,
+        )
     return tuple(attrs)
 
 
@@ -44,6 +57,7 @@ def analyze_sweep(
     random_state: Any = DEFAULT_RANDOM_STATE,
     jobs: int = 1,
     progress: bool = False,
+    noise_floor: int | None = None,
 ) -> SweepResult:
     """Audit a temperature sweep: class-wise bias, disagreement and fairness of every model.
 
@@ -67,6 +81,10 @@ def analyze_sweep(
         Role overrides (run-set directories).
     alpha
         Significance level of the class-wise tests (``0 < alpha < 1``).
+    noise_floor
+        When set, every per-seed DPD/EOD also gets its noise floor (no bootstrap CI) from
+        this many counts-based draws (:mod:`kdbias_audit.fairness.uncertainty`); the fairness
+        tables then show the floor beside each value. ``random_state`` seeds the draws.
     permutations
         Upper bound on the splits evaluated for each count's permutation p-value: every split
         when there are at most this many (``None``: 10,000), else this many fixed-seed random
@@ -110,7 +128,9 @@ def analyze_sweep(
             return None
         from ..fairness.audit import fairness_audit
 
-        return fairness_audit(rs, sensitive=list(attributes))
+        return fairness_audit(
+            rs, sensitive=list(attributes), n_resamples=noise_floor, random_state=random_state
+        )
 
     def base_row(rs: RunSet, e: DiscoveredRunSet, **kw: Any) -> SweepRow:
         acc = seed_accuracies(rs.label, rs.preds, num_classes)

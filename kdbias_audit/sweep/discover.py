@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from ..errors import InvalidArgumentError, KDAuditError, PredictionFileError
-from ..io.fs import Location, RemotePath, as_location, kind, list_parquet
+from ..io.fs import Location, RemotePath, as_location, kind
 
 __all__ = ["Role", "DiscoveredRunSet", "SweepPlan", "discover_sweep"]
 
 Role = Literal["teacher", "baseline", "distilled"]
 
-_ROLE_ALIASES: dict[str, Role] = {
+ROLE_ALIASES: dict[str, Role] = {
     "teacher": "teacher",
     "baseline": "baseline",
     "nds": "baseline",
@@ -123,7 +123,9 @@ def find_runset_dirs(root: str | os.PathLike[str] | Location) -> list[Location]:
 
 def _runset_metadata(path: Location) -> dict[str, Any]:
     """Role-relevant metadata of a run set, checked to agree across its seed files."""
-    files = list_parquet(path)
+    from ..io.runset import find_prediction_files
+
+    files = find_prediction_files(path)  # the one listing: links followed, nothing skipped
     if isinstance(path, RemotePath) and len(files) > 1:
         # remote footers: round trips dominate, so they are fetched several at once
         from concurrent.futures import ThreadPoolExecutor
@@ -161,11 +163,11 @@ def _classify(path: Location, meta: dict[str, Any]) -> DiscoveredRunSet:
         role: Role = "distilled"
     else:
         key = str(raw_role).strip().lower()
-        if key not in _ROLE_ALIASES:
+        if key not in ROLE_ALIASES:
             raise KDAuditError(
                 f"{path}: metadata role {str(raw_role)!r} is not one of teacher, baseline, distilled"
             )
-        role = _ROLE_ALIASES[key]
+        role = ROLE_ALIASES[key]
     dataset = meta.get("dataset")
     model = meta.get("model")
     return DiscoveredRunSet(
@@ -221,10 +223,9 @@ def discover_sweep(
             raise InvalidArgumentError(
                 f"{role_name}={p}: must be a run-set directory", parameter=role_name
             )
-        if not list_parquet(p):
-            raise InvalidArgumentError(
-                f"{role_name}={p}: directory holds no .parquet files", parameter=role_name
-            )
+        from ..io.runset import find_prediction_files
+
+        find_prediction_files(p)  # the one listing: none, or a broken entry, is an error
         overrides[role_name] = p
     if (
         "teacher" in overrides

@@ -116,6 +116,15 @@ class SweepRow:
             return audit.dpd_mean, audit.dpd_std
         return audit.eod_mean, audit.eod_std
 
+    def fairness_noise_floor(self, attribute: str, metric: Literal["dpd", "eod"]) -> float:
+        """Mean over seeds of the noise floor (NaN when it was not computed)."""
+        audit = self.fairness_of(attribute)
+        if audit is None or not audit.uncertainty:
+            return float("nan")
+        floors = [getattr(u, metric).noise_floor for u in audit.uncertainty]
+        finite = [float(v) for v in floors if np.isfinite(v)]
+        return float(np.mean(finite)) if finite else float("nan")
+
     def fairness_per_seed(self, attribute: str, metric: Literal["dpd", "eod"]) -> np.ndarray:
         """``metric`` per seed (empty when not audited)."""
         audit = self.fairness_of(attribute)
@@ -222,6 +231,14 @@ class SweepResult:
             df[col] = df[col].astype("Int64")
         return df
 
+    @property
+    def has_noise_floor(self) -> bool:
+        """Whether the fairness audits carry noise floors (``analyze_sweep(noise_floor=...)``)."""
+        return any(
+            r.fairness is not None and any(a.uncertainty for a in r.fairness.results)
+            for r in self.rows
+        )
+
     def fairness_frame(self) -> pd.DataFrame:
         """One row per model per ``alpha`` block: accuracy and, per attribute, EOD and DPD
         (fractions; mean and sample std over seeds). Empty attributes give an empty frame."""
@@ -237,6 +254,9 @@ class SweepResult:
                         m, s = r.fairness_mean_std(attr, metric)
                         rec[f"{attr}_{metric}_mean"] = m
                         rec[f"{attr}_{metric}_std"] = s
+                        if self.has_noise_floor:
+                            floor = r.fairness_noise_floor(attr, metric)
+                            rec[f"{attr}_{metric}_noise_floor"] = floor
                 records.append(rec)
         return pd.DataFrame.from_records(records)
 
