@@ -9,7 +9,6 @@ import sys
 import unicodedata
 import warnings
 from collections.abc import Callable, Iterator
-from concurrent.futures.process import BrokenProcessPool
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -22,7 +21,6 @@ if TYPE_CHECKING:  # rich is imported when a table is printed
     from rich.console import Console
 
 from ..atomic import atomic_write_text
-from ..checks import printable
 from ..defaults import MIN_RESAMPLES
 from ..errors import DegenerateDataWarning, KDAuditError
 
@@ -145,8 +143,14 @@ def guarded(func: F) -> F:
             raise fail("out of memory") from None
         except RecursionError:
             raise fail("input nested too deeply to process") from None
-        except BrokenProcessPool:
-            raise fail("a worker process died while reading files (out of memory?)") from None
+        except Exception as exc:
+            # imported here: concurrent.futures.process pulls in multiprocessing (~20 ms of
+            # every start, --help included)
+            from concurrent.futures.process import BrokenProcessPool
+
+            if isinstance(exc, BrokenProcessPool):
+                raise fail("a worker process died while reading files (out of memory?)") from None
+            raise
 
     return wrapper  # type: ignore[return-value]
 
@@ -158,6 +162,8 @@ def emit(text: str, out: Path | None, *, protect: tuple[str | Path, ...] = ()) -
     files, so they are not checked). Text is made UTF-8 encodable first (a non-UTF-8 file name
     in a table is shown as ``\\xff``).
     """
+    from ..checks import printable  # numpy comes with checks: not at ``kdaudit --help``
+
     text = printable(text)
     if out is None:
         sys.stdout.write(text)
