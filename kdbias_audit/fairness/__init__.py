@@ -21,9 +21,9 @@ over classes (Algorithm 1 of the paper); the per-class values are kept. Across s
 and the sample standard deviation (``ddof=1``).
 
 Modules, by layer: :mod:`.counts` (group counts), :mod:`.rates` (rates and spreads),
-:mod:`.metrics` (fairlearn-compatible functions), :mod:`.audit` (the run-set audit),
-:mod:`.compare` (Welch comparison of two audits). This package re-exports the names
-``kdbias_audit.fairness`` always exported.
+:mod:`.metrics` (fairlearn-compatible functions), :mod:`.attributes` (sensitive attributes
+and group codes), :mod:`.audit` (the run-set audit), :mod:`.compare` (Welch comparison of two
+audits). This package re-exports the names ``kdbias_audit.fairness`` always exported.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ def with_uncertainty(
     order)."""
     import dataclasses
 
-    from .audit import attribute_codes
+    from .attributes import attribute_codes
 
     check_options(0.5 if confidence_level is None else confidence_level, n_resamples, "binary", 1)
     rng = np.random.default_rng(random_state)

@@ -19,13 +19,8 @@ if TYPE_CHECKING:  # pragma: no cover
 from ..checks import check_alpha, check_comparable, where
 from ..frames import frame_method
 from ..plainjson import plain
-from .audit import (
-    AttributeFairness,
-    FairnessAudit,
-    fairness_audit,
-    parse_sensitive,
-    resolve_positive,
-)
+from .attributes import parse_sensitive, resolve_positive
+from .audit import AttributeFairness, FairnessAudit, fairness_audit
 
 __all__ = ["MetricDiff", "AttributeComparison", "FairnessComparison", "compare_fairness"]
 

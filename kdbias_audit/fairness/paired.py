@@ -243,7 +243,7 @@ def compare_fairness_samples(
     import dataclasses
 
     from ..checks import where
-    from .audit import attribute_codes
+    from .attributes import attribute_codes
     from .compare import compare_fairness
 
     base = compare_fairness(a, b, sensitive=sensitive, positive_class=positive_class, alpha=alpha)
