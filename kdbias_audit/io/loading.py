@@ -9,8 +9,9 @@ from dataclasses import replace
 from ..checks import check_jobs
 from ..errors import InvalidArgumentError, KDAuditError
 from .fs import Location, RemotePath, as_location
+from .listing import find_prediction_files
 from .reader import read_predictions
-from .runset import RunSet, SeedRun, check_aligned, check_runset_consistency, find_prediction_files
+from .runset import RunSet, SeedRun, check_aligned, check_runset_consistency
 
 __all__ = ["load_runset", "load_runsets"]
 

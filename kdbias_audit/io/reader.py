@@ -26,7 +26,8 @@ from .fs import (
     open_input,
     remote_error,
 )
-from .runset import SeedRun, check_entry
+from .listing import check_entry
+from .runset import SeedRun
 from .spec import (
     GROUP_PREFIX,
     METADATA_KEY,

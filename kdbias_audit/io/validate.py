@@ -16,17 +16,9 @@ from .fs import Location, as_location, kind
 
 if TYPE_CHECKING:  # pandas is imported by to_frame, not with the module
     import pandas as pd
+from .listing import candidate_files, check_entry, find_prediction_files, find_runsets
 from .reader import read_predictions
-from .runset import (
-    RunSet,
-    SeedRun,
-    candidate_files,
-    check_aligned,
-    check_entry,
-    check_runset_consistency,
-    find_prediction_files,
-    find_runsets,
-)
+from .runset import RunSet, SeedRun, check_aligned, check_runset_consistency
 
 
 def _ranges(values: Sequence[int]) -> str:

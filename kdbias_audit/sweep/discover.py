@@ -107,7 +107,7 @@ def find_runset_dirs(root: str | os.PathLike[str] | Location) -> list[Location]:
 
     ``root`` itself must not hold prediction files: a sweep is a directory of run sets.
     """
-    from ..io.runset import find_runsets
+    from ..io.listing import find_runsets
 
     root = as_location(root)
     if kind(root) == "file":
@@ -123,7 +123,7 @@ def find_runset_dirs(root: str | os.PathLike[str] | Location) -> list[Location]:
 
 def _runset_metadata(path: Location) -> dict[str, Any]:
     """Role-relevant metadata of a run set, checked to agree across its seed files."""
-    from ..io.runset import find_prediction_files
+    from ..io.listing import find_prediction_files
 
     files = find_prediction_files(path)  # the one listing: links followed, nothing skipped
     if isinstance(path, RemotePath) and len(files) > 1:
@@ -223,7 +223,7 @@ def discover_sweep(
             raise InvalidArgumentError(
                 f"{role_name}={p}: must be a run-set directory", parameter=role_name
             )
-        from ..io.runset import find_prediction_files
+        from ..io.listing import find_prediction_files
 
         find_prediction_files(p)  # the one listing: none, or a broken entry, is an error
         overrides[role_name] = p
