@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover
 from ..checks import check_alpha, check_comparable, check_permutations, where
 from ..frames import frame_method
 from ..plainjson import plain
+from .class_rows import ClassRows
 from .permutation import PermutationCountResult, make_rng, permutation_count_test
 from .welch import WelchResult, welch_classwise
 
@@ -186,7 +187,7 @@ def seed_accuracies(y_true: Any, preds: Any, num_classes: int) -> SeedAccuracy:
 
 
 @dataclass(frozen=True, eq=False)
-class ClasswiseResult:
+class ClasswiseResult(ClassRows):
     """Class-wise comparison of run set B against run set A (per-class arrays have shape (C,)).
 
     It holds the two tests it is made of rather than copies of their fields:
@@ -207,6 +208,8 @@ class ClasswiseResult:
     ``rel_a, rel_b`` (relative class accuracy); ``seed_accuracy_a/b`` hold each seed's overall
     accuracy.
     """
+
+    draws_field: ClassVar[str] = "n_permutations"
 
     welch: WelchResult
     permutation: PermutationCountResult
@@ -308,11 +311,6 @@ class ClasswiseResult:
         :meth:`WelchResult.confidence_interval`)."""
         return self.welch.confidence_interval(confidence_level)
 
-    def class_name(self, c: int) -> str | None:
-        if self.class_names is None or c >= len(self.class_names):
-            return None
-        return str(self.class_names[c])
-
     @frame_method
     def to_frame(self) -> pd.DataFrame:
         """One row per class, in class-index order."""
@@ -339,24 +337,6 @@ class ClasswiseResult:
                 "untestable": self.untestable,
             }
         )
-
-    def most_affected(self, k: int = 10) -> pd.DataFrame:
-        """The ``k`` classes with the smallest p-values (ties: larger ``|delta|`` first; NaN last)."""
-        df = self.to_frame()
-        key = np.where(np.isfinite(self.pvalue), self.pvalue, np.inf)
-        order = np.lexsort((-np.abs(np.nan_to_num(self.delta)), key))
-        return df.iloc[order[: max(0, int(k))]].reset_index(drop=True)
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "n_classes": int(self.n_classes),
-            "n_significant": int(self.n_significant),
-            "n_significant_fdr": int(self.n_significant_fdr),
-            "n_untestable": int(self.n_untestable),
-            "count_pvalue": float(self.count_pvalue),
-            "expected_false_positives": float(self.expected_false_positives),
-            "n_permutations": int(self.n_permutations),
-        }
 
     def to_dict(self) -> dict[str, Any]:
         """The ``classwise`` object of the ``kdaudit compare`` JSON contract (plain values;

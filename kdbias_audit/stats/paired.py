@@ -37,13 +37,14 @@ swaps a sample's A and B seed sets.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 import numpy as np
 
 from ..defaults import DEFAULT_RESAMPLES
 from ..errors import KDAuditError
 from ..plainjson import plain
+from .class_rows import ClassRows
 from .multitest import benjamini_hochberg
 from .paired_core import (
     class_sums,
@@ -78,7 +79,7 @@ __all__ = [
 
 
 @dataclass(frozen=True, eq=False)
-class PairedClasswiseResult:
+class PairedClasswiseResult(ClassRows):
     """Sample-level class-wise comparison of B against A (per-class arrays have shape (C,)).
 
     Attributes
@@ -119,6 +120,8 @@ class PairedClasswiseResult:
     class_names : list of str or None
     """
 
+    draws_field: ClassVar[str] = "n_resamples"
+
     n_classes: int
     n_significant: int
     n_significant_fdr: int
@@ -150,11 +153,6 @@ class PairedClasswiseResult:
     confidence_level: float = 0.95
     ci_method: str = "wald"
     class_names: list[str] | None = None
-
-    def class_name(self, c: int) -> str | None:
-        if self.class_names is None or c >= len(self.class_names):
-            return None
-        return str(self.class_names[c])
 
     def confidence_interval(self, confidence_level: float | None = None) -> tuple:
         """Wald interval ``delta -/+ z * se`` at another level (``ci_method="wald"`` only)."""
@@ -198,24 +196,6 @@ class PairedClasswiseResult:
                 "mcnemar_pvalue": self.mcnemar_pvalue,
             }
         )
-
-    def most_affected(self, k: int = 10) -> pd.DataFrame:
-        """The ``k`` classes with the smallest p-values (ties: larger ``|delta|``; NaN last)."""
-        df = self.to_frame()
-        key = np.where(np.isfinite(self.pvalue), self.pvalue, np.inf)
-        order = np.lexsort((-np.abs(np.nan_to_num(self.delta)), key))
-        return df.iloc[order[: max(0, int(k))]].reset_index(drop=True)
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "n_classes": int(self.n_classes),
-            "n_significant": int(self.n_significant),
-            "n_significant_fdr": int(self.n_significant_fdr),
-            "n_untestable": int(self.n_untestable),
-            "count_pvalue": float(self.count_pvalue),
-            "expected_false_positives": float(self.expected_false_positives),
-            "n_resamples": int(self.n_resamples),
-        }
 
     def to_dict(self) -> dict[str, Any]:
         """The ``classwise`` object of the sample-level ``compare`` JSON (``method="samples"``)."""
