@@ -126,6 +126,20 @@ def as_codes(group_codes: Any, n_groups: int, n: int, what: str = "group_codes")
     return codes
 
 
+def _label_arrays(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray, int]:
+    """``y_true`` (1-D) and ``y_pred`` (``(N,)`` or ``(n_seeds, N)``) as arrays, and ``N``."""
+    y = np.asarray(y_true)
+    pred = np.asarray(y_pred)
+    if y.ndim != 1:
+        raise InvalidArgumentError(f"y_true: expected a 1-D array, got shape {y.shape}")
+    n = y.shape[0]
+    if pred.shape[-1:] != (n,) or pred.ndim not in (1, 2):
+        raise InvalidArgumentError(
+            f"y_pred: expected shape ({n},) or (n_seeds, {n}), got {pred.shape}"
+        )
+    return y, pred, n
+
+
 def group_counts(
     y_true: Any,
     y_pred: Any,
@@ -167,15 +181,7 @@ def group_counts(
     >>> c.n.tolist(), c.positives.tolist(), c.true_positives.tolist()
     ([2, 2], [1, 2], [1, 1])
     """
-    y = np.asarray(y_true)
-    pred = np.asarray(y_pred)
-    if y.ndim != 1:
-        raise InvalidArgumentError(f"y_true: expected a 1-D array, got shape {y.shape}")
-    n = y.shape[0]
-    if pred.shape[-1:] != (n,) or pred.ndim not in (1, 2):
-        raise InvalidArgumentError(
-            f"y_pred: expected shape ({n},) or (n_seeds, {n}), got {pred.shape}"
-        )
+    y, pred, n = _label_arrays(y_true, y_pred)
     codes = as_codes(group_codes, n_groups, n)
     base = codes * 4 + 2 * (y == positive)
     cell = base + (pred == positive)  # broadcasts over seeds
@@ -228,15 +234,7 @@ def one_vs_rest_counts(
     GroupCounts
         Fields of shape ``(n_classes, n_groups)``, or ``(S, n_classes, n_groups)``.
     """
-    y = np.asarray(y_true)
-    pred = np.asarray(y_pred)
-    if y.ndim != 1:
-        raise InvalidArgumentError(f"y_true: expected a 1-D array, got shape {y.shape}")
-    n = y.shape[0]
-    if pred.shape[-1:] != (n,) or pred.ndim not in (1, 2):
-        raise InvalidArgumentError(
-            f"y_pred: expected shape ({n},) or (n_seeds, {n}), got {pred.shape}"
-        )
+    y, pred, n = _label_arrays(y_true, y_pred)
     for name, arr in (("y_true", y), ("y_pred", pred)):
         if arr.dtype.kind not in "iub":
             raise InvalidArgumentError(
