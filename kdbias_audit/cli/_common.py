@@ -11,7 +11,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from typer._click import exceptions as _click_exceptions  # typer vendors click (>= 0.20)
@@ -34,6 +34,14 @@ class OutputFormat(str, Enum):
     markdown = "markdown"
     latex = "latex"
     html = "html"
+
+
+#: Options shared by the commands that print a result (``fairness``, ``compare``, ``analyze``).
+FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
+OutOpt = Annotated[
+    Path | None, typer.Option("--out", "-o", help="Write to this file instead of stdout.")
+]
+JobsOpt = Annotated[int, typer.Option("--jobs", "-j", help="Processes reading files in parallel.")]
 
 
 #: Library parameter -> command-line flag: the one place where the CLI renames what the library's

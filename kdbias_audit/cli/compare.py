@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import sys
 from enum import Enum
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -18,7 +17,15 @@ from ..defaults import (
     MIN_RESAMPLES,
 )
 from ._app import app
-from ._common import OutputFormat, degenerate_warnings_to_stderr, guarded, show
+from ._common import (
+    FormatOpt,
+    JobsOpt,
+    OutOpt,
+    OutputFormat,
+    degenerate_warnings_to_stderr,
+    guarded,
+    show,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..comparison import Comparison
@@ -85,12 +92,8 @@ def compare_command(
         PairingOption,
         typer.Option("--pairing", help="Pair runs by seed or compare all pairs (disagreement)."),
     ] = PairingOption.seed,
-    fmt: Annotated[
-        OutputFormat, typer.Option("--format", "-f", help="Output format.")
-    ] = OutputFormat.table,
-    out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Write to this file instead of stdout.")
-    ] = None,
+    fmt: FormatOpt = OutputFormat.table,
+    out: OutOpt = None,
     top: Annotated[
         int, typer.Option("--top", help="Classes and class pairs shown in the table.")
     ] = 10,
@@ -115,9 +118,7 @@ def compare_command(
             help="Seed of every random draw (permutation splits, paired permutations, bootstrap).",
         ),
     ] = DEFAULT_RANDOM_STATE,
-    jobs: Annotated[
-        int, typer.Option("--jobs", "-j", help="Processes reading files in parallel.")
-    ] = 1,
+    jobs: JobsOpt = 1,
     method: Annotated[
         MethodOption,
         typer.Option(

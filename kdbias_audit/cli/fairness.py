@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ._app import app
-from ._common import OutputFormat, degenerate_warnings_to_stderr, guarded, show
+from ._common import (
+    FormatOpt,
+    JobsOpt,
+    OutOpt,
+    OutputFormat,
+    degenerate_warnings_to_stderr,
+    guarded,
+    show,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..fairness.audit import FairnessAudit
@@ -49,15 +56,9 @@ def fairness_command(
             "--positive-class", help="Positive class of a binary task (default: metadata, else 1)."
         ),
     ] = None,
-    fmt: Annotated[
-        OutputFormat, typer.Option("--format", "-f", help="Output format.")
-    ] = OutputFormat.table,
-    out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Write to this file instead of stdout.")
-    ] = None,
-    jobs: Annotated[
-        int, typer.Option("--jobs", "-j", help="Processes reading files in parallel.")
-    ] = 1,
+    fmt: FormatOpt = OutputFormat.table,
+    out: OutOpt = None,
+    jobs: JobsOpt = 1,
     ci: Annotated[
         float | None,
         typer.Option(

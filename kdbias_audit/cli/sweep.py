@@ -11,7 +11,16 @@ import typer
 
 from ..defaults import DEFAULT_ALPHA, DEFAULT_BOOTSTRAP, DEFAULT_PERMUTATIONS, DEFAULT_RANDOM_STATE
 from ._app import app
-from ._common import OutputFormat, degenerate_warnings_to_stderr, guarded, one_line, show
+from ._common import (
+    FormatOpt,
+    JobsOpt,
+    OutOpt,
+    OutputFormat,
+    degenerate_warnings_to_stderr,
+    guarded,
+    one_line,
+    show,
+)
 
 RootArg = Annotated[
     str,
@@ -44,7 +53,6 @@ PermOpt = Annotated[
         "else N random splits; 0 skips it.",
     ),
 ]
-JobsOpt = Annotated[int, typer.Option("--jobs", "-j", help="Processes reading files in parallel.")]
 NoiseOpt = Annotated[
     bool,
     typer.Option(
@@ -121,12 +129,8 @@ def sweep_command(
     baseline: BaselineOpt = None,
     alpha: AlphaOpt = DEFAULT_ALPHA,
     permutations: PermOpt = None,
-    fmt: Annotated[
-        OutputFormat, typer.Option("--format", "-f", help="Output format.")
-    ] = OutputFormat.table,
-    out: Annotated[
-        Path | None, typer.Option("--out", "-o", help="Write to this file instead of stdout.")
-    ] = None,
+    fmt: FormatOpt = OutputFormat.table,
+    out: OutOpt = None,
     jobs: JobsOpt = 1,
     seed_random: SeedOpt = DEFAULT_RANDOM_STATE,
     noise_floor: NoiseOpt = False,
