@@ -313,12 +313,13 @@ class ClasswiseResult(ClassRows):
 
     @frame_method
     def to_frame(self) -> pd.DataFrame:
-        """One row per class, in class-index order."""
+        """One row per class, in class-index order: the accuracies, then the Welch test's
+        columns (:meth:`WelchResult.to_frame`)."""
         import pandas as pd
 
         c = self.n_classes
         names = [self.class_name(i) for i in range(c)]
-        return pd.DataFrame(
+        accuracies = pd.DataFrame(
             {
                 "class": np.arange(c),
                 "name": pd.Series(names, dtype=object),
@@ -326,17 +327,9 @@ class ClasswiseResult(ClassRows):
                 "acc_b": self.acc_b,
                 "rel_a": self.rel_a,
                 "rel_b": self.rel_b,
-                "delta": self.delta,
-                "ci_low": self.ci_low,
-                "ci_high": self.ci_high,
-                "statistic": self.statistic,
-                "df": self.df,
-                "pvalue": self.pvalue,
-                "qvalue": self.qvalue,
-                "significant": self.significant,
-                "untestable": self.untestable,
             }
         )
+        return pd.concat([accuracies, self.welch.to_frame().drop(columns="class")], axis=1)
 
     def to_dict(self) -> dict[str, Any]:
         """The ``classwise`` object of the ``kdaudit compare`` JSON contract (plain values;
