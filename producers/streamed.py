@@ -59,6 +59,10 @@ def _text_ckpt(path: str | None) -> Path | None:
     return None if path is None else Path(str(path).removesuffix(".pt"))
 
 
+def _dir_or_none(path: Path | None) -> str | None:
+    return None if path is None else str(path)
+
+
 def _check_model_dir(arch: str, models_root: str | None) -> None:
     if not Path(arch).is_dir() and models_root is None:
         raise KDAuditError(
@@ -142,6 +146,12 @@ def _train_one(run: SweepRun, ctx: Any, overrides: dict[str, Any]) -> None:
         from .text import train_text
 
         _check_model_dir(s.arch, s.models_root)
+        # the plan names teacher weights ``teacher_seed<k>.pt``; text saves a directory
+        s = replace(
+            s,
+            save_checkpoint=_dir_or_none(_text_ckpt(s.save_checkpoint)),
+            teacher_checkpoint=_dir_or_none(_text_ckpt(s.teacher_checkpoint)),
+        )
         train_text(s, run.out, log=_logger(run.log, True), overwrite=overwrite)
         return
     from .ddp import train_ddp
