@@ -113,7 +113,11 @@ class RunSpec:
                 raise KDAuditError("a distilled run needs a temperature > 0")
             if self.alpha is None or not 0 <= self.alpha <= 1:
                 raise KDAuditError("a distilled run needs an alpha in [0, 1]")
-            if not self.teacher_checkpoint or (not self.teacher_arch and setting.runner != "text"):
+            if setting.runner == "text" and not self.teacher_checkpoint:
+                raise KDAuditError(
+                    "a distilled text run needs teacher_checkpoint (the teacher's directory, --teacher-dir)"
+                )
+            if not self.teacher_checkpoint or not (self.teacher_arch or setting.runner == "text"):
                 raise KDAuditError("a distilled run needs teacher_arch and teacher_checkpoint")
         if self.epochs < 1 or self.batch_size < 1:
             raise KDAuditError("epochs and batch_size must be >= 1")
