@@ -36,6 +36,8 @@ from torch.utils.data import DataLoader, DistributedSampler
 
 from kdbias_audit.errors import KDAuditError
 
+from .runspec import RunSpec
+
 # --------------------------------------------------------------------------------------------
 # process group
 
@@ -283,60 +285,23 @@ def export_predictions(
 # one training run
 
 
-@dataclass(frozen=True)
-class DDPRun:
-    """One run of an image setting under DDP (see the module docstring for the launch)."""
-
-    setting: str
-    data_root: str
-    out: str
-    role: str = "teacher"  # teacher | baseline | distilled
-    arch: str = "resnet50"
-    seed: int = 0
-    epochs: int = 100
-    batch_size: int = 512  # global
-    temperature: float | None = None
-    alpha: float = 0.8
-    teacher_arch: str | None = None
-    teacher_checkpoint: str | None = None
-    save_checkpoint: str | None = None
-    image_size: int | None = None
-    optimizer: str | None = (
-        None  # sgd (lr 0.1, momentum 0.9, wd 1e-3, x0.1 at 30/60/90%) | adamw (cosine);
-    )
-    # default: the setting's (adamw for imagenet_vit)
-    lr: float | None = None
-    weight_decay: float | None = None
-    num_workers: int = 8
-    eval_batch_size: int = 256
-    max_steps: int | None = None  # stop early (smoke tests)
-    train_size: int | None = None  # first N training images (quick runs)
-    test_size: int | None = None  # first N test images
-    device: str | None = None
-    label: str | None = None  # CelebA only; default: the setting's (Smiling, Eyeglasses)
-    data_seed: int = 0  # CelebA: seed of the training-set undersampling
-    overwrite: bool = False
-
-
-def _optimizer(model: torch.nn.Module, run: DDPRun, total_steps: int, kind: str):
-    if kind == "sgd":
+def _optimizer(model: torch.nn.Module, spec: RunSpec, total_steps: int):
+    """The spec's optimiser and schedule: SGD x0.1 at 30/60/90% of the steps, or AdamW + cosine."""
+    if spec.optimizer == "sgd":
         opt = torch.optim.SGD(
             model.parameters(),
-            lr=run.lr or 0.1,
-            momentum=0.9,
-            weight_decay=1e-3 if run.weight_decay is None else run.weight_decay,
+            lr=spec.lr,
+            momentum=spec.momentum,
+            weight_decay=spec.weight_decay,
         )
         milestones = sorted({max(1, int(total_steps * f)) for f in (0.3, 0.6, 0.9)})
         sched = torch.optim.lr_scheduler.MultiStepLR(opt, milestones=milestones, gamma=0.1)
-    elif kind == "adamw":  # ViT / TinyViT: DeiT-style AdamW + cosine (Dosovitskiy 2020; Wu 2022)
-        opt = torch.optim.AdamW(
-            model.parameters(),
-            lr=run.lr or 1e-3 * run.batch_size / 1024,
-            weight_decay=0.05 if run.weight_decay is None else run.weight_decay,
-        )
+    elif spec.optimizer == "adamw":
+        # ViT / TinyViT: DeiT-style AdamW + cosine (Dosovitskiy 2020; Wu 2022)
+        opt = torch.optim.AdamW(model.parameters(), lr=spec.lr, weight_decay=spec.weight_decay)
         sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(1, total_steps))
     else:
-        raise KDAuditError(f"--optimizer must be sgd or adamw, got {kind!r}")
+        raise KDAuditError(f"--optimizer must be sgd or adamw, got {spec.optimizer!r}")
     return opt, sched
 
 
@@ -361,9 +326,18 @@ def _save_state(model: torch.nn.Module, path: str | Path) -> None:
 
 
 def train_ddp(
-    run: DDPRun, ctx: DistContext | None = None, *, log: Callable[[str], None] | None = None
+    run: RunSpec,
+    out: str | Path,
+    ctx: DistContext | None = None,
+    *,
+    log: Callable[[str], None] | None = None,
+    overwrite: bool = False,
 ) -> Path | None:
     """Train one model of an image setting (teacher, baseline or distilled) and export its predictions.
+
+    ``run`` is the run's `producers.runspec.RunSpec` (``batch_size`` global; ``optimizer``,
+    ``lr``, ``weight_decay``, ``num_workers``, ``max_steps``, ``label`` and ``eval_batch_size``
+    read here); ``out`` the prediction file, replaced only if ``overwrite``.
 
     Loss: :func:`producers.kd.kd_loss` (Hinton), which is plain cross-entropy for the teacher
     and the non-distilled baseline. The teacher of a distilled run is loaded from
@@ -377,13 +351,13 @@ def train_ddp(
     from .settings_large import image_setting
 
     own_ctx = ctx is None
-    ctx = ctx or init_distributed(device=run.device)
+    ctx = ctx or init_distributed(device=run.device_or_none)
     say = log or (lambda msg: print(msg, flush=True) if ctx.is_main else None)
     try:
         spec = image_setting(run.setting)
         size = run.image_size or spec.image_size
         train_split, test_split = spec.load_files(
-            run.data_root, label=run.label, data_seed=run.data_seed
+            run.data_root or "", label=run.label, data_seed=run.data_seed
         )
         if run.train_size is not None and run.train_size < len(train_split):
             train_split = train_split.subset(range(run.train_size))
@@ -402,8 +376,6 @@ def train_ddp(
         )
         teacher = None
         if run.role == "distilled":
-            if not run.teacher_checkpoint or run.temperature is None:
-                raise KDAuditError("a distilled run needs --teacher-checkpoint and --temperature")
             teacher = build_model(
                 run.teacher_arch or "resnet50", num_classes=num_classes, image_size=size
             )
@@ -430,7 +402,7 @@ def train_ddp(
             if run.max_steps is None
             else min(run.max_steps, steps_per_epoch * run.epochs)
         )
-        opt, sched = _optimizer(net, run, total, run.optimizer or spec.optimizer)
+        opt, sched = _optimizer(net, run, total)
         say(
             f"{run.setting} {run.role} {run.arch} seed {run.seed}: {len(train_split)} train / "
             f"{len(test_split)} test images, {ctx.world_size} process(es), {total} steps"
@@ -488,7 +460,7 @@ def train_ddp(
             "image_size": size,
             "train_size": len(train_split),
             "test_size": len(test_split),
-            "optimizer": run.optimizer or spec.optimizer,
+            "optimizer": run.optimizer,
             "data_seed": run.data_seed,
             "producer": "kdbias-audit producers.ddp",
         }
@@ -498,12 +470,12 @@ def train_ddp(
                 alpha=float(run.alpha),
                 teacher_model=run.teacher_arch or "resnet50",
             )
-        out = export_predictions(
-            run.out, logits, test_split, ctx, seed=run.seed, metadata=meta, overwrite=run.overwrite
+        written = export_predictions(
+            out, logits, test_split, ctx, seed=run.seed, metadata=meta, overwrite=overwrite
         )
-        if out is not None:
-            say(f"wrote {out}")
-        return out
+        if written is not None:
+            say(f"wrote {written}")
+        return written
     finally:
         if own_ctx:
             shutdown(ctx)
@@ -514,7 +486,6 @@ def train_ddp(
 
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
-_D = DDPRun(setting="", data_root="", out="")
 
 
 @app.command()
@@ -524,13 +495,15 @@ def command(
     out: Annotated[
         str, typer.Option(help="Prediction file to write (e.g. runs/x/teacher/seed0.parquet).")
     ],
-    role: Annotated[str, typer.Option(help="teacher, baseline or distilled.")] = _D.role,
-    arch: Annotated[str, typer.Option(help="Model name (producers.models.build_model).")] = _D.arch,
-    seed: Annotated[int, typer.Option()] = _D.seed,
-    epochs: Annotated[int, typer.Option()] = _D.epochs,
-    batch_size: Annotated[int, typer.Option(help="Global batch size.")] = _D.batch_size,
+    role: Annotated[str, typer.Option(help="teacher, baseline or distilled.")] = "teacher",
+    arch: Annotated[
+        str, typer.Option(help="Model name (producers.models.build_model).")
+    ] = "resnet50",
+    seed: Annotated[int, typer.Option()] = 0,
+    epochs: Annotated[int, typer.Option()] = 100,
+    batch_size: Annotated[int, typer.Option(help="Global batch size.")] = 512,
     temperature: Annotated[float | None, typer.Option()] = None,
-    alpha: Annotated[float, typer.Option()] = _D.alpha,
+    alpha: Annotated[float, typer.Option()] = 0.8,
     teacher_arch: Annotated[str | None, typer.Option()] = None,
     teacher_checkpoint: Annotated[str | None, typer.Option()] = None,
     save_checkpoint: Annotated[str | None, typer.Option()] = None,
@@ -540,15 +513,15 @@ def command(
     ] = None,
     lr: Annotated[float | None, typer.Option()] = None,
     weight_decay: Annotated[float | None, typer.Option()] = None,
-    num_workers: Annotated[int, typer.Option()] = _D.num_workers,
-    eval_batch_size: Annotated[int, typer.Option()] = _D.eval_batch_size,
+    num_workers: Annotated[int, typer.Option()] = 8,
+    eval_batch_size: Annotated[int, typer.Option()] = 256,
     max_steps: Annotated[int | None, typer.Option()] = None,
     train_size: Annotated[int | None, typer.Option(help="First N training images.")] = None,
     test_size: Annotated[int | None, typer.Option(help="First N test images.")] = None,
     device: Annotated[str | None, typer.Option(help="cpu or cuda.")] = None,
     label: Annotated[
         str | None, typer.Option(help="CelebA label attribute (Smiling or Eyeglasses).")
-    ] = _D.label,
+    ] = None,
     data_seed: Annotated[
         int, typer.Option(help="CelebA: seed of the training-set undersampling.")
     ] = 0,
@@ -563,8 +536,33 @@ def command(
         ):
             if value not in allowed:
                 raise KDAuditError(f"{flag} must be one of {[v for v in allowed if v]}")
-        run = DDPRun(**{k: v for k, v in locals().items() if k in DDPRun.__dataclass_fields__})
-        train_ddp(run)
+        run = RunSpec(
+            setting=setting,
+            role=role,  # type: ignore[arg-type]
+            seed=seed,
+            arch=arch,
+            epochs=epochs,
+            batch_size=batch_size,
+            temperature=temperature,
+            alpha=alpha,
+            teacher_arch=teacher_arch or ("resnet50" if role == "distilled" else None),
+            teacher_checkpoint=teacher_checkpoint,
+            save_checkpoint=save_checkpoint,
+            image_size=image_size,
+            optimizer=optimizer,
+            lr=lr,
+            weight_decay=weight_decay,
+            num_workers=num_workers,
+            eval_batch_size=eval_batch_size,
+            max_steps=max_steps,
+            train_size=train_size,
+            test_size=test_size,
+            data_root=data_root,
+            device=device or "auto",
+            label=label,
+            data_seed=data_seed,
+        )
+        train_ddp(run, out, overwrite=overwrite)
     except (KDAuditError, OSError) as exc:
         typer.echo(f"error: {' '.join(str(exc).split())}", err=True)
         raise typer.Exit(1) from None
@@ -580,7 +578,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 __all__ = [
-    "DDPRun",
     "DistContext",
     "broadcast_buffers",
     "export_predictions",

@@ -152,7 +152,7 @@ def plan_sweep(
     teacher_arch: str | None = None,
     student_arch: str | None = None,
     teacher_epochs: int | None = None,
-    lr: float = 0.1,
+    lr: float | None = None,
     student_lr: float | None = None,
     student_grad_clip: float | None | str = "setting",
     include_nds: bool = True,
@@ -161,11 +161,12 @@ def plan_sweep(
     """The ordered runs of a sweep (teachers, then NDS, then DS by temperature and seed).
 
     ``lr`` is the teachers' initial learning rate and the students' unless ``student_lr`` is
-    given (the study uses 0.1 for every model). ``student_grad_clip`` is the students' maximum
+    given; ``None`` takes the setting's (`producers.registry.Setting.optim_defaults`: the
+    study's 0.1 for every model of the image settings, 2e-5 for HateXplain). ``student_grad_clip`` is the students' maximum
     gradient norm: ``"setting"`` (default) takes the setting's (1.0 for the LeNet-5 settings,
     none elsewhere), ``None`` or 0 turns clipping off. ``spec_options`` go to every `RunSpec`
     (``image_size``, ``train_size``, ``test_size``, ``data_root``, ``device``, ``compile``,
-    ``logits_dtype``, ...).
+    ``logits_dtype``, ``models_root``, ``num_workers``, ``max_steps``, ...).
     """
     s_lr = lr if student_lr is None else student_lr
     s = get_setting(setting)

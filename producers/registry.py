@@ -89,7 +89,7 @@ class Setting:
         Which executor trains it: the in-memory trainer (`producers.train`, `producers.batched`),
         the streamed DDP trainer (`producers.ddp`) or the transformers one (`producers.text`).
     optimizer : ``"sgd"`` or ``"adamw"``
-        The DDP trainer's optimiser (AdamW + cosine for ViTs).
+        The streamed runners' optimiser (AdamW + cosine for ViTs; the text runner's AdamW).
     label : str or None
         The attribute used as the label (CelebA: ``Smiling`` or ``Eyeglasses``).
     files : callable or None
@@ -97,6 +97,9 @@ class Setting:
         DDP trainer streams from disk.
     transform_style : ``"crop"`` or ``"imagenet"``
         The file-based path's augmentation (`producers.data.transforms.image_transform`).
+    lr, weight_decay : float or None
+        Default initial learning rate and weight decay of the setting's runs; ``None`` takes
+        the optimiser's (`optim_defaults`). ``--lr`` / `producers.runspec.RunSpec` override.
     """
 
     name: str
@@ -120,6 +123,8 @@ class Setting:
     label: str | None = None
     files: Callable[..., tuple[Any, Any]] | None = None
     transform_style: TransformStyle = "crop"
+    lr: float | None = None
+    weight_decay: float | None = None
 
     def __post_init__(self) -> None:
         if self.runner not in RUNNERS:
@@ -142,6 +147,25 @@ class Setting:
         if self.label is not None:
             out["label"] = self.label
         return out
+
+    def optim_defaults(self, optimizer: str | None, batch_size: int) -> tuple[float, float]:
+        """``(lr, weight_decay)`` of a run with ``optimizer`` (default: the setting's).
+
+        The setting's own ``lr`` / ``weight_decay`` when set (for its own optimiser); else SGD: 0.1 and 1e-3 (the
+        study's recipe); AdamW: 1e-3 x ``batch_size`` / 1024 and 0.05 (DeiT-style, for ViTs).
+        """
+        kind = optimizer or self.optimizer
+        if kind == "sgd":
+            lr, wd = 0.1, 1e-3
+        elif kind == "adamw":
+            lr, wd = 1e-3 * batch_size / 1024, 0.05
+        else:
+            raise KDAuditError(f"optimizer must be sgd or adamw, got {kind!r}")
+        own = kind == self.optimizer
+        return (
+            self.lr if own and self.lr is not None else lr,
+            self.weight_decay if own and self.weight_decay is not None else wd,
+        )
 
     def load_files(
         self, root: str | Path, *, label: str | None = None, data_seed: int = 0

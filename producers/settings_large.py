@@ -206,6 +206,9 @@ def _entries() -> list[Setting]:
             epochs=3,
             description="HateXplain toxic vs normal, groups race/gender; BERT -> DistilBERT from local model dirs",
             runner="text",
+            optimizer="adamw",
+            lr=2e-5,
+            weight_decay=0.01,
         ),
     ]
 

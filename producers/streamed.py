@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -58,15 +59,16 @@ def _text_ckpt(path: str | None) -> Path | None:
     return None if path is None else Path(str(path).removesuffix(".pt"))
 
 
-def _model_dir(arch: str, models_root: str | None) -> str:
-    if Path(arch).is_dir():
-        return arch
-    if models_root is None:
+def _dir_or_none(path: Path | None) -> str | None:
+    return None if path is None else str(path)
+
+
+def _check_model_dir(arch: str, models_root: str | None) -> None:
+    if not Path(arch).is_dir() and models_root is None:
         raise KDAuditError(
             f"model {arch!r}: pass --models-root DIR holding {arch}/ (config.json, weights, "
             "vocab.txt or tokenizer.json, tokenizer_config.json) or give a directory path"
         )
-    return str(Path(models_root) / arch)
 
 
 def _checkpoint_ready(run: SweepRun) -> bool:
@@ -92,7 +94,7 @@ def _expected(run: SweepRun) -> dict[str, Any]:
     s = run.spec
     meta: dict[str, Any] = {
         "role": s.role,
-        "model": Path(s.arch).name if _is_text(s.setting) else s.arch,
+        "model": s.model_label if _is_text(s.setting) else s.arch,
         "dataset": s.setting,
         "seed": s.seed,
         "epochs": s.epochs,
@@ -137,68 +139,24 @@ def _logger(path: Path, echo: bool):
     return log
 
 
-def _train_one(run: SweepRun, ctx: Any, opts: dict[str, Any]) -> None:
-    s = run.spec
-    if run.out.exists():  # an invalid file: replace it
-        opts = {**opts, "overwrite": True}
+def _train_one(run: SweepRun, ctx: Any, overrides: dict[str, Any]) -> None:
+    s = replace(run.spec, **overrides) if overrides else run.spec
+    overwrite = run.out.exists()  # an invalid file: replace it
     if _is_text(s.setting):
-        from .text import TextRun, train_text
+        from .text import train_text
 
-        train_text(
-            TextRun(
-                data_root=s.data_root or "",
-                out=str(run.out),
-                model_dir=_model_dir(s.arch, opts.get("models_root")),
-                role=s.role,
-                seed=s.seed,
-                epochs=s.epochs,
-                batch_size=s.batch_size,
-                temperature=s.temperature,
-                alpha=s.alpha if s.alpha is not None else 0.8,
-                teacher_dir=str(_text_ckpt(s.teacher_checkpoint)) if s.teacher_checkpoint else None,
-                save_model=str(_text_ckpt(s.save_checkpoint)) if s.save_checkpoint else None,
-                model_name=Path(s.arch).name,
-                teacher_name=Path(s.teacher_arch).name if s.teacher_arch else None,
-                device=None if s.device == "auto" else s.device,
-                max_steps=opts.get("max_steps"),
-                train_size=s.train_size,
-                test_size=s.test_size,
-                overwrite=opts.get("overwrite", False),
-            ),
-            log=_logger(run.log, True),
+        _check_model_dir(s.arch, s.models_root)
+        # the plan names teacher weights ``teacher_seed<k>.pt``; text saves a directory
+        s = replace(
+            s,
+            save_checkpoint=_dir_or_none(_text_ckpt(s.save_checkpoint)),
+            teacher_checkpoint=_dir_or_none(_text_ckpt(s.teacher_checkpoint)),
         )
+        train_text(s, run.out, log=_logger(run.log, True), overwrite=overwrite)
         return
-    from .ddp import DDPRun, train_ddp
+    from .ddp import train_ddp
 
-    train_ddp(
-        DDPRun(
-            setting=s.setting,
-            data_root=s.data_root or "",
-            out=str(run.out),
-            role=s.role,
-            arch=s.arch,
-            seed=s.seed,
-            epochs=s.epochs,
-            batch_size=s.batch_size,
-            temperature=s.temperature,
-            alpha=s.alpha if s.alpha is not None else 0.8,
-            teacher_arch=s.teacher_arch,
-            teacher_checkpoint=s.teacher_checkpoint,
-            save_checkpoint=s.save_checkpoint,
-            image_size=s.image_size,
-            num_workers=opts.get("num_workers", 8),
-            eval_batch_size=s.eval_batch_size,
-            max_steps=opts.get("max_steps"),
-            train_size=s.train_size,
-            test_size=s.test_size,
-            device=None if s.device == "auto" else s.device,
-            label=get_setting(s.setting).label,
-            data_seed=s.data_seed,
-            overwrite=opts.get("overwrite", False),
-        ),
-        ctx,
-        log=_logger(run.log, ctx.is_main),
-    )
+    train_ddp(s, run.out, ctx, log=_logger(run.log, ctx.is_main), overwrite=overwrite)
 
 
 def run_large_sweep(
@@ -206,15 +164,16 @@ def run_large_sweep(
 ) -> SweepSummary:
     """Execute ``plan`` run by run (teachers first); skip finished runs; report like `producers.sweep`.
 
-    ``opts``: ``models_root`` (text), ``num_workers`` (image loaders), ``max_steps`` (smoke runs).
-    Image settings join the ``torchrun`` process group if there is one.
+    Each run trains from its `producers.runspec.RunSpec` (``models_root``, ``num_workers``,
+    ``max_steps`` included); ``opts`` given here (not None) override those spec fields for
+    every run. Image settings join the ``torchrun`` process group if there is one.
     """
+    overrides = {k: v for k, v in opts.items() if v is not None}
     ctx = None
     if plan.runs and not _is_text(plan.runs[0].spec.setting):
         from .ddp import init_distributed
 
-        dev = plan.runs[0].spec.device
-        ctx = init_distributed(device=None if dev == "auto" else dev)
+        ctx = init_distributed(device=plan.runs[0].spec.device_or_none)
     main_rank = ctx is None or ctx.is_main
     trained: list[str] = []
     skipped: list[str] = []
@@ -238,7 +197,7 @@ def run_large_sweep(
                     )
                     continue
             try:
-                _train_one(run, ctx, opts)
+                _train_one(run, ctx, overrides)
             except (KDAuditError, OSError, RuntimeError, ValueError) as exc:
                 msg = " ".join(str(exc).split()) or type(exc).__name__
                 failed.append((run.name, msg))

@@ -455,7 +455,13 @@ def make_app(*, streamed: bool = False) -> typer.Typer:
         teacher_epochs: Annotated[
             int | None, typer.Option(help="Teacher epochs (default: --epochs).")
         ] = None,
-        lr: Annotated[float, typer.Option(help="Initial learning rate (the study: 0.1).")] = 0.1,
+        lr: Annotated[
+            float | None,
+            typer.Option(
+                help="Initial learning rate (default: the setting's; the study: 0.1, "
+                "HateXplain: 2e-5)."
+            ),
+        ] = None,
         student_lr: Annotated[
             float | None, typer.Option(help="Students' initial learning rate (default: --lr).")
         ] = None,
@@ -568,6 +574,9 @@ def make_app(*, streamed: bool = False) -> typer.Typer:
                 compile=compile,
                 compile_mode=compile_mode,
                 logits_dtype=logits_dtype,
+                models_root=str(models_root) if models_root else None,
+                num_workers=num_workers,
+                max_steps=max_steps,
             )
             if concurrent < 1:
                 raise KDAuditError("--concurrent must be >= 1")
@@ -596,13 +605,7 @@ def make_app(*, streamed: bool = False) -> typer.Typer:
                         f"--concurrent is for in-memory settings; {setting} runs one run at a time "
                         "(use torchrun for several GPUs)"
                     )
-                summary = run_large_sweep(
-                    plan,
-                    teacher_wait=teacher_wait,
-                    num_workers=num_workers,
-                    models_root=str(models_root) if models_root else None,
-                    max_steps=max_steps,
-                )
+                summary = run_large_sweep(plan, teacher_wait=teacher_wait)
             else:
                 summary = run_sweep(
                     plan,

@@ -36,7 +36,6 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -48,6 +47,7 @@ from kdbias_audit.errors import KDAuditError
 
 from .data import DataNotFoundError
 from .kd import kd_loss
+from .runspec import RunSpec
 
 WEIGHT_FILES = (
     "model.safetensors",
@@ -231,70 +231,59 @@ def export_text_predictions(
     )
 
 
-@dataclass(frozen=True)
-class TextRun:
-    """One HateXplain run (teacher, baseline or distilled)."""
-
-    data_root: str
-    out: str
-    model_dir: str
-    role: str = "teacher"  # teacher | baseline | distilled
-    seed: int = 0
-    epochs: int = 3
-    batch_size: int = DEFAULT_BATCH_SIZE
-    lr: float = 2e-5
-    weight_decay: float = 0.01
-    warmup: float = 0.1
-    max_length: int = DEFAULT_MAX_LENGTH
-    temperature: float | None = None
-    alpha: float = 0.8
-    teacher_dir: str | None = None
-    save_model: str | None = None
-    model_name: str | None = None
-    teacher_name: str | None = None
-    device: str | None = None
-    max_steps: int | None = None
-    train_size: int | None = None
-    test_size: int | None = None
-    overwrite: bool = False
+def resolve_model_dir(arch: str, models_root: str | None) -> str:
+    """A text run's model directory: ``arch`` itself if it is a directory (or no
+    ``models_root`` is given), else ``models_root/arch``."""
+    if Path(arch).is_dir() or models_root is None:
+        return arch
+    return str(Path(models_root) / arch)
 
 
-def _name(model_dir: str, given: str | None) -> str:
-    return given or Path(model_dir).resolve().name
+def train_text(
+    run: RunSpec,
+    out: str | Path,
+    *,
+    log: Callable[[str], None] | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Fine-tune one model on HateXplain train, export its test predictions, return the file.
 
-
-def train_text(run: TextRun, *, log: Callable[[str], None] | None = None) -> Path:
-    """Fine-tune one model on HateXplain train, export its test predictions, return the file."""
+    ``run`` is the run's `producers.runspec.RunSpec` of the ``hatexplain`` setting: ``arch``
+    the model directory (or its name under ``models_root``), ``teacher_checkpoint`` the
+    fine-tuned teacher's directory, ``save_checkpoint`` where to ``save_pretrained`` this
+    model; ``lr``, ``weight_decay``, ``warmup``, ``max_length``, ``max_steps`` the recipe.
+    ``out`` is the prediction file, replaced only if ``overwrite``.
+    """
     from transformers import get_linear_schedule_with_warmup
 
     from .data.hatexplain import load_hatexplain
 
     say = log or (lambda msg: print(msg, flush=True))
-    if run.role not in ("teacher", "baseline", "distilled"):
-        raise KDAuditError(f"role must be teacher, baseline or distilled, got {run.role!r}")
-    if run.role == "distilled" and (run.teacher_dir is None or run.temperature is None):
-        raise KDAuditError("a distilled run needs --teacher-dir and --temperature")
-    device = torch.device(run.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    if run.optimizer != "adamw":
+        raise KDAuditError(f"the text runner trains with adamw, not {run.optimizer!r}")
+    model_dir = resolve_model_dir(run.arch, run.models_root)
+    teacher_dir = run.teacher_checkpoint if run.role == "distilled" else None
+    device = torch.device(run.device_or_none or ("cuda" if torch.cuda.is_available() else "cpu"))
     torch.manual_seed(run.seed)
     np.random.seed(run.seed)
-    train = load_hatexplain(run.data_root, split="train")
-    test = load_hatexplain(run.data_root, split="test")
+    train = load_hatexplain(run.data_root or "", split="train")
+    test = load_hatexplain(run.data_root or "", split="test")
     n_train = len(train) if run.train_size is None else min(run.train_size, len(train))
     if run.test_size is not None and run.test_size < len(test):
         test = _head(test, run.test_size)
 
-    tokenizer = load_tokenizer(run.model_dir)
+    tokenizer = load_tokenizer(model_dir)
     model = load_classifier(
-        run.model_dir, num_labels=train.num_classes, class_names=train.class_names
+        model_dir, num_labels=train.num_classes, class_names=train.class_names
     ).to(device)
     enc_train = encode(tokenizer, train.texts[:n_train], max_length=run.max_length)
     teacher = enc_teacher = None
     if run.role == "distilled":
-        teacher = load_classifier(run.teacher_dir, num_labels=train.num_classes).to(device).eval()
+        teacher = load_classifier(teacher_dir, num_labels=train.num_classes).to(device).eval()
         for p in teacher.parameters():
             p.requires_grad_(False)
         enc_teacher = encode(
-            load_tokenizer(run.teacher_dir), train.texts[:n_train], max_length=run.max_length
+            load_tokenizer(teacher_dir), train.texts[:n_train], max_length=run.max_length
         )
     y = torch.as_tensor(train.labels[:n_train], dtype=torch.int64)
 
@@ -319,7 +308,7 @@ def train_text(run: TextRun, *, log: Callable[[str], None] | None = None) -> Pat
     sched = get_linear_schedule_with_warmup(opt, int(run.warmup * total), max(1, total))
     gen = torch.Generator().manual_seed(run.seed)
     say(
-        f"hatexplain {run.role} {_name(run.model_dir, run.model_name)} seed {run.seed}: "
+        f"hatexplain {run.role} {run.model_label} seed {run.seed}: "
         f"{n_train} train / {len(test)} test posts, {total} steps on {device}"
     )
     model.train()
@@ -344,14 +333,14 @@ def train_text(run: TextRun, *, log: Callable[[str], None] | None = None) -> Pat
             )
             step += 1
         say(f"  epoch {epoch + 1}: step {step}/{total}, loss {loss:.4f}")
-    if run.save_model:
-        model.save_pretrained(run.save_model)
-        tokenizer.save_pretrained(run.save_model)
+    if run.save_checkpoint:
+        model.save_pretrained(run.save_checkpoint)
+        tokenizer.save_pretrained(run.save_checkpoint)
     logits = predict_text(
         model, encode(tokenizer, test.texts, max_length=run.max_length), device=device
     )
     meta: dict[str, Any] = {
-        "model": _name(run.model_dir, run.model_name),
+        "model": run.model_label,
         "role": run.role,
         "epochs": run.epochs,
         "batch_size": run.batch_size,
@@ -361,13 +350,15 @@ def train_text(run: TextRun, *, log: Callable[[str], None] | None = None) -> Pat
         meta.update(
             temperature=float(run.temperature),
             alpha=float(run.alpha),
-            teacher_model=run.teacher_name or _teacher_type(run.teacher_dir),
+            teacher_model=Path(run.teacher_arch).name
+            if run.teacher_arch
+            else _teacher_type(teacher_dir),
         )
-    out = export_text_predictions(
-        run.out, test, logits, seed=run.seed, metadata=meta, overwrite=run.overwrite
+    written = export_text_predictions(
+        out, test, logits, seed=run.seed, metadata=meta, overwrite=overwrite
     )
-    say(f"wrote {out}")
-    return out
+    say(f"wrote {written}")
+    return written
 
 
 def _teacher_type(teacher_dir: str | None) -> str:
@@ -393,7 +384,6 @@ def _head(split: Any, n: int) -> Any:
 
 
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
-_T = TextRun(data_root="", out="", model_dir="")
 
 
 @app.command()
@@ -403,14 +393,14 @@ def command(
     ],
     out: Annotated[str, typer.Option(help="Prediction file to write.")],
     model_dir: Annotated[str, typer.Option(help="Local model directory (see module docstring).")],
-    role: Annotated[str, typer.Option(help="teacher, baseline or distilled.")] = _T.role,
-    seed: Annotated[int, typer.Option()] = _T.seed,
-    epochs: Annotated[int, typer.Option()] = _T.epochs,
-    batch_size: Annotated[int, typer.Option()] = _T.batch_size,
-    lr: Annotated[float, typer.Option()] = _T.lr,
-    max_length: Annotated[int, typer.Option()] = _T.max_length,
+    role: Annotated[str, typer.Option(help="teacher, baseline or distilled.")] = "teacher",
+    seed: Annotated[int, typer.Option()] = 0,
+    epochs: Annotated[int, typer.Option()] = 3,
+    batch_size: Annotated[int, typer.Option()] = DEFAULT_BATCH_SIZE,
+    lr: Annotated[float, typer.Option()] = 2e-5,
+    max_length: Annotated[int, typer.Option()] = DEFAULT_MAX_LENGTH,
     temperature: Annotated[float | None, typer.Option()] = None,
-    alpha: Annotated[float, typer.Option()] = _T.alpha,
+    alpha: Annotated[float, typer.Option()] = 0.8,
     teacher_dir: Annotated[
         str | None, typer.Option(help="The fine-tuned teacher (a --save-model directory).")
     ] = None,
@@ -431,8 +421,25 @@ def command(
             raise KDAuditError(f"--role must be teacher, baseline or distilled, got {role!r}")
         if device not in (None, "cpu", "cuda"):
             raise KDAuditError(f"--device must be cpu or cuda, got {device!r}")
-        run = TextRun(**{k: v for k, v in locals().items() if k in TextRun.__dataclass_fields__})
-        train_text(run)
+        run = RunSpec(
+            setting="hatexplain",
+            role=role,  # type: ignore[arg-type]
+            seed=seed,
+            arch=model_dir,
+            epochs=epochs,
+            batch_size=batch_size,
+            lr=lr,
+            max_length=max_length,
+            temperature=temperature,
+            alpha=alpha,
+            teacher_checkpoint=teacher_dir,
+            save_checkpoint=save_model,
+            model_name=model_name or Path(model_dir).resolve().name,
+            device=device or "auto",
+            max_steps=max_steps,
+            data_root=data_root,
+        )
+        train_text(run, out, overwrite=overwrite)
     except (KDAuditError, OSError) as exc:
         typer.echo(f"error: {' '.join(str(exc).split())}", err=True)
         raise typer.Exit(1) from None
@@ -448,7 +455,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 __all__ = [
-    "TextRun",
     "check_model_dir",
     "encode",
     "export_text_predictions",
@@ -456,6 +462,7 @@ __all__ = [
     "load_classifier",
     "load_tokenizer",
     "predict_text",
+    "resolve_model_dir",
     "train_text",
 ]
 

@@ -1,7 +1,8 @@
 """One training run -> one prediction file.
 
-A run is a `RunSpec`: role (``teacher`` | ``baseline`` | ``distilled``), setting (dataset),
-architecture, seed, temperature and alpha (distilled only), epochs, batch size. The recipe is
+A run is a `producers.runspec.RunSpec` (re-exported here): role (``teacher`` | ``baseline`` |
+``distilled``), setting (dataset), architecture, seed, temperature and alpha (distilled only),
+epochs, batch size. The recipe is
 the study's (Appendix C): SGD with lr 0.1, momentum 0.9, weight decay 1e-3; the learning rate
 drops x0.1 at 30%, 60% and 90% of the training steps (epochs 30/60/90 of 100, scaled to any
 epoch count); random crop (zero padding) + horizontal flip. ``grad_clip`` (students of the
@@ -29,7 +30,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 import numpy as np
 import typer
@@ -37,117 +38,10 @@ import typer
 from kdbias_audit.errors import KDAuditError
 
 from .data import DatasetSplits, ImageSplit
-from .settings import DataOptions, get_setting
+from .runspec import ROLES, RunSpec
+from .settings import get_setting
 
 __all__ = ["RunResult", "RunSpec", "Trainer", "load_data", "train_run"]
-
-Role = Literal["teacher", "baseline", "distilled"]
-ROLES = ("teacher", "baseline", "distilled")
-
-
-@dataclass(frozen=True)
-class RunSpec:
-    """Everything that defines one run (JSON-serialisable, so it can cross processes)."""
-
-    setting: str
-    role: Role
-    seed: int
-    arch: str
-    epochs: int
-    batch_size: int
-    temperature: float | None = None
-    alpha: float | None = None
-    teacher_arch: str | None = None
-    teacher_checkpoint: str | None = None
-    save_checkpoint: str | None = None
-    lr: float = 0.1
-    momentum: float = 0.9
-    weight_decay: float = 1e-3
-    grad_clip: float | None = None
-    image_size: int | None = None
-    train_size: int | None = None
-    test_size: int | None = None
-    data_seed: int = 0
-    data_root: str | None = None
-    data_cache: str | None = None
-    allow_pickle: bool = False
-    hflip: bool | None = None
-    device: str = "auto"
-    compile: bool = False
-    compile_mode: str = "reduce-overhead"
-    logits_dtype: str = "float32"
-    eval_batch_size: int = 512
-    threads: int | None = None
-
-    def __post_init__(self) -> None:
-        if self.role not in ROLES:
-            raise KDAuditError(f"role must be one of {ROLES}, got {self.role!r}")
-        if self.role == "distilled":
-            if self.temperature is None or self.temperature <= 0:
-                raise KDAuditError("a distilled run needs a temperature > 0")
-            if self.alpha is None or not 0 <= self.alpha <= 1:
-                raise KDAuditError("a distilled run needs an alpha in [0, 1]")
-            if not self.teacher_arch or not self.teacher_checkpoint:
-                raise KDAuditError("a distilled run needs teacher_arch and teacher_checkpoint")
-        if self.epochs < 1 or self.batch_size < 1:
-            raise KDAuditError("epochs and batch_size must be >= 1")
-        if self.grad_clip is not None and not self.grad_clip > 0:
-            raise KDAuditError(f"grad_clip must be > 0 (or None), got {self.grad_clip}")
-        if self.logits_dtype not in ("float32", "float16", "none"):
-            raise KDAuditError(
-                f"logits_dtype must be float32, float16 or none, got {self.logits_dtype!r}"
-            )
-
-    def to_json(self) -> str:
-        return json.dumps(dataclasses.asdict(self), sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str) -> RunSpec:
-        return cls(**json.loads(text))
-
-    def data_options(self) -> DataOptions:
-        return DataOptions(
-            root=Path(self.data_root) if self.data_root else None,
-            image_size=self.image_size,
-            train_size=self.train_size,
-            test_size=self.test_size,
-            data_seed=self.data_seed,
-            allow_pickle=self.allow_pickle,
-        )
-
-    def expected_metadata(self, data: DatasetSplits | None = None) -> dict:
-        """The metadata this run writes (and a resumed sweep checks before skipping it)."""
-        setting = get_setting(self.setting)
-        meta: dict = {
-            "role": self.role,
-            "model": self.arch,
-            "dataset": setting.name,
-            "split": "test",
-            "seed": self.seed,
-            "epochs": self.epochs,
-            "batch_size": self.batch_size,
-            "lr": self.lr,
-            "weight_decay": self.weight_decay,
-            "grad_clip": None if self.grad_clip is None else float(self.grad_clip),
-            "data_seed": self.data_seed,
-            "producer": "kdbias-audit producers",
-        }
-        if self.role == "distilled":
-            meta.update(
-                temperature=float(self.temperature),
-                alpha=float(self.alpha),
-                teacher_model=self.teacher_arch,
-            )
-        else:  # explicit nulls: a teacher or NDS has no temperature, alpha or teacher
-            meta.update(temperature=None, alpha=None, teacher_model=None)
-        if data is not None:
-            meta.update(
-                class_names=list(data.class_names),
-                image_size=int(data.train.image_size[0]),
-                train_size=len(data.train),
-                test_size=len(data.test),
-            )
-        return meta
 
 
 @dataclass(frozen=True)

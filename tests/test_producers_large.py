@@ -462,8 +462,8 @@ def test_bert_to_distilbert_kd_step_and_export(tmp_path):
     from kdbias_audit.io import load_runset
     from producers.data.hatexplain import load_hatexplain
     from producers.kd import kd_loss
+    from producers.runspec import RunSpec
     from producers.text import (
-        TextRun,
         encode,
         export_text_predictions,
         kd_step,
@@ -515,31 +515,36 @@ def test_bert_to_distilbert_kd_step_and_export(tmp_path):
     )
 
     # the whole run, teacher then distilled student, through train_text
+    common = dict(
+        setting="hatexplain", seed=0, epochs=1, batch_size=2, data_root=str(tmp_path / "hx")
+    )
+    teacher_spec = RunSpec(
+        role="teacher",
+        arch=str(bert_dir),
+        save_checkpoint=str(tmp_path / "ckpt/teacher0"),
+        device="cpu",
+        **common,
+    )
+    # one spec for every runner: the text run takes the setting's AdamW recipe, not SGD's 0.1
+    assert (teacher_spec.optimizer, teacher_spec.lr, teacher_spec.weight_decay) == (
+        "adamw",
+        2e-5,
+        0.01,
+    )
     teacher_out = train_text(
-        TextRun(
-            data_root=str(tmp_path / "hx"),
-            out=str(tmp_path / "runs/teacher/seed0.parquet"),
-            model_dir=str(bert_dir),
-            role="teacher",
-            epochs=1,
-            batch_size=2,
-            save_model=str(tmp_path / "ckpt/teacher0"),
-            device="cpu",
-        ),
-        log=lambda m: None,
+        teacher_spec, tmp_path / "runs/teacher/seed0.parquet", log=lambda m: None
     )
     ds_out = train_text(
-        TextRun(
-            data_root=str(tmp_path / "hx"),
-            out=str(tmp_path / "runs/ds_T2/seed0.parquet"),
-            model_dir=str(distil_dir),
+        RunSpec(
             role="distilled",
-            teacher_dir=str(tmp_path / "ckpt/teacher0"),
+            arch=str(distil_dir),
+            teacher_checkpoint=str(tmp_path / "ckpt/teacher0"),
             temperature=2.0,
-            epochs=1,
-            batch_size=2,
+            alpha=0.8,
             device="cpu",
+            **common,
         ),
+        tmp_path / "runs/ds_T2/seed0.parquet",
         log=lambda m: None,
     )
     t_rs, d_rs = load_runset(teacher_out), load_runset(ds_out)

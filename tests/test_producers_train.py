@@ -327,3 +327,46 @@ def test_train_speed_batched_case_and_sweep_estimate_run_on_cpu(tmp_path):
     est = out["estimate"]["digits"]
     assert [g["role"] for g in est["groups"]] == ["teacher", "baseline", "distilled"]
     assert est["steps_per_run"] == 1 and est["minutes"] > 0
+
+
+def test_one_run_spec_fills_the_settings_recipe():
+    import producers.settings_large  # noqa: F401
+    from kdbias_audit.errors import KDAuditError
+
+    common = dict(seed=0, epochs=1, batch_size=512)
+    image = RunSpec(setting="imagenet", role="teacher", arch="resnet50", **common)
+    assert (image.optimizer, image.lr, image.weight_decay) == ("sgd", 0.1, 1e-3)
+    vit = RunSpec(setting="imagenet_vit", role="teacher", arch="vit_base_patch16_224", **common)
+    assert (vit.optimizer, vit.lr, vit.weight_decay) == ("adamw", 1e-3 * 512 / 1024, 0.05)
+    text = RunSpec(setting="hatexplain", role="teacher", arch="bert-base-uncased", **common)
+    assert (text.optimizer, text.lr, text.weight_decay) == ("adamw", 2e-5, 0.01)
+    # given values win; the filled spec round-trips through JSON unchanged
+    sgd_vit = RunSpec(setting="imagenet_vit", role="teacher", arch="x", optimizer="sgd", **common)
+    assert (sgd_vit.lr, sgd_vit.weight_decay) == (0.1, 1e-3)
+    own = RunSpec(setting="hatexplain", role="baseline", arch="d", lr=5e-5, **common)
+    assert (own.lr, own.weight_decay) == (5e-5, 0.01)
+    assert RunSpec.from_json(vit.to_json()) == vit
+    # a text student is taught by a teacher directory; image students need teacher_arch too
+    RunSpec(
+        setting="hatexplain",
+        role="distilled",
+        arch="d",
+        temperature=2.0,
+        alpha=0.8,
+        teacher_checkpoint="ckpt/teacher0",
+        **common,
+    )
+    with pytest.raises(KDAuditError, match="teacher_arch"):
+        RunSpec(
+            setting="imagenet",
+            role="distilled",
+            arch="resnet18",
+            temperature=2.0,
+            alpha=0.8,
+            teacher_checkpoint="t.pt",
+            **common,
+        )
+    with pytest.raises(KDAuditError, match="optimizer"):
+        RunSpec(setting="imagenet", role="teacher", arch="r", optimizer="adam", **common)
+    with pytest.raises(KDAuditError, match="unknown setting"):
+        RunSpec(setting="nope", role="teacher", arch="r", **common)
