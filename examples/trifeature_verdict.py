@@ -580,12 +580,19 @@ def readme_page(sweep: Path, a: dict, *, command: str, device_note: str) -> str:
             f"learning rate {nds.get('lr')} for the students, {teacher.get('lr')} for the teacher"
         )
     clip_text = (
-        f"The one deviation from the paper's recipe: the students' gradient norm is clipped at "
+        f"Deviation from the paper's recipe: the students' gradient norm is clipped at "
         f"{clip} (NDS and DS alike; without it LeNet-5 students distilled at T >= 3 diverge or "
         'die; see `docs/producers.md`, "Gradient clipping for LeNet-5 students").'
         if clip
         else "No gradient clipping (the files carry no `grad_clip`)."
     )
+    warmup = nds.get("warmup")
+    if warmup:
+        clip_text += (
+            f" The students' learning rate also warms up linearly over the first {warmup:.0%} of "
+            "their steps (without it a third of them stay on a plateau until the first LR drop "
+            'freezes them; `docs/producers.md`, "Warm-up for LeNet-5 students").'
+        )
     return f"""# Trifeature example sweep (real trained models)
 
 Prediction files of the paper's Trifeature setting, produced with this project's producers on

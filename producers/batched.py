@@ -659,6 +659,7 @@ def train_group(
         momentum=first.momentum,
         weight_decay=first.weight_decay,
         grad_clip=first.grad_clip,
+        warmup=first.warmup,
         compile=first.compile,
         compile_mode=first.compile_mode,
     )

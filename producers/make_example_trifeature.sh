@@ -13,9 +13,11 @@
 #
 # gpu: 32 px, 20,000 training / 50,000 test images, 30 epochs, batch 64, the paper's SGD
 #      (lr 0.1 for every model, x0.1 at 30/60/90 %) with the students' gradient norm clipped
-#      at 1.0 (the trifeature setting's student_grad_clip; docs/producers.md). Trains with
-#      the batched trainer (--batch-runs 16) when this checkout's producers.sweep has it and
-#      the batched trainer honours grad_clip, else 8 concurrent processes (--concurrent 8).
+#      at 1.0 and their learning rate warmed up linearly over the first 10 % of their steps
+#      (the trifeature setting's student_grad_clip and student_warmup; docs/producers.md;
+#      teachers use the paper's recipe unchanged). Trains with the batched trainer
+#      (--batch-runs 16) when this checkout's producers.sweep has it and the batched trainer
+#      honours grad_clip and warmup, else 8 concurrent processes (--concurrent 8).
 # cpu: the same pipeline at toy size (2 seeds, T = 1,4,10,40, 1,000 training / 2,000 test
 #      images, 2 epochs): about 3-6 minutes on 2 shared cores; its models are near chance.
 # device-call: the gpu sweep into runs/trifeature under a wall-time budget (BUDGET seconds,
@@ -33,12 +35,13 @@ set -euo pipefail
 py="${PYTHON:-python}"
 mode="${1:-gpu}"
 
-parallel_opts() {  # batched if available and it honours grad_clip, else processes
+parallel_opts() {  # batched if available and it honours grad_clip and warmup, else processes
   if [[ -n "${CONCURRENT:-}" ]]; then echo "--concurrent $CONCURRENT"; return; fi
   # (the help is captured first: under pipefail, `--help | grep -q` can fail on SIGPIPE)
   local help; help=$($py -m producers.sweep --help 2>/dev/null || true)
   if [[ "$help" == *"--batch-runs"* ]] \
-     && [[ -f producers/batched.py ]] && grep -q "grad_clip" producers/batched.py; then
+     && [[ -f producers/batched.py ]] && grep -q "grad_clip" producers/batched.py \
+     && grep -q "warmup" producers/batched.py; then
     echo "--batch-runs ${BATCH_RUNS:-16}"
   else
     echo "--concurrent ${1}"

@@ -155,6 +155,7 @@ def plan_sweep(
     lr: float | None = None,
     student_lr: float | None = None,
     student_grad_clip: float | None | str = "setting",
+    student_warmup: float | str = "setting",
     include_nds: bool = True,
     **spec_options,
 ) -> SweepPlan:
@@ -164,7 +165,9 @@ def plan_sweep(
     given; ``None`` takes the setting's (`producers.registry.Setting.optim_defaults`: the
     study's 0.1 for every model of the image settings, 2e-5 for HateXplain). ``student_grad_clip`` is the students' maximum
     gradient norm: ``"setting"`` (default) takes the setting's (1.0 for the LeNet-5 settings,
-    none elsewhere), ``None`` or 0 turns clipping off. ``spec_options`` go to every `RunSpec`
+    none elsewhere), ``None`` or 0 turns clipping off. ``student_warmup`` is the students'
+    linear LR warm-up as a fraction of their steps: ``"setting"`` (default) takes the
+    setting's (0.1 for Trifeature, 0 elsewhere). ``spec_options`` go to every `RunSpec`
     (``image_size``, ``train_size``, ``test_size``, ``data_root``, ``device``, ``compile``,
     ``logits_dtype``, ``models_root``, ``num_workers``, ``max_steps``, ...).
     """
@@ -172,6 +175,7 @@ def plan_sweep(
     s = get_setting(setting)
     s_clip = s.student_grad_clip if student_grad_clip == "setting" else student_grad_clip
     s_clip = float(s_clip) if s_clip else None
+    s_warmup = float(s.student_warmup if student_warmup == "setting" else student_warmup or 0.0)
     root = Path(out)
     bs = batch_size or s.batch_size
     t_arch = teacher_arch or s.teacher_arch
@@ -220,6 +224,7 @@ def plan_sweep(
                         batch_size=bs,
                         lr=s_lr,
                         grad_clip=s_clip,
+                        warmup=s_warmup,
                         **spec_options,
                     ),
                     "nds",
@@ -241,6 +246,7 @@ def plan_sweep(
                         batch_size=bs,
                         lr=s_lr,
                         grad_clip=s_clip,
+                        warmup=s_warmup,
                         temperature=float(t),
                         alpha=alpha,
                         teacher_arch=t_arch,
@@ -270,11 +276,15 @@ _CHECKED_KEYS = (
     "batch_size",
     "lr",
     "grad_clip",
+    "warmup",
     "data_seed",
     "image_size",
     "train_size",
     "test_size",
 )
+# what a file written before a recipe key existed used (files without ``warmup`` had none, so
+# the teachers of an earlier sweep stay valid)
+_ABSENT_MEANS = {"warmup": 0.0}
 
 
 def run_state(run: SweepRun, expected: dict | None = None) -> str:
@@ -295,9 +305,10 @@ def run_state(run: SweepRun, expected: dict | None = None) -> str:
         return "invalid"
     if expected is not None:
         for key in _CHECKED_KEYS:
-            if key in expected and meta.get(key) != expected[key]:
+            got = meta.get(key, _ABSENT_MEANS.get(key))
+            if key in expected and got != expected[key]:
                 raise KDAuditError(
-                    f"{run.out}: exists but was made with {key}={meta.get(key)!r} (this sweep: "
+                    f"{run.out}: exists but was made with {key}={got!r} (this sweep: "
                     f"{expected[key]!r}); use another --out or remove the file"
                 )
     return "done"

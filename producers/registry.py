@@ -80,6 +80,11 @@ class Setting:
         are never clipped). ``None`` is the paper's recipe. LeNet-5 settings use 1.0: without
         it, distillation at T >= 3 with lr 0.1 diverges or dies (see docs/producers.md,
         "Gradient clipping for LeNet-5 students"). ``--student-grad-clip`` overrides.
+    student_warmup : float
+        The students' linear learning-rate warm-up, as a fraction of their training steps
+        (NDS and DS alike; teachers never warm up). 0 is the paper's recipe. Trifeature uses
+        0.1: without it a third of its LeNet-5 students stay on a plateau until the first LR
+        drop freezes them (docs/producers.md). ``--student-warmup`` overrides.
     train_size : int or None
         Training images of the full setting (used to project a sweep's cost), if known.
     description : str
@@ -115,6 +120,7 @@ class Setting:
     hflip: bool = True
     epochs: int = 100
     student_grad_clip: float | None = None
+    student_warmup: float = 0.0
     train_size: int | None = None
     description: str = ""
     generated: bool = False

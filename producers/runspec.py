@@ -57,10 +57,14 @@ class RunSpec:
         The data (``data_cache``, ``allow_pickle``, ``hflip``: in-memory runners).
     device, compile, compile_mode, logits_dtype, eval_batch_size, threads
         How it runs (``compile*``, ``logits_dtype``, ``threads``: in-memory runners).
-    warmup, max_length, models_root, model_name
-        Text runner: warm-up fraction of the steps, word pieces per post, the folder holding
-        the model directories, and the ``model`` written to the metadata (default: the last
-        component of ``arch``).
+    warmup
+        Linear learning-rate warm-up over this fraction of the steps, in ``[0, 0.3)`` (before
+        the first LR drop). ``None`` takes the runner's default: 0.1 for the text runner, 0
+        for the image runners (the Trifeature students get theirs from
+        ``Setting.student_warmup`` through the sweep plan).
+    max_length, models_root, model_name
+        Text runner: word pieces per post, the folder holding the model directories, and the
+        ``model`` written to the metadata (default: the last component of ``arch``).
     max_steps, num_workers, label
         Streamed runners: stop after N steps (smoke runs), DataLoader workers per process,
         and the CelebA label attribute (default: the setting's).
@@ -96,7 +100,7 @@ class RunSpec:
     eval_batch_size: int = 512
     threads: int | None = None
     optimizer: str | None = None
-    warmup: float = 0.1
+    warmup: float | None = None
     max_length: int = 128
     max_steps: int | None = None
     num_workers: int = 8
@@ -126,6 +130,14 @@ class RunSpec:
         if self.logits_dtype not in ("float32", "float16", "none"):
             raise KDAuditError(
                 f"logits_dtype must be float32, float16 or none, got {self.logits_dtype!r}"
+            )
+        if self.warmup is None:
+            object.__setattr__(self, "warmup", 0.1 if setting.runner == "text" else 0.0)
+        assert self.warmup is not None
+        if not 0 <= self.warmup < 0.3:
+            raise KDAuditError(
+                f"warmup must be a fraction of the steps in [0, 0.3) (before the first LR "
+                f"drop), got {self.warmup}"
             )
         if self.max_steps is not None and self.max_steps < 1:
             raise KDAuditError(f"max_steps must be >= 1 (or None), got {self.max_steps}")
@@ -182,6 +194,7 @@ class RunSpec:
             "lr": self.lr,
             "weight_decay": self.weight_decay,
             "grad_clip": None if self.grad_clip is None else float(self.grad_clip),
+            "warmup": float(self.warmup or 0.0),
             "data_seed": self.data_seed,
             "producer": "kdbias-audit producers",
         }

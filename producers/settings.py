@@ -105,6 +105,7 @@ def _register_builtin() -> None:
             crop_padding=28,
             train_size=10000,
             student_grad_clip=1.0,
+            student_warmup=0.1,
             description="Trifeature shapes (label) with colour and texture groups; generated",
             generated=True,
         )

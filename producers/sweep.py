@@ -472,6 +472,13 @@ def make_app(*, streamed: bool = False) -> typer.Typer:
                 "settings; 0 turns it off)."
             ),
         ] = None,
+        student_warmup: Annotated[
+            float | None,
+            typer.Option(
+                help="Students' linear LR warm-up, a fraction of their steps (default: the "
+                "setting's, 0.1 for trifeature; 0 turns it off)."
+            ),
+        ] = None,
         image_size: Annotated[
             int | None, typer.Option(help="Image size (generated datasets).")
         ] = None,
@@ -563,6 +570,7 @@ def make_app(*, streamed: bool = False) -> typer.Typer:
                 lr=lr,
                 student_lr=student_lr,
                 student_grad_clip="setting" if student_grad_clip is None else student_grad_clip,
+                student_warmup="setting" if student_warmup is None else student_warmup,
                 image_size=image_size,
                 train_size=train_size,
                 test_size=test_size,

@@ -305,7 +305,7 @@ def train_text(
         },
     ]
     opt = torch.optim.AdamW(params, lr=run.lr)
-    sched = get_linear_schedule_with_warmup(opt, int(run.warmup * total), max(1, total))
+    sched = get_linear_schedule_with_warmup(opt, int((run.warmup or 0.0) * total), max(1, total))
     gen = torch.Generator().manual_seed(run.seed)
     say(
         f"hatexplain {run.role} {run.model_label} seed {run.seed}: "

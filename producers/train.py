@@ -6,14 +6,16 @@ epochs, batch size. The recipe is
 the study's (Appendix C): SGD with lr 0.1, momentum 0.9, weight decay 1e-3; the learning rate
 drops x0.1 at 30%, 60% and 90% of the training steps (epochs 30/60/90 of 100, scaled to any
 epoch count); random crop (zero padding) + horizontal flip. ``grad_clip`` (students of the
-LeNet-5 settings: 1.0, see docs/producers.md) clips each step's global gradient norm. The distilled student minimises
+LeNet-5 settings: 1.0, see docs/producers.md) clips each step's global gradient norm;
+``warmup`` (students of the Trifeature setting: 0.1) ramps the learning rate up linearly over
+that fraction of the steps. The distilled student minimises
 `producers.kd.kd_loss` against a frozen teacher (eval mode, no gradients).
 
 At the end the test split is predicted and written with `kdbias_audit.io.write_predictions`
 (atomic: a killed run leaves no finished-looking file), with metadata ``role``, ``model``,
 ``dataset``, ``split``, ``seed``, ``class_names``, ``temperature``/``alpha``/``teacher_model``
 for distilled students, and the recipe (``epochs``, ``batch_size``, ``image_size``,
-``train_size``, ``lr``, ``weight_decay``, ``grad_clip``).
+``train_size``, ``lr``, ``weight_decay``, ``grad_clip``, ``warmup``).
 
 ``python -m producers.train --setting trifeature --role teacher --arch resnet20 --seed 0
 --epochs 2 --out teacher/seed0.parquet`` runs one from the command line; sweeps use
@@ -135,6 +137,7 @@ class Trainer:
         momentum: float = 0.9,
         weight_decay: float = 1e-3,
         grad_clip: float | None = None,
+        warmup: float = 0.0,
         compile: bool = False,
         compile_mode: str | None = "reduce-overhead",
         amp: bool = True,
@@ -173,6 +176,7 @@ class Trainer:
         self.grad_clip = grad_clip
         self.total_steps = max(1, total_steps)
         self.milestones = [int(round(f * self.total_steps)) for f in (0.3, 0.6, 0.9)]
+        self.warmup_steps = int(round(warmup * self.total_steps))
         self.step_count = 0
         self.compiled = compile
         self.graphs = compile and compile_mode == "reduce-overhead" and device.type == "cuda"
@@ -182,8 +186,15 @@ class Trainer:
             self._tfwd = compile_model(self.teacher, compile_mode) if compile else self.teacher
 
     def lr_at(self, step: int) -> float:
-        """``lr * 0.1 ** (number of milestones <= step)``; milestones at 30/60/90% of steps."""
-        return self.base_lr * 0.1 ** sum(step >= m for m in self.milestones)
+        """``lr * 0.1 ** (number of milestones <= step)``; milestones at 30/60/90% of steps.
+
+        With a warm-up of W steps (``warmup`` x the steps), step ``i < W`` uses
+        ``lr * (i + 1) / W`` (linear, reaching ``lr`` at step W - 1).
+        """
+        lr = self.base_lr * 0.1 ** sum(step >= m for m in self.milestones)
+        if step < self.warmup_steps:
+            lr *= (step + 1) / self.warmup_steps
+        return lr
 
     def clip_gradients(self) -> None:
         """Clip the global gradient norm at ``grad_clip`` (no-op when None).
@@ -355,6 +366,7 @@ def train_run(
         momentum=spec.momentum,
         weight_decay=spec.weight_decay,
         grad_clip=spec.grad_clip,
+        warmup=spec.warmup,
         compile=spec.compile,
         compile_mode=spec.compile_mode,
     )
@@ -420,6 +432,9 @@ def command(
     grad_clip: Annotated[
         float | None, typer.Option(help="Max global gradient norm (default: none).")
     ] = None,
+    warmup: Annotated[
+        float, typer.Option(help="Linear LR warm-up over this fraction of the steps (default 0).")
+    ] = 0.0,
     teacher_arch: Annotated[str | None, typer.Option(help="Distilled runs.")] = None,
     teacher_checkpoint: Annotated[str | None, typer.Option(help="Distilled runs.")] = None,
     save_checkpoint: Annotated[str | None, typer.Option(help="Write the weights here.")] = None,
@@ -451,6 +466,7 @@ def command(
             temperature=temperature,
             alpha=alpha,
             grad_clip=grad_clip,
+            warmup=warmup,
             teacher_arch=teacher_arch,
             teacher_checkpoint=teacher_checkpoint,
             save_checkpoint=save_checkpoint,

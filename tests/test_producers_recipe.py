@@ -15,8 +15,12 @@ minutes; the student's loss, step and schedule are those of the producers' `Trai
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
+
+from kdbias_audit.errors import KDAuditError
 
 torch = pytest.importorskip("torch")
 
@@ -123,3 +127,80 @@ def test_sweep_plan_clips_students_not_teachers(tmp_path):
     assert set(clips(setting="cifar10").values()) == {None}  # BN students keep the paper's
     plan = plan_sweep(setting="trifeature", out=tmp_path, seeds=[0], temperatures=[7.0], epochs=1)
     assert plan.runs[-1].spec.expected_metadata()["grad_clip"] == 1.0
+
+
+def test_sweep_plan_warms_up_students_not_teachers(tmp_path):
+    from producers.sweep import plan_sweep
+
+    def warmups(**kw):
+        plan = plan_sweep(out=tmp_path, seeds=[0], temperatures=[7.0], epochs=1, **kw)
+        return {r.runset: r.spec.expected_metadata()["warmup"] for r in plan.runs}
+
+    assert warmups(setting="trifeature") == {"teacher": 0.0, "nds": 0.1, "ds_T7": 0.1}
+    assert set(warmups(setting="trifeature", student_warmup=0).values()) == {0.0}
+    assert warmups(setting="trifeature", student_warmup=0.05)["nds"] == 0.05
+    assert set(warmups(setting="cifar10").values()) == {0.0}
+    with pytest.raises(KDAuditError, match="warmup must be"):
+        plan_sweep(
+            setting="trifeature",
+            out=tmp_path,
+            seeds=[0],
+            temperatures=[7.0],
+            epochs=1,
+            student_warmup=0.5,
+        )
+
+
+def test_warmup_schedule_is_shared_by_the_batched_trainer():
+    from producers.batched import BatchedTrainer, widen
+
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.integers(0, 256, (64, 16, 16, 3), dtype=np.uint8)
+    y = rng.integers(0, 10, 64)
+    cpu = torch.device("cpu")
+    data = DeviceData(x, y, mean=(0.5,) * 3, std=(0.25,) * 3, device=cpu)
+    kw = dict(device=cpu, total_steps=100, batch_size=16, padding=0, hflip=False, amp=False)
+    one = Trainer(
+        build_model("lenet5", num_classes=10, image_size=16), data, seed=0, warmup=0.1, **kw
+    )
+    wide = widen(
+        "lenet5", [build_model("lenet5", num_classes=10, image_size=16)] * 2, num_classes=10
+    )
+    two = BatchedTrainer(wide, data, seeds=[0, 1], warmup=0.1, **kw)
+    expected = [0.01 * (i + 1) for i in range(10)] + [0.1] * 20 + [0.01] * 30
+    for t in (one, two):
+        assert [t.lr_at(i) for i in range(60)] == pytest.approx(expected)
+    plain = Trainer(build_model("lenet5", num_classes=10, image_size=16), data, seed=0, **kw)
+    assert plain.lr_at(0) == 0.1  # the paper's schedule without warm-up
+    # the optimiser really uses it: after one epoch (4 steps) the last step's lr is 0.04
+    one.run_epoch()
+    assert one.optimizer.param_groups[0]["lr"] == pytest.approx(0.04)
+
+
+def test_resume_keeps_old_teachers_and_refuses_students_without_warmup(tmp_path):
+    from kdbias_audit.io import write_predictions
+    from producers.plan import run_state
+    from producers.sweep import plan_sweep
+
+    plan = plan_sweep(setting="trifeature", out=tmp_path, seeds=[0], temperatures=[7.0], epochs=1)
+    rng = np.random.default_rng(0)
+    for run in plan.runs:
+        meta = run.spec.expected_metadata()
+        del meta["warmup"]  # a file of the earlier recipe, made before warm-up existed
+        write_predictions(
+            run.out,
+            y_true=rng.integers(0, 10, 20),
+            y_pred=rng.integers(0, 10, 20),
+            seed=0,
+            num_classes=10,
+            metadata=meta,
+        )
+        if run.spec.save_checkpoint:
+            Path(run.spec.save_checkpoint).parent.mkdir(parents=True, exist_ok=True)
+            Path(run.spec.save_checkpoint).write_bytes(b"")
+    teacher, nds, ds = plan.runs
+    assert run_state(teacher, teacher.spec.expected_metadata()) == "done"
+    for run in (nds, ds):
+        with pytest.raises(KDAuditError, match=r"made with warmup=0.0 \(this sweep: 0.1\)"):
+            run_state(run, run.spec.expected_metadata())
