@@ -163,18 +163,6 @@ def predict(args: list[str]) -> None:
         sys.exit(f"producers.predict failed (exit {code})")
 
 
-def has_samples_method() -> bool:
-    """Does this kdaudit's ``compare`` know ``--method`` (single-checkpoint comparisons)?"""
-    proc = subprocess.run(
-        [*KDAUDIT, "compare", "--help"],
-        check=False,
-        capture_output=True,
-        text=True,
-        env={**os.environ, "COLUMNS": "200"},
-    )
-    return "--method" in proc.stdout
-
-
 KDAUDIT = [sys.executable, "-c", "from kdbias_audit.cli import main; main()"]
 
 
@@ -187,10 +175,7 @@ def main() -> None:
     )
     out.mkdir(parents=True, exist_ok=True)
     print(f"writing to {out}")
-    samples = has_samples_method()
-    seeds = (0,) if samples else (0, 1)
-    if not samples:
-        print("kdaudit compare has no --method yet: two checkpoints (seeds) per side instead")
+    seeds = (0,)  # one checkpoint per side, as third-party models come
 
     # --- images: timm state dicts on a class-per-folder directory with a group sidecar ---
     images = make_images(out / "data")
@@ -293,7 +278,7 @@ def main() -> None:
         )
 
     # --- the audit: the same kdaudit commands as for any prediction files ---
-    method = ["--method", "samples"] if samples else []
+    method = ["--method", "samples"]  # the single-checkpoint comparison
     for a in (audit, taudit):
         run([*KDAUDIT, "validate", str(a / "teacher"), str(a / "student")])
         run(

@@ -251,8 +251,7 @@ def test_predict_and_audit(tmp_path):
     out = tmp_path / "pa"
     proc = run_example("predict_and_audit.py", "--out", str(out), out=tmp_path, timeout=400)
     text = proc.stdout
-    samples = "two checkpoints (seeds) per side" not in text
-    seeds = [0] if samples else [0, 1]
+    seeds = [0]  # one checkpoint per side, compared with --method samples
     for audit, classes, attrs in (
         ("images_audit", ["circle", "cross", "square", "stripes"], {"background"}),
         ("text_audit", ["negative", "positive"], {"dialect", "gender"}),
@@ -272,6 +271,7 @@ def test_predict_and_audit(tmp_path):
         assert len(ta.metadata["weights_sha256"]) >= 1
         result = json.loads((out / audit / "comparison.json").read_text(encoding="utf-8"))
         assert result["classwise"]["n_classes"] == len(classes)
+        assert result["method"] == "samples"
         assert "python -m producers.predict --model" in text
         assert f"compare {a_dir} {b_dir}" in text
     assert read_predictions(out / "images_audit" / "teacher" / "seed0.parquet").sample_id[0] == (
