@@ -45,7 +45,15 @@ import torch.nn.functional as F
 
 from kdbias_audit.errors import KDAuditError
 
-from .train import RunResult, RunSpec, Trainer, load_data, log_writer
+from .train import (
+    RunResult,
+    RunSpec,
+    Trainer,
+    device_splits,
+    load_data,
+    log_writer,
+    trainer_options,
+)
 
 __all__ = [
     "BatchedTrainer",
@@ -582,7 +590,7 @@ def train_group(
     from kdbias_audit.io import write_predictions
 
     from ._atomic_torch import save_state_dict
-    from .gpu import DeviceData, configure_device, resolve_device
+    from .gpu import configure_device, resolve_device
     from .models import build_model, load_checkpoint
     from .settings import get_setting
 
@@ -638,9 +646,7 @@ def train_group(
         ]
         teacher = widen(first.teacher_arch, teachers, num_classes=data.num_classes)
 
-    mean, std = data.channel_stats()
-    train_data = DeviceData(data.train.images, data.train.labels, mean=mean, std=std, device=device)
-    test_data = DeviceData(data.test.images, data.test.labels, mean=mean, std=std, device=device)
+    train_data, test_data = device_splits(data, device)
     steps_per_epoch = train_data.steps_per_epoch(first.batch_size)
     total = steps_per_epoch * first.epochs
     trainer = BatchedTrainer(
@@ -648,20 +654,10 @@ def train_group(
         train_data,
         device=device,
         total_steps=total,
-        batch_size=first.batch_size,
-        padding=setting.padding_for(image_size),
-        hflip=setting.hflip if first.hflip is None else first.hflip,
         seeds=[s.seed for s in specs],
         teacher=teacher,
         temperatures=[s.temperature for s in specs] if first.role == "distilled" else None,
-        alpha=first.alpha,
-        lr=first.lr,
-        momentum=first.momentum,
-        weight_decay=first.weight_decay,
-        grad_clip=first.grad_clip,
-        warmup=first.warmup,
-        compile=first.compile,
-        compile_mode=first.compile_mode,
+        **trainer_options(first, setting, image_size),
     )
     failed: dict[int, Exception] = {}
     t0 = time.perf_counter()

@@ -281,6 +281,35 @@ def log_writer(path: Path | None) -> Callable[[str], None]:
     return log
 
 
+def trainer_options(spec: RunSpec, setting, image_size: int) -> dict:
+    """The recipe a `Trainer` (or `BatchedTrainer`) takes from a run spec, one place for both:
+    batch, augmentation, optimiser, schedule (warm-up), clipping, KD weight and compilation."""
+    return dict(
+        batch_size=spec.batch_size,
+        padding=setting.padding_for(image_size),
+        hflip=setting.hflip if spec.hflip is None else spec.hflip,
+        alpha=spec.alpha,
+        lr=spec.lr,
+        momentum=spec.momentum,
+        weight_decay=spec.weight_decay,
+        grad_clip=spec.grad_clip,
+        warmup=spec.warmup,
+        compile=spec.compile,
+        compile_mode=spec.compile_mode,
+    )
+
+
+def device_splits(data: DatasetSplits, device):
+    """Training and test images on ``device``, normalised with the training split's statistics."""
+    from .gpu import DeviceData
+
+    mean, std = data.channel_stats()
+    return tuple(
+        DeviceData(split.images, split.labels, mean=mean, std=std, device=device)
+        for split in (data.train, data.test)
+    )
+
+
 def train_run(
     spec: RunSpec,
     out: str | os.PathLike[str],
@@ -314,7 +343,7 @@ def train_run(
     from kdbias_audit.io import write_predictions
 
     from ._atomic_torch import save_state_dict
-    from .gpu import DeviceData, configure_device, resolve_device
+    from .gpu import configure_device, resolve_device
     from .models import build_model, load_checkpoint
 
     out = Path(out)
@@ -345,9 +374,7 @@ def train_run(
         )
         load_checkpoint(teacher, spec.teacher_checkpoint)
 
-    mean, std = data.channel_stats()
-    train_data = DeviceData(data.train.images, data.train.labels, mean=mean, std=std, device=device)
-    test_data = DeviceData(data.test.images, data.test.labels, mean=mean, std=std, device=device)
+    train_data, test_data = device_splits(data, device)
     steps_per_epoch = train_data.steps_per_epoch(spec.batch_size)
     total = steps_per_epoch * spec.epochs
     trainer = Trainer(
@@ -355,20 +382,10 @@ def train_run(
         train_data,
         device=device,
         total_steps=total,
-        batch_size=spec.batch_size,
-        padding=setting.padding_for(image_size),
-        hflip=setting.hflip if spec.hflip is None else spec.hflip,
         seed=spec.seed,
         teacher=teacher,
         temperature=spec.temperature,
-        alpha=spec.alpha,
-        lr=spec.lr,
-        momentum=spec.momentum,
-        weight_decay=spec.weight_decay,
-        grad_clip=spec.grad_clip,
-        warmup=spec.warmup,
-        compile=spec.compile,
-        compile_mode=spec.compile_mode,
+        **trainer_options(spec, setting, image_size),
     )
     t0 = time.perf_counter()
     seen_total = 0
