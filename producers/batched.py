@@ -534,17 +534,11 @@ class BatchedTrainer(Trainer):
         n = max(seen, 1)
         return (loss_sum / n).cpu().numpy(), (correct.double() / n).cpu().numpy(), seen
 
-    def predict(self, data, batch_size: int = 512) -> np.ndarray:
-        """Logits (K, N, C) float32 of ``data`` in order (eval mode, eager model)."""
-        from .gpu import autocast
+    # predict (Trainer's): logits (K, N, C), every run on the same eval batches
+    _sample_axis = 1
 
-        torch = self.torch
-        self.model.eval()
-        outs = []
-        with torch.no_grad(), autocast(self.device, self.amp):
-            for x, _ in data.eval_batches(batch_size):
-                outs.append(self._eval(x, True).float().cpu())
-        return torch.cat(outs, dim=1).numpy()
+    def _eval_logits(self, x):
+        return self._eval(x, True)
 
 
 # --- one group of runs -> one prediction file each ---------------------------------------------

@@ -257,6 +257,12 @@ class Trainer:
                 on_step(i + 1)
         return float(loss_sum) / max(seen, 1), float(correct) / max(seen, 1), seen
 
+    #: the sample axis of the eval logits (a batched trainer puts its runs first)
+    _sample_axis = 0
+
+    def _eval_logits(self, x):
+        return self.model(x)
+
     def predict(self, data, batch_size: int = 512) -> np.ndarray:
         """Logits (N, C) float32 of ``data`` in order (eval mode, eager model)."""
         from .gpu import autocast
@@ -266,8 +272,8 @@ class Trainer:
         outs = []
         with torch.no_grad(), autocast(self.device, self.amp):
             for x, _ in data.eval_batches(batch_size):
-                outs.append(self.model(x).float().cpu())
-        return torch.cat(outs).numpy()
+                outs.append(self._eval_logits(x).float().cpu())
+        return torch.cat(outs, dim=self._sample_axis).numpy()
 
 
 def log_writer(path: Path | None) -> Callable[[str], None]:
