@@ -144,11 +144,13 @@ def bench_batched(
     teacher_arch: str = "resnet56",
     image_size: int = 32,
     num_classes: int = 10,
+    profile: Path | None = None,
 ) -> dict:
     """(d): K runs as one wide network (`producers.batched.BatchedTrainer`); aggregate images/s.
 
     ``seeds`` gives the K runs' seeds (equal seeds share batches); ``temperatures`` makes them
-    distilled students of one ResNet-56 teacher per distinct seed (the KD group).
+    distilled students of one ResNet-56 teacher per distinct seed (the KD group). ``profile``
+    writes a `torch.profiler` table of 10 more steps (ops by self device time) to that file.
     """
     import torch
 
@@ -215,6 +217,19 @@ def bench_batched(
     if device.type == "cuda":
         out["max_memory_gb"] = torch.cuda.max_memory_allocated(device) / 2**30
         torch.cuda.reset_peak_memory_stats(device)
+    if profile is not None:
+        from torch.profiler import ProfilerActivity
+        from torch.profiler import profile as torch_profile
+
+        acts = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if device.type == "cuda" else [])
+        with torch_profile(activities=acts) as prof:
+            for _ in range(10):
+                tr.train_step(*next(it))
+            _sync(device)
+        sort = "self_cuda_time_total" if device.type == "cuda" else "self_cpu_time_total"
+        profile.parent.mkdir(parents=True, exist_ok=True)
+        profile.write_text(prof.key_averages().table(sort_by=sort, row_limit=30))
+        out["profile"] = str(profile)
     return out
 
 
@@ -235,13 +250,16 @@ def estimate_sweep(
     image_size: int | None = None,
     train_size: int | None = None,
     epochs: int | None = None,
+    compile: bool = False,
 ) -> dict:
     """Projected wall time of ``setting``'s paper sweep (5 seeds x (teacher + NDS + 13 DS)).
 
     Plans the groups exactly as ``python -m producers.sweep --batch-runs K`` would, measures
     one training step of each distinct kind of group (role, runs, distinct seeds) on random
     data of the setting's shape, and multiplies by the steps of a run (epochs x full batches).
-    Evaluation and data loading are not included (small next to training).
+    Evaluation and data loading are not included (small next to training). ``compile``
+    measures the batched groups with ``torch.compile(mode="reduce-overhead")`` (CUDA graphs),
+    as ``python -m producers.sweep --batch-runs K --compile`` trains them.
     """
     from producers.settings import get_setting
     from producers.sweep import plan_groups, plan_sweep
@@ -287,10 +305,11 @@ def estimate_sweep(
                 device_name,
                 seeds=seeds,
                 temperatures=[r.spec.temperature for r in gs[0]] if kd else None,
+                compile=compile,
                 **common,
             )
         else:
-            r = bench_fast(device_name, kd=kd, compile=False, **common)
+            r = bench_fast(device_name, kd=kd, compile=compile, **common)
         seconds = r["step_s"] * per_run_steps * len(gs)
         total_s += seconds
         rows.append(
@@ -312,12 +331,13 @@ def estimate_sweep(
     print(
         f"projected {setting_name} paper sweep ({len(plan.runs)} runs, {epochs} epochs, "
         f"{n_train} training images, {size} px, batch {setting.batch_size}, "
-        f"--batch-runs {batch_runs}): {total_s / 60:.1f} min",
+        f"--batch-runs {batch_runs}{' --compile' if compile else ''}): {total_s / 60:.1f} min",
         flush=True,
     )
     return {
         "setting": setting_name,
         "batch_runs": batch_runs,
+        "compile": compile,
         "epochs": epochs,
         "train_size": n_train,
         "image_size": size,
@@ -498,11 +518,28 @@ def main(argv: list[str] | None = None) -> int:
         help="temperatures of the (d) KD group (one seed, ResNet-56 -> ResNet-20); 0 skips",
     )
     p.add_argument(
+        "--kd-group-seeds",
+        default="1",
+        help="seeds per (d) KD group, comma-separated: 5 measures the 65-run group of a whole "
+        "sweep's distilled students (5 teacher streams, as --batch-runs 65 plans them)",
+    )
+    p.add_argument(
+        "--profile-dir",
+        type=Path,
+        help="write a torch.profiler table of each (d) KD group (10 steps) into this folder",
+    )
+    p.add_argument(
+        "--batched-compile",
+        action="store_true",
+        help="also measure (d) with torch.compile(mode='reduce-overhead') (CUDA graphs; keys "
+        "ending in _compiled), and project --estimate-sweep compiled",
+    )
+    p.add_argument(
         "--compile",
         action=argparse.BooleanOptionalAction,
         default=None,
         help="CUDA graphs via torch.compile(mode='reduce-overhead') in (a)/(c) on CUDA "
-        "(default: on, off with --quick); (d) is eager",
+        "(default: on, off with --quick); (d) is eager unless --batched-compile",
     )
     p.add_argument(
         "--no-kd", action="store_true", help="skip the ResNet-56 -> ResNet-20 measurements"
@@ -560,6 +597,9 @@ def main(argv: list[str] | None = None) -> int:
     ks = _ints(a.concurrent, default_k) if "c" in cases else []
     kb = _ints(a.batched, "8,16,32" if cuda else "4") if "d" in cases else []
     compile = (not a.quick if a.compile is None else a.compile) and cuda
+    d_compiled = a.batched_compile and cuda
+    d_variants = [("", False)] + ([("_compiled", True)] if d_compiled else [])
+    kd_seed_counts = _ints(a.kd_group_seeds, "1")
     common = dict(n=n, batch=a.batch_size, steps=steps, warmup=warmup)
     name = (
         torch.cuda.get_device_name(device)
@@ -569,7 +609,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"device: {name}; torch {torch.__version__}; {torch.get_num_threads()} CPU threads; "
         f"batch {a.batch_size}; {steps} timed steps; "
-        f"compile in (a)/(c)={'reduce-overhead' if compile else 'off'}; (d) eager",
+        f"compile in (a)/(c)={'reduce-overhead' if compile else 'off'}; "
+        f"(d) eager{' and compiled' if d_compiled else ''}",
         flush=True,
     )
 
@@ -624,25 +665,37 @@ def main(argv: list[str] | None = None) -> int:
                 compile=compile,
                 **common,
             )
-    for k in kb:
-        record(
-            f"d_batched{k}_r20",
-            bench_batched,
-            device_name=dev,
-            seeds=list(range(k)),
-            temperatures=None,
-            **common,
-        )
-    if kb and not a.no_kd and a.kd_group > 0:
-        temps = (PAPER_TEMPERATURES + [float(t) for t in range(41, 41 + a.kd_group)])[: a.kd_group]
-        record(
-            f"d_kdgroup{a.kd_group}_kd56to20",
-            bench_batched,
-            device_name=dev,
-            seeds=[0] * a.kd_group,
-            temperatures=temps,
-            **common,
-        )
+    for suffix, d_compile in d_variants:
+        for k in kb:
+            record(
+                f"d_batched{k}_r20{suffix}",
+                bench_batched,
+                device_name=dev,
+                seeds=list(range(k)),
+                temperatures=None,
+                compile=d_compile,
+                **common,
+            )
+        if kb and not a.no_kd and a.kd_group > 0:
+            temps = (PAPER_TEMPERATURES + [float(t) for t in range(41, 41 + a.kd_group)])[
+                : a.kd_group
+            ]
+            for n_seeds in kd_seed_counts:
+                name = "" if n_seeds == 1 else f"x{n_seeds}seeds"
+                record(
+                    f"d_kdgroup{a.kd_group}{name}_kd56to20{suffix}",
+                    bench_batched,
+                    device_name=dev,
+                    seeds=[s for s in range(n_seeds) for _ in temps],
+                    temperatures=temps * n_seeds,
+                    compile=d_compile,
+                    profile=(
+                        a.profile_dir / f"kdgroup{a.kd_group}{name}{suffix}.txt"
+                        if a.profile_dir
+                        else None
+                    ),
+                    **common,
+                )
 
     def ratio(x, y):
         rx, ry = results.get(x, {}), results.get(y, {})
@@ -662,13 +715,20 @@ def main(argv: list[str] | None = None) -> int:
             targets[f"c{k}/b r20"] = 4.0
     if ks:
         kc = max(ks)
-        for k in kb:
-            ratios[f"d{k}/c{kc} r20"] = ratio(f"d_batched{k}_r20", f"c_concurrent{kc}_r20")
-            targets[f"d{k}/c{kc} r20"] = 2.4
-        if not a.no_kd and a.kd_group > 0 and kb:
-            key = f"dkd{a.kd_group}/c{kc} kd56to20"
-            ratios[key] = ratio(f"d_kdgroup{a.kd_group}_kd56to20", f"c_concurrent{kc}_kd56to20")
-            targets[key] = 3.0
+        for suffix, _ in d_variants:
+            for k in kb:
+                key = f"d{k}{suffix}/c{kc} r20"
+                ratios[key] = ratio(f"d_batched{k}_r20{suffix}", f"c_concurrent{kc}_r20")
+                targets[key] = 2.4
+            if not a.no_kd and a.kd_group > 0 and kb:
+                for n_seeds in kd_seed_counts:
+                    name = "" if n_seeds == 1 else f"x{n_seeds}seeds"
+                    key = f"dkd{a.kd_group}{name}{suffix}/c{kc} kd56to20"
+                    ratios[key] = ratio(
+                        f"d_kdgroup{a.kd_group}{name}_kd56to20{suffix}",
+                        f"c_concurrent{kc}_kd56to20",
+                    )
+                    targets[key] = 3.0
     if "a" in cases:  # batched K against K unbatched runs one after another (same eager path)
         single = "a_fast_eager_r20" if compile else "a_fast_r20"
         for k in kb:
@@ -684,16 +744,24 @@ def main(argv: list[str] | None = None) -> int:
             else ""
         )
         print(f"  {key:24s} {'n/a' if v is None else f'{v:.2f}x'} {verdict}")
-    for k in kb:
-        r = results.get(f"d_batched{k}_r20", {})
-        if cuda and "images_per_s" in r:
-            ok = "met" if r["images_per_s"] >= 180_000 else "NOT met"
-            print(f"  d{k} r20 aggregate {r['images_per_s']:.0f} img/s (target >= 180,000: {ok})")
+    for suffix, _ in d_variants:
+        for k in kb:
+            r = results.get(f"d_batched{k}_r20{suffix}", {})
+            if cuda and "images_per_s" in r:
+                ok = "met" if r["images_per_s"] >= 180_000 else "NOT met"
+                print(
+                    f"  d{k}{suffix} r20 aggregate {r['images_per_s']:.0f} img/s "
+                    f"(target >= 180,000: {ok})"
+                )
     estimate: dict[str, dict] | None = None
     if a.estimate_sweep:
         estimate = {}
         for setting_name in a.estimate_sweep.split(","):
-            print(f"estimate: {setting_name} paper sweep, --batch-runs {a.batch_runs}", flush=True)
+            print(
+                f"estimate: {setting_name} paper sweep, --batch-runs {a.batch_runs}"
+                f"{' --compile' if d_compiled else ''}",
+                flush=True,
+            )
             try:
                 estimate[setting_name] = estimate_sweep(
                     setting_name,
@@ -705,6 +773,7 @@ def main(argv: list[str] | None = None) -> int:
                     image_size=a.estimate_image_size,
                     train_size=a.estimate_train_size,
                     epochs=a.estimate_epochs,
+                    compile=d_compiled,
                 )
             except Exception as exc:
                 estimate[setting_name] = {"error": f"{type(exc).__name__}: {exc}"}
@@ -724,6 +793,7 @@ def main(argv: list[str] | None = None) -> int:
                     "n_train": n,
                     "workers": workers,
                     "compile": compile,
+                    "batched_compile": d_compiled,
                     "cases": sorted(cases),
                     "results": results,
                     "ratios": ratios,
