@@ -17,12 +17,13 @@ the `kdbias_audit` API (:func:`kdbias_audit.analyze_sweep`):
 - **#SC / #TC** per temperature (uncorrected counts at p <= 0.05 with their permutation
   p-values, as ``kdaudit sweep`` prints them);
 - **the noise floor of EOD and DPD**: the spread a model with *no* group effect would show on
-  these test groups. For every run set, seed and class, each group's true and false positives
-  are redrawn from the class's pooled TPR and FPR (binomial with the real group sizes), and EOD
-  / DPD are recomputed with the library's own functions and averaged over classes as the paper
-  does (Algorithm 1). The floor is the mean of that null distribution (and its 95th
-  percentile); an observed value near the floor is indistinguishable from sampling noise.
-  (This is computed here by simulation; the library has no sample-level noise-floor API yet.)
+  these test groups, from the library (``analyze_sweep(noise_floor=sims, dpd_null="labels")``,
+  :mod:`kdbias_audit.fairness.uncertainty`): for every seed and class, each group's true and
+  false positives are redrawn from the class's pooled TPR and FPR (binomial, each group's own
+  positives and negatives kept: the test set is balanced by design, so the label-conditional
+  null is the right one for DPD too), and EOD / DPD are averaged over classes as the paper does
+  (Algorithm 1). The floor is the mean of that null distribution; each seed also gets the
+  p-value of "beyond sampling noise", and the tables count the seeds with p <= alpha.
 
 A verdict is ``supported`` when the one-sided p <= alpha (0.05), ``contradicted`` when the
 effect goes significantly the other way (two-sided p <= alpha, opposite sign), else
@@ -163,51 +164,19 @@ def spearman_decrease(t: np.ndarray, y: np.ndarray) -> tuple[float, float, float
     return rho, one, two
 
 
-def noise_floor(runset, attribute: str, *, sims: int = 1000, seed: int = 0) -> dict[str, float]:
-    """EOD and DPD of a model with no group effect, on this run set's test groups.
-
-    For each seed and class (one-vs-rest), every group's true positives are drawn from
-    ``Binomial(positives_g, TPR_pooled)`` and false positives from ``Binomial(negatives_g,
-    FPR_pooled)``, where the pooled rates are the class's over all groups; EOD and DPD are then
-    computed by :func:`kdbias_audit.fairness.eod` / ``dpd`` and averaged over classes.
-
-    Returns
-    -------
-    dict
-        ``eod_mean``, ``eod_q95``, ``dpd_mean``, ``dpd_q95`` (fractions) of the null
-        distribution of the seed-level value.
-    """
-    from kdbias_audit import GroupCounts, one_vs_rest_counts
-    from kdbias_audit.fairness import dpd, eod
-
-    codes = np.asarray(runset.group_codes(attribute))
-    n_groups = len(runset.group_levels(attribute))
-    c = one_vs_rest_counts(runset.label, runset.preds, codes, n_groups, runset.num_classes)
-    pos = np.asarray(c.positives, dtype=np.int64)  # (S, C, G)
-    neg = np.asarray(c.negatives, dtype=np.int64)
-    tp = np.asarray(c.true_positives, dtype=float)
-    fp = np.asarray(c.false_positives, dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        tpr = tp.sum(-1, keepdims=True) / pos.sum(-1, keepdims=True)
-        fpr = fp.sum(-1, keepdims=True) / neg.sum(-1, keepdims=True)
-    rng = np.random.default_rng(seed)
-    shape = (sims, *pos.shape)
-    tp_sim = rng.binomial(np.broadcast_to(pos, shape), np.nan_to_num(np.broadcast_to(tpr, shape)))
-    fp_sim = rng.binomial(np.broadcast_to(neg, shape), np.nan_to_num(np.broadcast_to(fpr, shape)))
-    counts = GroupCounts(
-        n=np.broadcast_to(np.asarray(c.n), shape),
-        positives=np.broadcast_to(pos, shape),
-        predicted_positives=tp_sim + fp_sim,
-        true_positives=tp_sim,
-    )
-    eod_seed = np.nanmean(np.asarray(eod(counts)), axis=-1).ravel()  # (sims * S,)
-    dpd_seed = np.nanmean(np.asarray(dpd(counts)), axis=-1).ravel()
-    return {
-        "eod_mean": float(eod_seed.mean()),
-        "eod_q95": float(np.quantile(eod_seed, 0.95)),
-        "dpd_mean": float(dpd_seed.mean()),
-        "dpd_q95": float(np.quantile(dpd_seed, 0.95)),
-    }
+def floor_summary(row, attribute: str, alpha: float) -> dict:
+    """The library's noise floors of one run set and attribute: mean floor over seeds and the
+    seeds whose EOD / DPD is beyond sampling noise (noise p-value <= ``alpha``)."""
+    audit = row.fairness_of(attribute)
+    per_seed = audit.uncertainty if audit is not None else ()
+    out: dict = {"seeds": len(per_seed)}
+    for metric in METRICS:
+        floors = [getattr(u, metric).noise_floor for u in per_seed]
+        pvals = [getattr(u, metric).noise_pvalue for u in per_seed]
+        out[f"{metric}_mean"] = float(np.nanmean(floors)) if floors else math.nan
+        out[f"{metric}_p"] = [float(p) for p in pvals]
+        out[f"{metric}_beyond"] = int(sum(p <= alpha for p in pvals if math.isfinite(p)))
+    return out
 
 
 # --- the analysis -------------------------------------------------------------------------------
@@ -247,7 +216,7 @@ def analyze(sweep: str | os.PathLike[str], *, sims: int = 1000, alpha: float = 0
     """Everything the tables need, as plain Python data (also written by ``--json``)."""
     import kdbias_audit as ka
 
-    res = ka.analyze_sweep(sweep, alpha=alpha)
+    res = ka.analyze_sweep(sweep, alpha=alpha, noise_floor=sims, dpd_null="labels")
     attributes = [a for a in ATTRIBUTES if a in res.attributes]
     nds = res.baseline
     ds = {float(r.temperature): r for r in res.distilled if r.temperature is not None}
@@ -340,7 +309,7 @@ def analyze(sweep: str | os.PathLike[str], *, sims: int = 1000, alpha: float = 0
                 )
         floors = {}
         for key, row in [("NDS", nds), *[(f"DS T={_t_label(t)}", r) for t, r in ds.items()]]:
-            floors[key] = noise_floor(row.runset, attr, sims=sims)
+            floors[key] = floor_summary(row, attr, alpha)
         out["noise_floor"][attr] = floors
     return out
 
@@ -448,16 +417,19 @@ def render(a: dict) -> str:
         lines += [
             "",
             f"**Noise floor w.r.t. {attr}: EOD/DPD of a model with no group effect on these "
-            "test groups (simulated; mean and 95th percentile of the seed-level value, %)**",
+            "test groups (the library's label-conditional floor, %; seeds beyond noise: noise "
+            f"p <= {a['alpha']:g})**",
             "",
-            "| run set | ours EOD | floor EOD (mean / 95%) | ours DPD | floor DPD (mean / 95%) |",
-            "|---|---|---|---|---|",
+            "| run set | ours EOD | floor EOD | seeds beyond noise | ours DPD | floor DPD "
+            "| seeds beyond noise |",
+            "|---|---|---|---|---|---|---|",
         ]
         for key, fl in floors.items():
             ob = observed.get(key, {"eod": [], "dpd": []})
             lines.append(
-                f"| {key} | {_pm(ob['eod'])} | {_pct(fl['eod_mean'])} / {_pct(fl['eod_q95'])} | "
-                f"{_pm(ob['dpd'])} | {_pct(fl['dpd_mean'])} / {_pct(fl['dpd_q95'])} |"
+                f"| {key} | {_pm(ob['eod'])} | {_pct(fl['eod_mean'])} | "
+                f"{fl['eod_beyond']} of {fl['seeds']} | {_pm(ob['dpd'])} | "
+                f"{_pct(fl['dpd_mean'])} | {fl['dpd_beyond']} of {fl['seeds']} |"
             )
     return "\n".join(lines) + "\n"
 
@@ -682,7 +654,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--readme", type=Path, help="write the sweep folder's README.md here")
     p.add_argument("--command", default=DEFAULT_COMMAND, help="the command, for --readme")
     p.add_argument("--device-note", default="", help="the device and wall time, for --readme")
-    p.add_argument("--sims", type=int, default=1000, help="noise-floor simulations")
+    p.add_argument(
+        "--sims", type=int, default=1000, help="noise-floor draws per seed (at least 100)"
+    )
     p.add_argument("--alpha", type=float, default=0.05)
     p.add_argument("--dpi", type=int, default=110)
     args = p.parse_args(argv)

@@ -225,8 +225,10 @@ def test_fairness_ci_json_fields(runs):
                 "per_seed_ci_high",
                 "per_seed_noise_floor",
                 "per_seed_noise_pvalue",
-            }
-            for key in set(obj) - {"mean", "std"}:
+            } | ({"noise_floor_null"} if metric == "dpd" else set())
+            if metric == "dpd":
+                assert obj["noise_floor_null"] == "pooled"
+            for key in set(obj) - {"mean", "std", "noise_floor_null"}:
                 assert len(obj[key]) == 3
             for lo, v, hi in zip(
                 obj["per_seed_ci_low"], obj["per_seed"], obj["per_seed_ci_high"], strict=True
@@ -259,6 +261,57 @@ def test_fairness_bad_resampling_options(runs):
     one_line_error(
         invoke("fairness", r / "ta3", "--bootstrap", "99"), "--bootstrap must be at least 100"
     )
+
+
+def test_dpd_null_option(runs, tmp_path):
+    """--dpd-null labels: the JSON names the null, the floor differs from the pooled one only
+    for DPD; without a noise floor to apply to, the option is a one-line error."""
+    r = runs["root"]
+    docs = {
+        null: json.loads(
+            invoke(
+                "fairness", r / "ta3", "--bootstrap", "200", "--dpd-null", null, "-f", "json"
+            ).stdout
+        )
+        for null in ("pooled", "labels")
+    }
+    for attr in docs["labels"]:
+        lab, pool = docs["labels"][attr], docs["pooled"][attr]
+        assert lab["dpd"]["noise_floor_null"] == "labels"
+        assert pool["dpd"]["noise_floor_null"] == "pooled"
+        assert lab["eod"]["per_seed_noise_floor"] == pool["eod"]["per_seed_noise_floor"]
+        assert lab["dpd"]["per_seed_noise_floor"] != pool["dpd"]["per_seed_noise_floor"]
+    one_line_error(
+        invoke("fairness", r / "ta3", "--dpd-null", "labels"), "--dpd-null", "--ci or --bootstrap"
+    )
+    one_line_error(invoke("fairness", r / "ta3", "--dpd-null", "bogus", "--ci", "0.9"), "bogus")
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from _sweepgen import make_sweep
+
+    root = make_sweep(tmp_path / "sw", temperatures=(2.0,))
+    one_line_error(
+        invoke("sweep", root, "--permutations", "20", "--dpd-null", "labels"), "add --noise-floor"
+    )
+    res = invoke(
+        "sweep", root, "-f", "json", "--permutations", "20", "--noise-floor", "--dpd-null", "labels"
+    )
+    assert res.exit_code == 0, res.output
+    assert '"noise_floor_null": "labels"' in res.stdout
+    md = invoke(
+        "sweep",
+        root,
+        "-f",
+        "markdown",
+        "--permutations",
+        "20",
+        "--noise-floor",
+        "--dpd-null",
+        "labels",
+    )
+    assert "pooled TPR/FPR with its own labels" in md.stdout
 
 
 def test_sweep_and_report_show_noise_floors(tmp_path):

@@ -184,6 +184,95 @@ def test_noise_floor_calibration_and_power():
     assert hits >= 80
 
 
+def designed_data(rng, tpr, fpr, n_pos, n_neg):
+    """A designed binary test set: group ``g`` holds exactly ``n_pos[g]`` positives and
+    ``n_neg[g]`` negatives; predictions ~ Bern(TPR_g) / Bern(FPR_g)."""
+    parts = []
+    for i, (a, b, t, f) in enumerate(zip(n_pos, n_neg, tpr, fpr, strict=True)):
+        y = np.r_[np.ones(a, int), np.zeros(b, int)]
+        pred = (rng.random(a + b) < np.where(y == 1, t, f)).astype(int)
+        parts.append((y, pred, np.full(a + b, i)))
+    return tuple(np.concatenate(x) for x in zip(*parts, strict=True))
+
+
+@pytest.mark.parametrize(
+    "n_pos, n_neg",
+    [
+        ([50] * 5, [50] * 5),  # balanced by design (Trifeature-like)
+        ([20, 35, 50, 65, 80], [80, 65, 50, 35, 20]),  # label mix differs by design
+    ],
+)
+def test_label_conditional_dpd_null_calibration(n_pos, n_neg):
+    """Equal TPR/FPR in every group of a designed test set: the label-conditional DPD p-value
+    rejects at about its level. The pooled null, made for random samples, does not: it is
+    conservative when the design is balanced (its floor counts label-mix noise the design has
+    not) and rejects nearly always when the design gives the groups different label mixes
+    (DPD from the groups' base rates, not from the model)."""
+    rng = np.random.default_rng(31)
+    tpr, fpr = np.full(5, 0.8), np.full(5, 0.2)
+    p_lab, p_pool, floor_lab, floor_pool, observed = [], [], [], [], []
+    for i in range(300):
+        y, pred, g = designed_data(rng, tpr, fpr, n_pos, n_neg)
+        lab = disparity_uncertainty(
+            y, pred, g, 5, n_resamples=200, dpd_null="labels", random_state=i, interval=False
+        )
+        pool = disparity_uncertainty(y, pred, g, 5, n_resamples=200, random_state=i, interval=False)
+        p_lab.append(lab.dpd.noise_pvalue)
+        p_pool.append(pool.dpd.noise_pvalue)
+        floor_lab.append(lab.dpd.noise_floor)
+        floor_pool.append(pool.dpd.noise_floor)
+        observed.append(lab.dpd.statistic)
+        # the EOD null is label-conditional either way: same draws, same floor
+        assert lab.eod.noise_floor == pool.eod.noise_floor
+        assert lab.dpd_null == "labels" and pool.dpd_null == "pooled"
+    rate_lab = np.mean(np.asarray(p_lab) <= ALPHA)
+    rate_pool = np.mean(np.asarray(p_pool) <= ALPHA)
+    assert 0.02 <= rate_lab <= 0.08, rate_lab
+    if n_pos[0] == n_pos[-1]:
+        assert np.mean(floor_lab) == pytest.approx(np.mean(observed), rel=0.1)
+        assert np.mean(floor_pool) > 1.2 * np.mean(floor_lab)
+        assert rate_pool < 0.02
+    else:
+        assert rate_pool > 0.9
+
+
+def test_label_conditional_dpd_null_power_and_perfect_teacher():
+    """A 20-point TPR gap in one group of a balanced design is found (power >= 80 %, more often
+    than by the pooled null, which is conservative there); a perfect classifier on a balanced
+    design has DPD 0 and label-conditional floor 0 (p = 1), where the pooled floor is positive."""
+    rng = np.random.default_rng(32)
+    hits = {"labels": 0, "pooled": 0}
+    for i in range(100):
+        y, pred, g = designed_data(rng, [0.6, 0.8, 0.8, 0.8, 0.8], [0.2] * 5, [200] * 5, [200] * 5)
+        for null in hits:
+            res = disparity_uncertainty(
+                y, pred, g, 5, n_resamples=200, dpd_null=null, random_state=i, interval=False
+            )
+            hits[null] += res.dpd.noise_pvalue <= ALPHA
+    assert hits["labels"] >= 80, hits
+    assert hits["labels"] > hits["pooled"], hits
+    # one-vs-rest, 10 classes x 10 groups, every cell 30 samples, predictions perfect
+    y = np.tile(np.repeat(np.arange(10), 30), 10)
+    g = np.repeat(np.arange(10), 300)
+    lab = disparity_uncertainty(
+        y,
+        y,
+        g,
+        10,
+        mode="one-vs-rest",
+        num_classes=10,
+        n_resamples=200,
+        dpd_null="labels",
+        interval=False,
+    )
+    pool = disparity_uncertainty(
+        y, y, g, 10, mode="one-vs-rest", num_classes=10, n_resamples=200, interval=False
+    )
+    assert lab.dpd.statistic == 0.0 and lab.dpd.noise_floor == 0.0
+    assert lab.dpd.noise_pvalue == 1.0
+    assert pool.dpd.noise_floor > 0.03
+
+
 def _paired(rng, n_groups, n_per, flip_b):
     """A and B from one predictor (errors at rate 0.2), B flips extra predictions in group 0."""
     g = np.repeat(np.arange(n_groups), n_per)
@@ -240,6 +329,8 @@ def test_bad_input():
         disparity_uncertainty(y, y, g, 2, n_resamples=50)
     with pytest.raises(KDAuditError, match="confidence_level must be in \\(0, 1\\); got 1.5"):
         disparity_uncertainty(y, y, g, 2, confidence_level=1.5)
+    with pytest.raises(KDAuditError, match="dpd_null must be 'pooled' or 'labels'; got 'x'"):
+        disparity_uncertainty(y, y, g, 2, dpd_null="x")
     with pytest.raises(KDAuditError, match="group_codes: codes must lie in \\[0, 2\\)"):
         disparity_uncertainty(y, y, g + 1, 2)
     with pytest.raises(KDAuditError, match="1 seed\\(s\\) but preds_b has 2"):

@@ -36,6 +36,22 @@ class OutputFormat(str, Enum):
     html = "html"
 
 
+class DPDNullOption(str, Enum):
+    pooled = "pooled"
+    labels = "labels"
+
+
+#: The DPD noise floor's null (``fairness --ci``, ``sweep``/``report --noise-floor``).
+DPDNullOpt = Annotated[
+    DPDNullOption,
+    typer.Option(
+        "--dpd-null",
+        help="Null of the DPD noise floor: 'pooled' (every group at the pooled selection rate: "
+        "a random-sample test set) or 'labels' (each group's labels kept, its errors at the "
+        "pooled TPR/FPR: a test set whose label mix per group is designed).",
+    ),
+]
+
 #: Options shared by the commands that print a result (``fairness``, ``compare``, ``analyze``).
 FormatOpt = Annotated[OutputFormat, typer.Option("--format", "-f", help="Output format.")]
 OutOpt = Annotated[
@@ -50,6 +66,7 @@ PARAMETER_FLAGS: dict[str, str] = {
     "alpha": "--alpha",
     "baseline": "--baseline",
     "dpi": "--dpi",
+    "dpd_null": "--dpd-null",
     "jobs": "--jobs",
     "pairing": "--pairing",
     "permutations": "--permutations",

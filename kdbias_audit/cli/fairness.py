@@ -10,6 +10,8 @@ import typer
 
 from ._app import app
 from ._common import (
+    DPDNullOpt,
+    DPDNullOption,
     FormatOpt,
     JobsOpt,
     OutOpt,
@@ -78,6 +80,7 @@ def fairness_command(
     random_state: Annotated[
         int, typer.Option("--random-state", help="Seed of the resampling.")
     ] = 0,
+    dpd_null: DPDNullOpt = DPDNullOption.pooled,
 ) -> None:
     """Demographic parity and equalized odds differences of RUNSET, per seed then mean ± std.
 
@@ -90,6 +93,10 @@ def fairness_command(
     from ._common import check_resampling
 
     check_resampling(ci, bootstrap)
+    if dpd_null is not DPDNullOption.pooled and ci is None and bootstrap is None:
+        from ..errors import KDAuditError
+
+        raise KDAuditError("--dpd-null sets the null of the noise floor: add --ci or --bootstrap")
     rs = load_runset(runset, jobs=jobs, progress=sys.stderr.isatty())
     with degenerate_warnings_to_stderr():
         audit = fairness_audit(
@@ -99,5 +106,6 @@ def fairness_command(
             confidence_level=0.95 if ci is None and bootstrap is not None else ci,
             n_resamples=bootstrap,
             random_state=random_state,
+            dpd_null=dpd_null.value,
         )
     show(audit, fmt, out, protect=(runset,))

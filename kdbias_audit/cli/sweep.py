@@ -12,6 +12,8 @@ import typer
 from ..defaults import DEFAULT_ALPHA, DEFAULT_BOOTSTRAP, DEFAULT_PERMUTATIONS, DEFAULT_RANDOM_STATE
 from ._app import app
 from ._common import (
+    DPDNullOpt,
+    DPDNullOption,
     FormatOpt,
     JobsOpt,
     OutOpt,
@@ -80,9 +82,13 @@ def _analyze(
     jobs: int,
     seed_random: int = DEFAULT_RANDOM_STATE,
     noise_floor: bool = False,
+    dpd_null: str = "pooled",
 ) -> Any:
+    from ..errors import KDAuditError
     from ..sweep.analyze import analyze_sweep
 
+    if dpd_null != "pooled" and not noise_floor:
+        raise KDAuditError("--dpd-null sets the null of the noise floor: add --noise-floor")
     with degenerate_warnings_to_stderr():
         return analyze_sweep(
             root,
@@ -94,6 +100,7 @@ def _analyze(
             jobs=jobs,
             progress=sys.stderr.isatty(),
             noise_floor=DEFAULT_BOOTSTRAP if noise_floor else None,
+            dpd_null=dpd_null,
         )
 
 
@@ -134,9 +141,20 @@ def sweep_command(
     jobs: JobsOpt = 1,
     seed_random: SeedOpt = DEFAULT_RANDOM_STATE,
     noise_floor: NoiseOpt = False,
+    dpd_null: DPDNullOpt = DPDNullOption.pooled,
 ) -> None:
     """Class-bias table (accuracy, #SC, #TC per temperature) and fairness table of a sweep."""
-    result = _analyze(root, teacher, baseline, alpha, permutations, jobs, seed_random, noise_floor)
+    result = _analyze(
+        root,
+        teacher,
+        baseline,
+        alpha,
+        permutations,
+        jobs,
+        seed_random,
+        noise_floor,
+        dpd_null.value,
+    )
     protect = tuple(p for p in (root, teacher, baseline) if p is not None)
     show(result, fmt, out, protect=protect)
 
@@ -176,6 +194,7 @@ def report_command(
     jobs: JobsOpt = 1,
     seed_random: SeedOpt = DEFAULT_RANDOM_STATE,
     noise_floor: NoiseOpt = False,
+    dpd_null: DPDNullOpt = DPDNullOption.pooled,
 ) -> None:
     """One self-contained HTML report (tables, embedded figures, run sets, seeds, version, command)."""
     from ..report import write_report
@@ -193,8 +212,19 @@ def report_command(
             "--jobs": None if jobs == 1 else jobs,
             "--seed-random": None if seed_random == DEFAULT_RANDOM_STATE else seed_random,
             "--noise-floor": True if noise_floor else None,
+            "--dpd-null": None if dpd_null is DPDNullOption.pooled else dpd_null.value,
         },
     )
-    result = _analyze(root, teacher, baseline, alpha, permutations, jobs, seed_random, noise_floor)
+    result = _analyze(
+        root,
+        teacher,
+        baseline,
+        alpha,
+        permutations,
+        jobs,
+        seed_random,
+        noise_floor,
+        dpd_null.value,
+    )
     path = write_report(result, out, command=command)
     typer.echo(f"wrote {one_line(path)}", err=True)

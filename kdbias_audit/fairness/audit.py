@@ -35,7 +35,7 @@ from .rates import (
     warn_messages,
 )
 from .sparse import SPARSE_MIN_CELLS, sparse_one_vs_rest
-from .uncertainty import DisparityUncertainty
+from .uncertainty import DisparityUncertainty, DPDNull
 
 __all__ = ["AttributeFairness", "FairnessAudit", "fairness_audit", "parse_sensitive"]
 
@@ -397,6 +397,7 @@ def fairness_audit(
     confidence_level: float | None = None,
     n_resamples: int | None = None,
     random_state: Any = 0,
+    dpd_null: DPDNull = "pooled",
 ) -> FairnessAudit:
     """DPD and EOD of a run set for each sensitive attribute, per seed, then over seeds.
 
@@ -421,6 +422,10 @@ def fairness_audit(
         (:func:`kdbias_audit.fairness.uncertainty.disparity_uncertainty`).
     random_state : int or numpy seed
         Seed of those resamples.
+    dpd_null : {"pooled", "labels"}, default "pooled"
+        The DPD noise floor's null: groups at the pooled selection rate (a random-sample test
+        set) or each group's labels kept with its errors at the pooled TPR/FPR (a test set
+        whose label mix per group is designed, as Trifeature's).
 
     Returns
     -------
@@ -464,6 +469,7 @@ def fairness_audit(
             confidence_level=confidence_level,
             n_resamples=DEFAULT_BOOTSTRAP if n_resamples is None else n_resamples,
             random_state=random_state,
+            dpd_null=dpd_null,
         )
     path = getattr(runset, "path", None)
     return FairnessAudit(

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .uncertainty import check_options, disparity_uncertainty
+from .uncertainty import DPDNull, check_dpd_null, check_options, disparity_uncertainty
 
 __all__ = ["with_uncertainty", "uncertainty_fields", "uncertainty_display"]
 
@@ -20,6 +20,7 @@ def with_uncertainty(
     confidence_level: float | None,
     n_resamples: int,
     random_state: Any,
+    dpd_null: DPDNull = "pooled",
 ) -> tuple:
     """``AttributeFairness`` results with ``uncertainty`` set: one
     :class:`DisparityUncertainty` per seed (draws from one generator, in attribute then seed
@@ -29,6 +30,7 @@ def with_uncertainty(
     from .attributes import attribute_codes
 
     check_options(0.5 if confidence_level is None else confidence_level, n_resamples, "binary", 1)
+    dpd_null = check_dpd_null(dpd_null)
     rng = np.random.default_rng(random_state)
     labels = np.asarray(runset.label)
     preds = np.asarray(runset.preds)
@@ -47,6 +49,7 @@ def with_uncertainty(
                 n_resamples=n_resamples,
                 confidence_level=0.95 if confidence_level is None else confidence_level,
                 interval=confidence_level is not None,
+                dpd_null=dpd_null,
                 random_state=rng,
             )
             for s in range(preds.shape[0])
@@ -55,7 +58,7 @@ def with_uncertainty(
     return tuple(out)
 
 
-def uncertainty_fields(per_seed: Any, metric: str) -> dict[str, list]:
+def uncertainty_fields(per_seed: Any, metric: str) -> dict[str, Any]:
     """The JSON fields added to a ``"dpd"``/``"eod"`` object (empty without uncertainty)."""
     if not per_seed:
         return {}
@@ -64,8 +67,12 @@ def uncertainty_fields(per_seed: Any, metric: str) -> dict[str, list]:
         "per_seed_ci_low": [float(x.ci_low) for x in m],
         "per_seed_ci_high": [float(x.ci_high) for x in m],
     }
+    null: dict[str, Any] = (
+        {"noise_floor_null": str(per_seed[0].dpd_null)} if metric == "dpd" else {}
+    )
     return {
         **(ci if m[0].confidence_level is not None else {}),
+        **null,
         "per_seed_noise_floor": [float(x.noise_floor) for x in m],
         "per_seed_noise_pvalue": [
             float(x.noise_pvalue) if math.isfinite(x.noise_pvalue) else None for x in m

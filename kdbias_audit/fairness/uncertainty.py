@@ -19,7 +19,15 @@ For one model (:func:`disparity_uncertainty`):
   size: ``PP_g ~ Bin(n_g, SR)`` for DPD; ``TP_g ~ Bin(P_g, TPR)`` and ``FP_g ~ Bin(N_g, FPR)``
   for EOD (one-vs-rest: per class ``c``, with the pooled rates of ``c``). ``noise_floor`` is
   the mean DPD/EOD under "no disparity", and ``noise_pvalue = (1 + #{null >= observed}) /
-  (1 + R)`` the p-value of "disparity beyond sampling noise".
+  (1 + R)`` the p-value of "disparity beyond sampling noise". The DPD null has two versions
+  (``dpd_null``): ``"pooled"`` (above; the test set is a random sample, so a group's label
+  mix is part of the noise) and ``"labels"``, which keeps every group's positives and
+  negatives as observed and draws its predicted positives ``PP_g = TP_g + FP_g`` from the EOD
+  null: "the groups differ in their labels, not in how the model errs". For a test set whose
+  label mix per group is fixed by design (a balanced Trifeature set) the pooled null counts
+  label-mix noise the design does not have; the label-conditional one does not, and for a
+  random-sample test set it asks whether the DPD exceeds what the groups' own base rates
+  produce under equal error rates.
 
 For two models on the same samples (:func:`kdbias_audit.fairness.paired.paired_disparity_test`): ``delta = DPD_B - DPD_A``
 (EOD alike; seed means when several seed pairs are pooled), its percentile CI from the paired
@@ -74,6 +82,8 @@ __all__ = [
 ]
 
 Mode = Literal["binary", "one-vs-rest"]
+DPDNull = Literal["pooled", "labels"]
+DPD_NULLS: tuple[str, ...] = ("pooled", "labels")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -159,7 +169,8 @@ class MetricUncertainty:
     ci_low, ci_high : float
         Percentile bootstrap interval at ``confidence_level`` (NaN when undefined).
     noise_floor : float
-        Mean of the metric when every group has the pooled rates (parametric bootstrap).
+        Mean of the metric when every group has the pooled rates (parametric bootstrap; for
+        DPD as ``DisparityUncertainty.dpd_null`` says).
     noise_pvalue : float
         ``(1 + #{null >= statistic}) / (1 + R)``: is the disparity beyond sampling noise?
         NaN when the statistic is undefined.
@@ -200,6 +211,7 @@ class DisparityUncertainty:
     mode: str
     n_groups: int
     stratified: bool = True
+    dpd_null: str = "pooled"
 
     def to_frame(self) -> pd.DataFrame:
         import pandas as pd
@@ -210,6 +222,13 @@ class DisparityUncertainty:
 # ---------------------------------------------------------------------------------------------
 # Inputs
 # ---------------------------------------------------------------------------------------------
+
+
+def check_dpd_null(dpd_null: str) -> DPDNull:
+    """``dpd_null`` checked: ``"pooled"`` or ``"labels"``."""
+    if dpd_null not in DPD_NULLS:
+        raise KDAuditError(f"dpd_null must be 'pooled' or 'labels'; got {dpd_null!r}")
+    return dpd_null  # type: ignore[return-value]
 
 
 def check_options(
@@ -271,6 +290,7 @@ def disparity_uncertainty(
     confidence_level: float = 0.95,
     stratified: bool = True,
     interval: bool = True,
+    dpd_null: DPDNull = "pooled",
     random_state: Any = 0,
 ) -> DisparityUncertainty:
     """Bootstrap confidence intervals and noise floors of DPD and EOD for one model.
@@ -296,6 +316,10 @@ def disparity_uncertainty(
     interval : bool, default True
         False: noise floors only (no bootstrap; ``ci_low``/``ci_high`` NaN,
         ``confidence_level`` None).
+    dpd_null : {"pooled", "labels"}, default "pooled"
+        The DPD noise floor's null: every group at the pooled selection rate (a random-sample
+        test set), or every group's labels kept and its errors at the pooled TPR/FPR (a test
+        set whose label mix per group is fixed by design). See the module docstring.
     random_state : int or numpy seed
 
     Returns
@@ -313,6 +337,7 @@ def disparity_uncertainty(
     True
     """
     cl, n_resamples = check_options(confidence_level, n_resamples, mode, n_groups)
+    dpd_null = check_dpd_null(dpd_null)
     y, g = as_inputs(y_true, group_codes, n_groups)
     pred = as_preds(y_pred, y.shape[0], "y_pred")
     if pred.shape[0] != 1:
@@ -335,7 +360,7 @@ def disparity_uncertainty(
             d, e = disparities(*cell_counts(cg, cy, cp, w.astype(float), *args))
             boot_d.append(d)
             boot_e.append(e)
-    null_d, null_e = _noise_floor(n, pos, pp, tp, n_resamples, rng)
+    null_d, null_e = _noise_floor(n, pos, pp, tp, n_resamples, rng, dpd_null)
     metrics = []
     for obs, boot, null in (
         (dpd_obs, np.concatenate(boot_d), null_d),
@@ -355,7 +380,12 @@ def disparity_uncertainty(
             )
         )
     return DisparityUncertainty(
-        dpd=metrics[0], eod=metrics[1], mode=mode, n_groups=int(n_groups), stratified=stratified
+        dpd=metrics[0],
+        eod=metrics[1],
+        mode=mode,
+        n_groups=int(n_groups),
+        stratified=stratified,
+        dpd_null=dpd_null,
     )
 
 
@@ -417,8 +447,12 @@ def _noise_floor(
     tp: np.ndarray,
     size: int,
     rng: np.random.Generator,
+    dpd_null: DPDNull = "pooled",
 ) -> tuple[np.ndarray, np.ndarray]:
-    """DPD and EOD when every group has the pooled rates (counts shaped (classes, groups))."""
+    """DPD and EOD when every group has the pooled rates (counts shaped (classes, groups)).
+
+    ``dpd_null="labels"``: DPD from the EOD null's ``TP + FP`` (each group's labels kept).
+    """
     neg = n - pos
     fp = pp - tp
     sr = _rate(pp.sum(-1), n.sum(-1))[..., None]
@@ -435,8 +469,11 @@ def _noise_floor(
         pp_null = rng.binomial(ni, sr, size=shape).transpose(axes)
         tp_null = rng.binomial(posi, tpr, size=shape).transpose(axes)
         fp_null = rng.binomial(negi, fpr, size=shape).transpose(axes)
-        d, _ = disparities(n, pos, pp_null, np.zeros(pp_null.shape))
-        _, e = disparities(n, pos, tp_null + fp_null, tp_null)
+        if dpd_null == "labels":
+            d, e = disparities(n, pos, tp_null + fp_null, tp_null)
+        else:
+            d, _ = disparities(n, pos, pp_null, np.zeros(pp_null.shape))
+            _, e = disparities(n, pos, tp_null + fp_null, tp_null)
         out_d.append(d)
         out_e.append(e)
     return np.concatenate(out_d), np.concatenate(out_e)

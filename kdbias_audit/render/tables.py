@@ -130,7 +130,7 @@ def titles(result: SweepResult) -> tuple[str, str]:
         f"Fairness metrics and distillation{where}"
         + (
             " (floor: the value expected from sampling noise alone, every group at the pooled "
-            "rates)"
+            + ("TPR/FPR with its own labels)" if result.dpd_null == "labels" else "rates)")
             if result.has_noise_floor
             else ""
         ),

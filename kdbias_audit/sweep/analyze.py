@@ -58,6 +58,7 @@ def analyze_sweep(
     jobs: int = 1,
     progress: bool = False,
     noise_floor: int | None = None,
+    dpd_null: str = "pooled",
 ) -> SweepResult:
     """Audit a temperature sweep: class-wise bias, disagreement and fairness of every model.
 
@@ -85,6 +86,10 @@ def analyze_sweep(
         When set, every per-seed DPD/EOD also gets its noise floor (no bootstrap CI) from
         this many counts-based draws (:mod:`kdbias_audit.fairness.uncertainty`); the fairness
         tables then show the floor beside each value. ``random_state`` seeds the draws.
+    dpd_null
+        ``"pooled"`` or ``"labels"``: the DPD floor's null (see
+        :func:`kdbias_audit.fairness.fairness_audit`; ``"labels"`` for test sets whose
+        label mix per group is designed).
     permutations
         Upper bound on the splits evaluated for each count's permutation p-value: every split
         when there are at most this many (``None``: 10,000), else this many fixed-seed random
@@ -108,6 +113,9 @@ def analyze_sweep(
     alpha = check_alpha(alpha)
     permutations = check_permutations(permutations)
     jobs = check_jobs(jobs)
+    from ..fairness.uncertainty import check_dpd_null
+
+    dpd_null = check_dpd_null(dpd_null)
 
     from ..io.loading import load_runsets
     from ..stats.classwise import classwise_test, seed_accuracies
@@ -129,7 +137,11 @@ def analyze_sweep(
         from ..fairness.audit import fairness_audit
 
         return fairness_audit(
-            rs, sensitive=list(attributes), n_resamples=noise_floor, random_state=random_state
+            rs,
+            sensitive=list(attributes),
+            n_resamples=noise_floor,
+            random_state=random_state,
+            dpd_null=dpd_null,
         )
 
     def base_row(rs: RunSet, e: DiscoveredRunSet, **kw: Any) -> SweepRow:

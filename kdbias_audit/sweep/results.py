@@ -239,6 +239,15 @@ class SweepResult:
             for r in self.rows
         )
 
+    @property
+    def dpd_null(self) -> str | None:
+        """The null of the DPD noise floors (``"pooled"`` or ``"labels"``; None without them)."""
+        for r in self.rows:
+            for a in r.fairness.results if r.fairness is not None else ():
+                if a.uncertainty:
+                    return str(a.uncertainty[0].dpd_null)
+        return None
+
     def fairness_frame(self) -> pd.DataFrame:
         """One row per model per ``alpha`` block: accuracy and, per attribute, EOD and DPD
         (fractions; mean and sample std over seeds). Empty attributes give an empty frame."""
