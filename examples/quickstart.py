@@ -16,7 +16,7 @@
 # This notebook audits the real Trifeature sweep that ships with the project
 # (`examples/data/trifeature/`: a ResNet-20 teacher, a LeNet-5 student trained without
 # distillation (NDS) and LeNet-5 students distilled from the teacher (DS) at temperatures
-# T = 1-10, 20, 30, 40; 5 seeds each; 2,000 test images; group attributes `color` and
+# T = 1-10, 20, 30, 40; 5 seeds each; 50,000 test images; group attributes `color` and
 # `texture`). Everything below works on saved predictions only, never on models.
 #
 # It follows the paper's questions:

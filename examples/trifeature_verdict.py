@@ -14,6 +14,15 @@ the `kdbias_audit` API (:func:`kdbias_audit.analyze_sweep`):
   *increase* a contradiction;
 - **"they rise again at T = 20-40"**: Welch's t-test T = 40 vs T = 10, one-sided
   (alternative: T = 40 mean > T = 10 mean);
+- **"distillation improves fairness over the NDS"** (the paper's second headline finding):
+  per temperature, Welch's t-test on the seed-level EOD / DPD, one-sided (alternative: DS mean
+  < NDS mean);
+- **over all temperatures, paired by seed**: for each seed, the DS values averaged over the 13
+  temperatures minus the NDS value of that seed (same seed: same initialisation and data order
+  for both students, and the DS's teacher); a one-sided one-sample t-test on those 5
+  differences, for accuracy (DS > NDS) and for each EOD / DPD (DS < NDS). The per-temperature
+  tests have 5 + 5 seeds each; this one pools the temperatures without treating them as
+  independent;
 - **#SC / #TC** per temperature (uncorrected counts at p <= 0.05 with their permutation
   p-values, as ``kdaudit sweep`` prints them);
 - **the noise floor of EOD and DPD**: the spread a model with *no* group effect would show on
@@ -149,6 +158,19 @@ def welch_greater(a: np.ndarray, b: np.ndarray) -> tuple[float, float, float]:
     return diff, one, two
 
 
+def paired_mean_test(diff: np.ndarray) -> tuple[float, float, float]:
+    """(mean(diff), one-sided p for mean > 0, two-sided p): one-sample t-test over seeds."""
+    from scipy import stats
+
+    d = np.asarray(diff, dtype=float)
+    d = d[np.isfinite(d)]
+    if d.size < 2 or np.ptp(d) == 0:
+        return (float(d.mean()) if d.size else float("nan")), float("nan"), float("nan")
+    one = float(stats.ttest_1samp(d, 0.0, alternative="greater").pvalue)
+    two = float(stats.ttest_1samp(d, 0.0).pvalue)
+    return float(d.mean()), one, two
+
+
 def spearman_decrease(t: np.ndarray, y: np.ndarray) -> tuple[float, float, float]:
     """(rho, one-sided p for rho < 0, two-sided p) of seed-level values ``y`` against ``t``."""
     from scipy import stats
@@ -271,11 +293,55 @@ def analyze(sweep: str | os.PathLike[str], *, sims: int = 1000, alpha: float = 0
                 "p_two_sided": two,
                 "verdict": _decide(diff, one, two, alpha),
             }
+            entry["fair_vs_nds"] = {}
+            for attr in attributes:
+                entry["fair_vs_nds"][attr] = {}
+                for metric in METRICS:
+                    # NDS - DS > 0: the DS is fairer
+                    diff, one, two = welch_greater(
+                        nds.fairness_per_seed(attr, metric), row.fairness_per_seed(attr, metric)
+                    )
+                    entry["fair_vs_nds"][attr][metric] = {
+                        "diff": diff,
+                        "p_one_sided": one,
+                        "p_two_sided": two,
+                        "verdict": _decide(diff, one, two, alpha),
+                    }
             for tag, r in (("sc", row.vs_baseline), ("tc", row.vs_teacher)):
                 entry[f"n_{tag}"] = None if r is None else int(r.n_significant)
                 entry[f"p_{tag}"] = None if r is None else float(r.count_pvalue)
         out["models"].append(entry)
 
+    # over all temperatures, paired by seed (needs every DS run set on the NDS's seeds)
+    if ds and all(list(r.seeds) == list(nds.seeds) for r in ds.values()):
+        n_t = len(ds)
+        acc_ds = np.mean([np.asarray(r.accuracy, dtype=float) for r in ds.values()], axis=0)
+        diff, one, two = paired_mean_test(acc_ds - nds_acc)
+        out["claims"].append(
+            Verdict(
+                "DS accuracy > NDS, averaged over T (paired by seed)",
+                f"DS - NDS = {_pct(diff)} points (mean over {n_t} T, {len(nds.seeds)} seeds, "
+                "one-sample t)",
+                one,
+                two,
+                _decide(diff, one, two, alpha),
+            ).__dict__
+        )
+        for attr in attributes:
+            for metric in METRICS:
+                ds_mean = np.mean([r.fairness_per_seed(attr, metric) for r in ds.values()], axis=0)
+                gain = np.asarray(nds.fairness_per_seed(attr, metric)) - ds_mean
+                diff, one, two = paired_mean_test(gain)
+                out["claims"].append(
+                    Verdict(
+                        f"DS {metric.upper()} {attr} < NDS, averaged over T (paired by seed)",
+                        f"NDS - DS = {_pct(diff)} points (mean over {n_t} T, "
+                        f"{len(nds.seeds)} seeds, one-sample t)",
+                        one,
+                        two,
+                        _decide(diff, one, two, alpha),
+                    ).__dict__
+                )
     for attr in attributes:
         for metric in METRICS:
             name = f"{metric.upper()} {attr}"
@@ -380,15 +446,23 @@ def render(a: dict) -> str:
             f"**Fairness w.r.t. {attr} (EOD and DPD, %; paper: Table "
             f"{'2 / 9' if attr == 'color' else '9'})**",
             "",
-            "| Model | T | paper EOD | ours EOD | paper DPD | ours DPD |",
-            "|---|---|---|---|---|---|",
+            "| Model | T | paper EOD | ours EOD | NDS - DS EOD (p, one-sided) | paper DPD "
+            "| ours DPD | NDS - DS DPD (p, one-sided) |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         for m in a["models"]:
             model, t = _label(m["key"])
             f = m["fairness"][attr]
+            vs = m.get("fair_vs_nds", {}).get(attr, {})
+
+            def gain(metric: str, vs: dict = vs) -> str:
+                v = vs.get(metric)
+                return "-" if v is None else f"{_pct(v['diff'])} ({_p(v['p_one_sided'])})"
+
             lines.append(
                 f"| {model} | {t} | {_paper(m['key'], attr, 2)} | {_pm(f['eod'])} | "
-                f"{_paper(m['key'], attr, 4)} | {_pm(f['dpd'])} |"
+                f"{gain('eod')} | {_paper(m['key'], attr, 4)} | {_pm(f['dpd'])} | "
+                f"{gain('dpd')} |"
             )
     lines += [
         "",
@@ -452,6 +526,29 @@ def summary_sentences(a: dict) -> list[str]:
                 else ""
             )
             + "."
+        )
+        for attr in a["attributes"]:
+            for metric in METRICS:
+                fair = [m for m in ds if m["fair_vs_nds"][attr][metric]["verdict"] == "supported"]
+                worse = [
+                    m for m in ds if m["fair_vs_nds"][attr][metric]["verdict"] == "contradicted"
+                ]
+                out.append(
+                    f"DS {metric.upper()} {attr} < NDS (paper: lower at every T): supported at "
+                    f"{len(fair)} of {len(ds)} temperatures"
+                    + (f" (T = {', '.join(_t_label(m['key']) for m in fair)})" if fair else "")
+                    + (
+                        f"; DS significantly *above* NDS at T = "
+                        f"{', '.join(_t_label(m['key']) for m in worse)}"
+                        if worse
+                        else ""
+                    )
+                    + "."
+                )
+        out.append(
+            f"The per-temperature verdicts above are {len(ds)} uncorrected one-sided tests each "
+            f"(at alpha = {a['alpha']:g} about {a['alpha'] * len(ds):.1f} false 'supported' per "
+            "line are expected when nothing differs); each line below is one test."
         )
     for c in a["claims"]:
         out.append(
@@ -565,6 +662,12 @@ def readme_page(sweep: Path, a: dict, *, command: str, device_note: str) -> str:
             "their steps (without it a third of them stay on a plateau until the first LR drop "
             'freezes them; `docs/producers.md`, "Warm-up for LeNet-5 students").'
         )
+    log_note = (
+        "(`producers/make_example_trifeature.sh` prints the `python -m producers.sweep` command "
+        "it runs into `sweep.log`.) "
+        if "device-call" in command
+        else ""
+    )
     return f"""# Trifeature example sweep (real trained models)
 
 Prediction files of the paper's Trifeature setting, produced with this project's producers on
@@ -590,8 +693,7 @@ alpha, teacher model, seed, class names and the whole recipe).
 {command}
 ```
 
-(`producers/make_example_trifeature.sh` prints the `python -m producers.sweep` command it
-runs into `sweep.log`.) {device_note}
+{log_note}{device_note}
 
 - Data: the project's Trifeature generator (`producers/data/trifeature.py`), dataset seed
   {nds.get("data_seed", 0)}, {nds.get("image_size")} x {nds.get("image_size")} px (the paper:

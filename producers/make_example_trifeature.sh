@@ -8,6 +8,7 @@
 #   bash producers/make_example_trifeature.sh gpu [ROOT] [more sweep options]
 #   bash producers/make_example_trifeature.sh cpu [ROOT] [more sweep options]   # pipeline check
 #   bash producers/make_example_trifeature.sh device-call [OUTDIR]              # one GPU call
+#   bash producers/make_example_trifeature.sh cpu-students [ROOT]               # shipped sweep
 # (run from the repository root, in the environment with the producers extra, or set
 #  PYTHON=/path/to/python)
 #
@@ -20,6 +21,12 @@
 #      honours grad_clip and warmup, else 8 concurrent processes (--concurrent 8).
 # cpu: the same pipeline at toy size (2 seeds, T = 1,4,10,40, 1,000 training / 2,000 test
 #      images, 2 epochs): about 3-6 minutes on 2 shared cores; its models are near chance.
+# cpu-students: the shipped examples/data/trifeature as it is now: the five H200 teachers of
+#      producers/resume/trifeature_teachers_h200.tgz (unpacked into ROOT, default
+#      runs/trifeature, unless ROOT already has teachers) and the 70 students at the gpu
+#      sizing but 10 epochs (EPOCHS) on the CPU (--teacher-epochs 30 keeps the teachers valid),
+#      NDS as one group of 5 and the DS of each seed as one group of 13 (--batch-runs 13,
+#      sharing the teacher's forward pass): about 50-60 minutes on 2 cores.
 # device-call: the gpu sweep into runs/trifeature under a wall-time budget (BUDGET seconds,
 #      default 420), then everything needed to check and resume it under OUTDIR (default
 #      $OUT): sweep.log, summary.txt, nvidia-smi.txt and trifeature_sweep.tgz (the sweep
@@ -76,6 +83,23 @@ case "$mode" in
       --concurrent "${CONCURRENT:-2}" "${@:3}" || rc=$?
     if [[ -d "$root" ]]; then $py -m producers.predfiles "$root"; fi
     exit $rc ;;
+  cpu-students)
+    root="${2:-runs/trifeature}"
+    if [[ ! -d "$root/teacher" ]]; then
+      tmp=$(mktemp -d)
+      tar xzf producers/resume/trifeature_teachers_h200.tgz -C "$tmp"
+      mkdir -p "$root"
+      cp -r "$tmp/trifeature/." "$root/"
+      rm -rf "$tmp"
+    fi
+    rc=0
+    $py -m producers.sweep --setting trifeature --out "$root" --seeds "${SEEDS:-0-4}" \
+      --temperatures "${TEMPERATURES:-1-10,20,30,40}" --epochs "${EPOCHS:-10}" \
+      --teacher-epochs 30 --image-size 32 --train-size 20000 --test-size 50000 \
+      --logits-dtype float16 --device cpu --quiet --batch-runs "${BATCH_RUNS:-13}" \
+      "${@:3}" || rc=$?
+    if [[ -d "$root" ]]; then $py -m producers.predfiles "$root"; fi
+    exit $rc ;;
   device-call)
     outdir="${2:-${OUT:?set OUT or pass OUTDIR}}"
     budget="${BUDGET:-420}"
@@ -116,5 +140,5 @@ case "$mode" in
       -C "$(dirname "$root")" "$(basename "$root")"
     ls -l "$outdir" >> "$outdir/summary.txt"
     cat "$outdir/summary.txt" ;;
-  *) echo "usage: $0 gpu|cpu|device-call [ROOT|OUTDIR] [sweep options]" >&2; exit 2 ;;
+  *) echo "usage: $0 gpu|cpu|cpu-students|device-call [ROOT|OUTDIR] [sweep options]" >&2; exit 2 ;;
 esac
