@@ -106,6 +106,15 @@ def test_planted_effects_are_found(planted):
     )
     assert a["cells"]["color"] == {"min": 30, "max": 30}
     assert a["training"]["low_runs"] == []
+    # the NDS carries the colour penalty of T = 1 and T = 40 (0.3); T = 10 has none, so only
+    # there (and at T = 4, 7) is the DS fairer than the NDS
+    by_t = {m["key"]: m["fair_vs_nds"]["color"]["eod"] for m in ds}
+    assert by_t[10.0]["verdict"] == "supported" and by_t[10.0]["diff"] > 0
+    assert by_t[1.0]["verdict"] != "supported" and by_t[40.0]["verdict"] != "supported"
+    overall = claims["DS accuracy > NDS, averaged over T (paired by seed)"]
+    assert overall["verdict"] == "supported"
+    pooled = claims["DS EOD color < NDS, averaged over T (paired by seed)"]
+    assert pooled["p_one_sided"] < 0.05
 
 
 def test_statistics_match_scipy(planted):
