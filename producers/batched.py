@@ -508,13 +508,17 @@ class BatchedTrainer(Trainer):
         if not grads:
             return
         k = self.k
-        sq = torch.stack([g.detach().reshape(k, -1).pow(2).sum(1) for g in grads])
-        norms = sq.sum(0).sqrt()
+        # every gradient is run-major (rows k * n ... of a (K * n, ...) or (K, ...) tensor), so
+        # splitting the first axis into (K, n) views each run's slice, whatever the memory
+        # format of the rest: one norm kernel and one scale kernel per tensor
+        runs = [g.detach().view(k, g.shape[0] // k, *g.shape[1:]) for g in grads]
+        per_tensor = torch.stack(
+            [torch.linalg.vector_norm(r, dim=tuple(range(1, r.ndim))) for r in runs]
+        )  # (P, K)
+        norms = torch.linalg.vector_norm(per_tensor, dim=0)
         coef = (self.grad_clip / (norms + 1e-6)).clamp(max=1.0)
-        for g in grads:
-            rows = g.shape[0] // k
-            scale = coef.repeat_interleave(rows).view(-1, *([1] * (g.ndim - 1)))
-            g.detach().mul_(scale.to(g.dtype))
+        for r in runs:
+            r.mul_(coef.view(k, *([1] * (r.ndim - 1))).to(r.dtype))
         self.last_grad_norms = norms
 
     def run_epoch(self, on_step: Callable[[int], None] | None = None):
