@@ -670,10 +670,11 @@ def readme_page(sweep: Path, a: dict, *, command: str, device_note: str) -> str:
     )
     return f"""# Trifeature example sweep (real trained models)
 
-Prediction files of the paper's Trifeature setting, produced with this project's producers on
-real trained models: a {teacher.get("model", "ResNet-20")} teacher, a {nds.get("model", "LeNet-5")}
-non-distilled student (NDS) and distilled students (DS) at T = {temps}, each over
-{len(seeds)} seeds ({", ".join(str(s) for s in seeds)}): {n_runs} runs, one file per run.
+Prediction files of the paper's Trifeature setting, produced with this project's producers on \
+real trained models: a {teacher.get("model", "ResNet-20")} teacher, a \
+{nds.get("model", "LeNet-5")} non-distilled student (NDS) and distilled students (DS) at \
+T = {temps}, each over {len(seeds)} seeds ({", ".join(str(s) for s in seeds)}): {n_runs} runs, \
+one file per run.
 
 ```
 teacher/seed<k>.parquet     role=teacher
@@ -683,9 +684,9 @@ ds_T<T>/seed<k>.parquet     role=distilled, temperature=T, alpha={ds.get("alpha"
 figures/                    figures made from these files (see RESULTS.md)
 ```
 
-Each file holds the {a["n_test"]:,} test images' labels (shape), {content}, sample ids and the
-groups `group.color` and `group.texture` ({cells}), with metadata (role, model, temperature,
-alpha, teacher model, seed, class names and the whole recipe).
+Each file holds the {a["n_test"]:,} test images' labels (shape), {content}, sample ids and \
+the groups `group.color` and `group.texture` ({cells}), with metadata (role, model, \
+temperature, alpha, teacher model, seed, class names and the whole recipe).
 
 ## How they were produced
 
@@ -695,24 +696,25 @@ alpha, teacher model, seed, class names and the whole recipe).
 
 {log_note}{device_note}
 
-- Data: the project's Trifeature generator (`producers/data/trifeature.py`), dataset seed
-  {nds.get("data_seed", 0)}, {nds.get("image_size")} x {nds.get("image_size")} px (the paper:
-  224), {nds.get("train_size"):,} training and {nds.get("test_size"):,} test images, exactly
-  balanced over (shape, colour, texture).
-- Recipe: SGD, momentum 0.9, weight decay {nds.get("weight_decay")}, batch
-  {nds.get("batch_size")}, {nds.get("epochs")} epochs (teacher {teacher.get("epochs")}) with
-  x0.1 learning-rate drops at 30/60/90 % of the steps, {lr_text}; random crop and flip. KD loss
-  `{ds.get("alpha")} * T^2 * KL + {1 - float(ds.get("alpha") or 0):.1f} * CE`, teacher of the same
-  seed, in eval mode.
+- Data: the project's Trifeature generator (`producers/data/trifeature.py`), dataset seed \
+{nds.get("data_seed", 0)}, {nds.get("image_size")} x {nds.get("image_size")} px (the paper: \
+224), {nds.get("train_size"):,} training and {nds.get("test_size"):,} test images, exactly \
+balanced over (shape, colour, texture).
+- Recipe: SGD, momentum 0.9, weight decay {nds.get("weight_decay")}, batch \
+{nds.get("batch_size")}, {nds.get("epochs")} epochs (teacher {teacher.get("epochs")}) with \
+x0.1 learning-rate drops at 30/60/90 % of the steps, {lr_text}; random crop and flip. KD loss \
+`{ds.get("alpha")} * T^2 * KL + {1 - float(ds.get("alpha") or 0):.1f} * CE`, teacher of the \
+same seed, in eval mode.
 - {clip_text}
-- Other differences from the paper: {nds.get("image_size")} px instead of 224 px,
-  {nds.get("epochs")} epochs instead of 100, a generated test set of {a["n_test"]:,} images.
+- Other differences from the paper: {nds.get("image_size")} px instead of 224 px, \
+{nds.get("epochs")} epochs instead of 100, a generated test set of {a["n_test"]:,} images.
 
 Check and audit them:
 
 ```
 kdaudit validate examples/data/trifeature
 kdaudit sweep examples/data/trifeature
+kdaudit sweep examples/data/trifeature --noise-floor --dpd-null labels
 python examples/trifeature_verdict.py examples/data/trifeature
 ```
 """
