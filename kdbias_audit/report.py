@@ -24,6 +24,7 @@ from .checks import printable
 from .defaults import DEFAULT_PERMUTATIONS
 from .render.cells import pm
 from .render.document import html_table
+from .render.tables import floor_note
 
 if TYPE_CHECKING:  # pragma: no cover
     from .sweep.results import SweepResult
@@ -241,7 +242,13 @@ def build_report(
         out.append('<h2 id="fairness">Fairness</h2>')
         out.append(
             '<p class="note">EOD: equalized odds difference; DPD: demographic parity difference; percent, '
-            "mean ± sample std over seeds; multi-class tasks one-vs-rest averaged over classes. Lower is fairer.</p>"
+            "mean ± sample std over seeds; multi-class tasks one-vs-rest averaged over classes. Lower is fairer."
+            + (
+                f" {_e(floor_note(result)[:1].upper() + floor_note(result)[1:])}."
+                if result.has_noise_floor
+                else ""
+            )
+            + "</p>"
         )
         out.append(html_table(tables[1].frame, left=tables[1].left))
 

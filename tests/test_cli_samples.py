@@ -312,6 +312,14 @@ def test_dpd_null_option(runs, tmp_path):
         "labels",
     )
     assert "pooled TPR/FPR with its own labels" in md.stdout
+    out = tmp_path / "report"
+    rep = invoke(
+        "report", root, "-o", out, "--permutations", "20", "--noise-floor", "--dpd-null", "labels"
+    )
+    assert rep.exit_code == 0, rep.output
+    html = (out / "report.html").read_text()
+    assert "Floor: the value expected from sampling noise alone" in html
+    assert "TPR/FPR with its own labels" in html and "--dpd-null labels" in html
 
 
 def test_sweep_and_report_show_noise_floors(tmp_path):

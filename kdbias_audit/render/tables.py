@@ -121,6 +121,14 @@ def sweep_numeric_frame(result: SweepResult) -> pd.DataFrame:
     return df
 
 
+def floor_note(result: SweepResult) -> str:
+    """What the floor columns mean ("" without noise floors)."""
+    if not result.has_noise_floor:
+        return ""
+    rates = "TPR/FPR with its own labels" if result.dpd_null == "labels" else "rates"
+    return f"floor: the value expected from sampling noise alone, every group at the pooled {rates}"
+
+
 def titles(result: SweepResult) -> tuple[str, str]:
     """The titles of the class-bias and the fairness table."""
     where = f" ({result.dataset})" if result.dataset else ""
@@ -128,12 +136,7 @@ def titles(result: SweepResult) -> tuple[str, str]:
         f"Class-wise bias and distillation{where}: #SC = NDS vs DS, #TC = teacher vs DS, "
         f"significant at p <= {result.alpha:g}",
         f"Fairness metrics and distillation{where}"
-        + (
-            " (floor: the value expected from sampling noise alone, every group at the pooled "
-            + ("TPR/FPR with its own labels)" if result.dpd_null == "labels" else "rates)")
-            if result.has_noise_floor
-            else ""
-        ),
+        + (f" ({floor_note(result)})" if result.has_noise_floor else ""),
     )
 
 
