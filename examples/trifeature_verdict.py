@@ -316,31 +316,26 @@ def analyze(sweep: str | os.PathLike[str], *, sims: int = 1000, alpha: float = 0
     if ds and all(list(r.seeds) == list(nds.seeds) for r in ds.values()):
         n_t = len(ds)
         acc_ds = np.mean([np.asarray(r.accuracy, dtype=float) for r in ds.values()], axis=0)
-        diff, one, two = paired_mean_test(acc_ds - nds_acc)
-        out["claims"].append(
-            Verdict(
-                "DS accuracy > NDS, averaged over T (paired by seed)",
-                f"DS - NDS = {_pct(diff)} points (mean over {n_t} T, {len(nds.seeds)} seeds, "
-                "one-sample t)",
-                one,
-                two,
-                _decide(diff, one, two, alpha),
-            ).__dict__
+
+        def paired_claim(claim: str, label: str, diffs: np.ndarray) -> None:
+            diff, one, two = paired_mean_test(diffs)
+            statistic = (
+                f"{label} = {_pct(diff)} points (mean over {n_t} T, {len(nds.seeds)} seeds, "
+                "one-sample t)"
+            )
+            verdict = _decide(diff, one, two, alpha)
+            out["claims"].append(Verdict(claim, statistic, one, two, verdict).__dict__)
+
+        paired_claim(
+            "DS accuracy > NDS, averaged over T (paired by seed)", "DS - NDS", acc_ds - nds_acc
         )
         for attr in attributes:
             for metric in METRICS:
                 ds_mean = np.mean([r.fairness_per_seed(attr, metric) for r in ds.values()], axis=0)
-                gain = np.asarray(nds.fairness_per_seed(attr, metric)) - ds_mean
-                diff, one, two = paired_mean_test(gain)
-                out["claims"].append(
-                    Verdict(
-                        f"DS {metric.upper()} {attr} < NDS, averaged over T (paired by seed)",
-                        f"NDS - DS = {_pct(diff)} points (mean over {n_t} T, "
-                        f"{len(nds.seeds)} seeds, one-sample t)",
-                        one,
-                        two,
-                        _decide(diff, one, two, alpha),
-                    ).__dict__
+                paired_claim(
+                    f"DS {metric.upper()} {attr} < NDS, averaged over T (paired by seed)",
+                    "NDS - DS",
+                    np.asarray(nds.fairness_per_seed(attr, metric)) - ds_mean,
                 )
     for attr in attributes:
         for metric in METRICS:
