@@ -480,6 +480,11 @@ def bench_concurrent(k: int, **kw) -> dict:
     }
 
 
+def _seeds_tag(n_seeds: int) -> str:
+    """The part of a KD group's key that names its seeds ("" for one seed)."""
+    return "" if n_seeds == 1 else f"x{n_seeds}seeds"
+
+
 def _ints(text: str | None, default: str) -> list[int]:
     return [int(k) for k in (text or default).split(",") if int(k) > 0]
 
@@ -681,7 +686,7 @@ def main(argv: list[str] | None = None) -> int:
                 : a.kd_group
             ]
             for n_seeds in kd_seed_counts:
-                name = "" if n_seeds == 1 else f"x{n_seeds}seeds"
+                name = _seeds_tag(n_seeds)
                 record(
                     f"d_kdgroup{a.kd_group}{name}_kd56to20{suffix}",
                     bench_batched,
@@ -722,7 +727,7 @@ def main(argv: list[str] | None = None) -> int:
                 targets[key] = 2.4
             if not a.no_kd and a.kd_group > 0 and kb:
                 for n_seeds in kd_seed_counts:
-                    name = "" if n_seeds == 1 else f"x{n_seeds}seeds"
+                    name = _seeds_tag(n_seeds)
                     key = f"dkd{a.kd_group}{name}{suffix}/c{kc} kd56to20"
                     ratios[key] = ratio(
                         f"d_kdgroup{a.kd_group}{name}_kd56to20{suffix}",

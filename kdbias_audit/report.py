@@ -239,15 +239,12 @@ def build_report(
     out.append(html_table(tables[0].frame, left=tables[0].left))
 
     if len(tables) > 1:
+        floor = floor_note(result)
         out.append('<h2 id="fairness">Fairness</h2>')
         out.append(
             '<p class="note">EOD: equalized odds difference; DPD: demographic parity difference; percent, '
             "mean ± sample std over seeds; multi-class tasks one-vs-rest averaged over classes. Lower is fairer."
-            + (
-                f" {_e(floor_note(result)[:1].upper() + floor_note(result)[1:])}."
-                if result.has_noise_floor
-                else ""
-            )
+            + (f" {_e(floor[:1].upper() + floor[1:])}." if floor else "")
             + "</p>"
         )
         out.append(html_table(tables[1].frame, left=tables[1].left))
