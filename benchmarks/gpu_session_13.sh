@@ -23,6 +23,12 @@
 #                          distilled students), each eager and compiled (CUDA graphs)
 #   profiles/              torch.profiler tables of the KD groups (where the 27 ms of an eager
 #                          13-student step go: the teacher forward or the students)
+# PHASE=final (one call of <= 560 s, for a session with one 15-minute GPU budget): what the
+#   targets need, compiled only: (c) 8 processes, (d) K = 16, 32 and the KD groups of 13 and 65,
+#   then the projected CIFAR-10 paper sweep at --batch-runs 16 and 65, which reuses the groups
+#   measured in (d) and compiles only the teacher and NDS groups (train_speed.json/.log, the
+#   JSON rewritten after every measurement so a cut-off call keeps what it measured), then the
+#   compiled-equals-eager check (compile_check.log)
 # PHASE=estimate (about 5-8 minutes): the projected CIFAR-10 paper sweep compiled, at
 #   --batch-runs 16 and 65 (estimate_16.log, estimate_65.log, estimate_*.json)
 set -u -o pipefail
@@ -66,6 +72,16 @@ compiled)
         --batched 16,32 --kd-group-seeds 1,5 --batched-compile --profile-dir "$OUT/profiles" \
         --json "$OUT/train_speed.json" 2>&1 | tee "$OUT/train_speed.log"
     ;;
+final)
+    timeout 450 "$PY" benchmarks/train_speed.py --device cuda --quick --cases c,d \
+        --batched 16,32 --kd-group-seeds 1,5 --batched-compile --no-batched-eager \
+        --profile-dir "$OUT/profiles" --estimate-sweep cifar10 --batch-runs 16,65 \
+        --json "$OUT/train_speed.json" 2>&1 | tee "$OUT/train_speed.log"
+    timeout 90 "$PY" benchmarks/batched_compile_check.py --device cuda --k 13 --n 2048 \
+        > "$OUT/compile_check.log" 2>&1
+    echo "compile check exit $?" >> "$OUT/compile_check.log"
+    tail -n 3 "$OUT/compile_check.log"
+    ;;
 estimate)
     for k in 16 65; do
         timeout 250 "$PY" benchmarks/train_speed.py --device cuda --quick --cases d --batched 0 \
@@ -74,7 +90,7 @@ estimate)
     done
     ;;
 *)
-    echo "PHASE must be eager, compiled or estimate" >&2
+    echo "PHASE must be eager, compiled, final or estimate" >&2
     exit 2
     ;;
 esac

@@ -130,6 +130,12 @@ def bench_fast(
     }
 
 
+# (d) measurements of this process by what their step time depends on (architectures, runs,
+# data streams, compile, batch, image size, classes; not the seeds' or temperatures' values):
+# the sweep projection reuses a group already measured instead of compiling it again
+_MEASURED: dict[tuple, dict] = {}
+
+
 def bench_batched(
     device_name: str,
     *,
@@ -152,6 +158,19 @@ def bench_batched(
     distilled students of one ResNet-56 teacher per distinct seed (the KD group). ``profile``
     writes a `torch.profiler` table of 10 more steps (ops by self device time) to that file.
     """
+    key = (
+        device_name,
+        arch,
+        teacher_arch if temperatures is not None else None,
+        len(seeds),
+        len(set(seeds)),
+        compile,
+        batch,
+        image_size,
+        num_classes,
+    )
+    if profile is None and key in _MEASURED and _MEASURED[key]["steps"] >= steps:
+        return {**_MEASURED[key], "reused": True}
     import torch
 
     from producers.batched import BatchedTrainer, widen
@@ -230,6 +249,7 @@ def bench_batched(
         profile.parent.mkdir(parents=True, exist_ok=True)
         profile.write_text(prof.key_averages().table(sort_by=sort, row_limit=30))
         out["profile"] = str(profile)
+    _MEASURED[key] = out
     return out
 
 
@@ -321,11 +341,13 @@ def estimate_sweep(
                 "step_s": r["step_s"],
                 "images_per_s": r["images_per_s"],
                 "minutes": seconds / 60,
+                "reused": bool(r.get("reused")),
             }
         )
         print(
             f"  {role:9s} {len(gs):2d} group(s) of {k:2d}: {r['step_s'] * 1e3:8.2f} ms/step "
-            f"{r['images_per_s']:10.0f} img/s -> {seconds / 60:7.1f} min",
+            f"{r['images_per_s']:10.0f} img/s -> {seconds / 60:7.1f} min"
+            f"{'  (step time measured above)' if r.get('reused') else ''}",
             flush=True,
         )
     print(
@@ -565,9 +587,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument(
         "--batch-runs",
-        type=int,
-        default=16,
-        help="K of the projected sweep's groups (as python -m producers.sweep --batch-runs K)",
+        default="16",
+        help="K of the projected sweep's groups (as python -m producers.sweep --batch-runs K); "
+        "comma-separated for one projection each",
+    )
+    p.add_argument(
+        "--no-batched-eager",
+        action="store_true",
+        help="with --batched-compile, measure (d) compiled only (saves a GPU call's time)",
     )
     p.add_argument(
         "--estimate-image-size", type=int, help="image size of the projection (default: setting's)"
@@ -603,7 +630,9 @@ def main(argv: list[str] | None = None) -> int:
     kb = _ints(a.batched, "8,16,32" if cuda else "4") if "d" in cases else []
     compile = (not a.quick if a.compile is None else a.compile) and cuda
     d_compiled = a.batched_compile and cuda
-    d_variants = [("", False)] + ([("_compiled", True)] if d_compiled else [])
+    d_variants = ([] if d_compiled and a.no_batched_eager else [("", False)]) + (
+        [("_compiled", True)] if d_compiled else []
+    )
     kd_seed_counts = _ints(a.kd_group_seeds, "1")
     common = dict(n=n, batch=a.batch_size, steps=steps, warmup=warmup)
     name = (
@@ -620,7 +649,37 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     results: dict[str, dict] = {}
+    targets: dict[str, float] = {}
+    ratios: dict[str, float | None] = {}
     t_start = time.perf_counter()
+
+    def dump(estimate=None) -> None:
+        """Write what is measured so far (a GPU call cut off by its time limit keeps it)."""
+        if not a.json:
+            return
+        total = time.perf_counter() - t_start
+        a.json.parent.mkdir(parents=True, exist_ok=True)
+        a.json.write_text(
+            json.dumps(
+                {
+                    "device": name,
+                    "torch": torch.__version__,
+                    "batch_size": a.batch_size,
+                    "steps": steps,
+                    "warmup": warmup,
+                    "n_train": n,
+                    "workers": workers,
+                    "compile": compile,
+                    "batched_compile": d_compiled,
+                    "cases": sorted(cases),
+                    "results": results,
+                    "ratios": ratios,
+                    "estimate": estimate,
+                    "total_seconds": total,
+                },
+                indent=2,
+            )
+        )
 
     def record(key, fn, **kw):
         t = time.perf_counter()
@@ -633,6 +692,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{r['images_per_s']:10.0f} img/s" if "images_per_s" in r else f"FAILED {r['error']}"
         )
         print(f"  {key:28s} {shown}   ({time.perf_counter() - t:.0f}s)", flush=True)
+        dump()
 
     kinds = [("r20", False)] + ([] if a.no_kd else [("kd56to20", True)])
     dev = str(device)
@@ -686,16 +746,16 @@ def main(argv: list[str] | None = None) -> int:
                 : a.kd_group
             ]
             for n_seeds in kd_seed_counts:
-                name = _seeds_tag(n_seeds)
+                tag_s = _seeds_tag(n_seeds)
                 record(
-                    f"d_kdgroup{a.kd_group}{name}_kd56to20{suffix}",
+                    f"d_kdgroup{a.kd_group}{tag_s}_kd56to20{suffix}",
                     bench_batched,
                     device_name=dev,
                     seeds=[s for s in range(n_seeds) for _ in temps],
                     temperatures=temps * n_seeds,
                     compile=d_compile,
                     profile=(
-                        a.profile_dir / f"kdgroup{a.kd_group}{name}{suffix}.txt"
+                        a.profile_dir / f"kdgroup{a.kd_group}{tag_s}{suffix}.txt"
                         if a.profile_dir
                         else None
                     ),
@@ -708,8 +768,6 @@ def main(argv: list[str] | None = None) -> int:
             return rx["images_per_s"] / ry["images_per_s"]
         return None
 
-    targets: dict[str, float] = {}
-    ratios: dict[str, float | None] = {}
     if "a" in cases and "b" in cases:
         for tag, _ in kinds:
             ratios[f"a/b {tag}"] = ratio(f"a_fast_{tag}", f"b_dataloader_{tag}")
@@ -727,10 +785,10 @@ def main(argv: list[str] | None = None) -> int:
                 targets[key] = 2.4
             if not a.no_kd and a.kd_group > 0 and kb:
                 for n_seeds in kd_seed_counts:
-                    name = _seeds_tag(n_seeds)
-                    key = f"dkd{a.kd_group}{name}{suffix}/c{kc} kd56to20"
+                    tag_s = _seeds_tag(n_seeds)
+                    key = f"dkd{a.kd_group}{tag_s}{suffix}/c{kc} kd56to20"
                     ratios[key] = ratio(
-                        f"d_kdgroup{a.kd_group}{name}_kd56to20{suffix}",
+                        f"d_kdgroup{a.kd_group}{tag_s}_kd56to20{suffix}",
                         f"c_concurrent{kc}_kd56to20",
                     )
                     targets[key] = 3.0
@@ -759,19 +817,21 @@ def main(argv: list[str] | None = None) -> int:
                     f"(target >= 180,000: {ok})"
                 )
     estimate: dict[str, dict] | None = None
+    batch_runs = _ints(a.batch_runs, "16")
     if a.estimate_sweep:
         estimate = {}
-        for setting_name in a.estimate_sweep.split(","):
+        for setting_name, k in [(s, k) for s in a.estimate_sweep.split(",") for k in batch_runs]:
+            key = setting_name if len(batch_runs) == 1 else f"{setting_name}_k{k}"
             print(
-                f"estimate: {setting_name} paper sweep, --batch-runs {a.batch_runs}"
+                f"estimate: {setting_name} paper sweep, --batch-runs {k}"
                 f"{' --compile' if d_compiled else ''}",
                 flush=True,
             )
             try:
-                estimate[setting_name] = estimate_sweep(
+                estimate[key] = estimate_sweep(
                     setting_name,
                     device_name=dev,
-                    batch_runs=a.batch_runs,
+                    batch_runs=k,
                     steps=a.estimate_steps or max(10, steps // 3),
                     warmup=warmup,
                     n=n,
@@ -781,33 +841,11 @@ def main(argv: list[str] | None = None) -> int:
                     compile=d_compiled,
                 )
             except Exception as exc:
-                estimate[setting_name] = {"error": f"{type(exc).__name__}: {exc}"}
-                print(f"  estimate FAILED {estimate[setting_name]['error']}", flush=True)
-    total = time.perf_counter() - t_start
-    print(f"total {total:.0f}s")
-    if a.json:
-        a.json.parent.mkdir(parents=True, exist_ok=True)
-        a.json.write_text(
-            json.dumps(
-                {
-                    "device": name,
-                    "torch": torch.__version__,
-                    "batch_size": a.batch_size,
-                    "steps": steps,
-                    "warmup": warmup,
-                    "n_train": n,
-                    "workers": workers,
-                    "compile": compile,
-                    "batched_compile": d_compiled,
-                    "cases": sorted(cases),
-                    "results": results,
-                    "ratios": ratios,
-                    "estimate": estimate,
-                    "total_seconds": total,
-                },
-                indent=2,
-            )
-        )
+                estimate[key] = {"error": f"{type(exc).__name__}: {exc}"}
+                print(f"  estimate FAILED {estimate[key]['error']}", flush=True)
+            dump(estimate)
+    print(f"total {time.perf_counter() - t_start:.0f}s")
+    dump(estimate)
     failed = any("error" in r for r in [*results.values(), *(estimate or {}).values()])
     return 1 if failed else 0
 
