@@ -28,7 +28,8 @@
 #   then the projected CIFAR-10 paper sweep at --batch-runs 16 and 65, which reuses the groups
 #   measured in (d) and compiles only the teacher and NDS groups (train_speed.json/.log, the
 #   JSON rewritten after every measurement so a cut-off call keeps what it measured), then the
-#   compiled-equals-eager check (compile_check.log)
+#   compiled-equals-eager check in float64 and under bf16 autocast (compile_check.log).
+#   Measured 2026-11-27 on an H200: 276 s in all (benchmarks/results/*compiled_h200*)
 # PHASE=estimate (about 5-8 minutes): the projected CIFAR-10 paper sweep compiled, at
 #   --batch-runs 16 and 65 (estimate_16.log, estimate_65.log, estimate_*.json)
 set -u -o pipefail
@@ -77,10 +78,12 @@ final)
         --batched 16,32 --kd-group-seeds 1,5 --batched-compile --no-batched-eager \
         --profile-dir "$OUT/profiles" --estimate-sweep cifar10 --batch-runs 16,65 \
         --json "$OUT/train_speed.json" 2>&1 | tee "$OUT/train_speed.log"
-    timeout 90 "$PY" benchmarks/batched_compile_check.py --device cuda --k 13 --n 2048 \
-        > "$OUT/compile_check.log" 2>&1
-    echo "compile check exit $?" >> "$OUT/compile_check.log"
-    tail -n 3 "$OUT/compile_check.log"
+    for dtype in float64 float32; do
+        timeout 60 "$PY" benchmarks/batched_compile_check.py --device cuda --k 13 --n 2048 \
+            --dtype "$dtype" >> "$OUT/compile_check.log" 2>&1
+        echo "compile check ($dtype) exit $?" >> "$OUT/compile_check.log"
+    done
+    grep -E "^device|numbers|exit" "$OUT/compile_check.log"
     ;;
 estimate)
     for k in 16 65; do

@@ -41,6 +41,7 @@ from .plan import (
     SweepSummary,
     checkpoint_path,
     default_batch_runs,
+    default_compile,
     group_name,
     parse_float_list,
     parse_int_list,
@@ -61,6 +62,7 @@ __all__ = [  # the planning names are `producers.plan`'s, re-exported here
     "checkpoint_path",
     "cli",
     "default_batch_runs",
+    "default_compile",
     "group_name",
     "parse_float_list",
     "parse_int_list",
@@ -520,9 +522,12 @@ def make_app(*, streamed: bool = False) -> typer.Typer:
         ] = None,
         device: Annotated[str, typer.Option(help="auto, cpu or cuda.")] = "auto",
         compile: Annotated[
-            bool,
-            typer.Option("--compile/--no-compile", help="torch.compile (CUDA graphs on CUDA)."),
-        ] = False,
+            bool | None,
+            typer.Option(
+                "--compile/--no-compile",
+                help="torch.compile, CUDA graphs on CUDA (default: on for CUDA, off on CPU).",
+            ),
+        ] = None,
         compile_mode: Annotated[str, typer.Option(help="torch.compile mode.")] = "reduce-overhead",
         logits_dtype: Annotated[
             str, typer.Option(help="float32 or float16 logits in the files, or none (pred only).")
@@ -579,7 +584,7 @@ def make_app(*, streamed: bool = False) -> typer.Typer:
                 allow_pickle=allow_pickle,
                 hflip=hflip,
                 device=device,
-                compile=compile,
+                compile=default_compile(device) if compile is None else compile,
                 compile_mode=compile_mode,
                 logits_dtype=logits_dtype,
                 models_root=str(models_root) if models_root else None,

@@ -299,9 +299,10 @@ def test_an_interrupted_group_resumes_with_only_its_missing_runs(tmp_path, monke
 def test_batch_runs_option_and_default(tmp_path):
     from typer.testing import CliRunner
 
-    from producers.sweep import app, default_batch_runs
+    from producers.sweep import app, default_batch_runs, default_compile
 
     assert default_batch_runs("cpu") == 1
+    assert default_compile("cpu") is False  # CUDA graphs only on CUDA
     args = ["--setting", "trifeature", "--out", str(tmp_path), "--epochs", "1", "--seeds", "0-2"]
     res = CliRunner().invoke(
         app, [*args, "--temperatures", "2,4", "--batch-runs", "3", "--dry-run"]

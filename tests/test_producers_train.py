@@ -370,3 +370,25 @@ def test_one_run_spec_fills_the_settings_recipe():
         RunSpec(setting="imagenet", role="teacher", arch="r", optimizer="adam", **common)
     with pytest.raises(KDAuditError, match="unknown setting"):
         RunSpec(setting="nope", role="teacher", arch="r", **common)
+
+
+def test_train_speed_reuses_a_measured_group_by_shape_not_seed_values():
+    """The sweep projection takes a group measured in (d) instead of compiling it again: the
+    step time depends on the runs' number and data streams, not on which seeds they are."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "train_speed.py"
+    spec = importlib.util.spec_from_file_location("train_speed_reuse", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    kw = dict(n=32, batch=8, steps=1, warmup=1, arch="lenet5", teacher_arch="resnet20")
+    first = mod.bench_batched("cpu", seeds=[0, 0], temperatures=[1.0, 4.0], **kw)
+    assert "reused" not in first
+    again = mod.bench_batched("cpu", seeds=[3, 3], temperatures=[2.0, 9.0], **kw)
+    assert again["reused"] and again["step_s"] == first["step_s"]
+    # two streams, or no teacher, or another K is another measurement
+    other = mod.bench_batched("cpu", seeds=[0, 1], temperatures=[1.0, 4.0], **kw)
+    assert "reused" not in other
+    plain = mod.bench_batched("cpu", seeds=[0, 0], temperatures=None, **kw)
+    assert "reused" not in plain
