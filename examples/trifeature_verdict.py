@@ -32,7 +32,11 @@ the `kdbias_audit` API (:func:`kdbias_audit.analyze_sweep`):
   positives and negatives kept: the test set is balanced by design, so the label-conditional
   null is the right one for DPD too), and EOD / DPD are averaged over classes as the paper does
   (Algorithm 1). The floor is the mean of that null distribution; each seed also gets the
-  p-value of "beyond sampling noise", and the tables count the seeds with p <= alpha.
+  p-value of "beyond sampling noise", and the tables count the seeds with p <= alpha;
+- **the same claims beyond the noise floor**: the floor falls as accuracy rises (fewer errors,
+  less room for chance differences between groups), so a DS that is only more accurate shows a
+  lower EOD even with no change in group disparity. "DS < NDS, averaged over T" and "decreases
+  from T = 1 to T = 10" are therefore also tested on each seed's value minus its own floor.
 
 A verdict is ``supported`` when the one-sided p <= alpha (0.05), ``contradicted`` when the
 effect goes significantly the other way (two-sided p <= alpha, opposite sign), else
@@ -246,6 +250,16 @@ def analyze(sweep: str | os.PathLike[str], *, sims: int = 1000, alpha: float = 0
     def seed_values(row, attr, metric) -> list[float]:
         return [float(v) for v in row.fairness_per_seed(attr, metric)]
 
+    def excess(row, attr, metric) -> np.ndarray:
+        """Each seed's EOD / DPD minus its own noise floor: the part sampling noise of this
+        many errors on these groups does not explain (the floor falls as accuracy rises)."""
+        audit = row.fairness_of(attr)
+        floors = [getattr(u, metric).noise_floor for u in (audit.uncertainty if audit else ())]
+        values = np.asarray(row.fairness_per_seed(attr, metric), dtype=float)
+        if len(floors) != len(values):
+            return np.full(len(values), np.nan)
+        return values - np.asarray(floors, dtype=float)
+
     out: dict = {
         "sweep": str(sweep),
         "alpha": alpha,
@@ -337,6 +351,14 @@ def analyze(sweep: str | os.PathLike[str], *, sims: int = 1000, alpha: float = 0
                     "NDS - DS",
                     np.asarray(nds.fairness_per_seed(attr, metric)) - ds_mean,
                 )
+                ds_excess = np.mean([excess(r, attr, metric) for r in ds.values()], axis=0)
+                if np.isfinite(ds_excess).all():
+                    paired_claim(
+                        f"DS {metric.upper()} {attr} beyond its noise floor < NDS's, averaged "
+                        "over T (paired by seed)",
+                        "NDS - DS excess",
+                        excess(nds, attr, metric) - ds_excess,
+                    )
     for attr in attributes:
         for metric in METRICS:
             name = f"{metric.upper()} {attr}"
@@ -344,17 +366,26 @@ def analyze(sweep: str | os.PathLike[str], *, sims: int = 1000, alpha: float = 0
             if len(ts) >= 3:
                 x = np.concatenate([np.full(len(ds[t].seeds), t) for t in ts])
                 y = np.concatenate([ds[t].fairness_per_seed(attr, metric) for t in ts])
-                rho, one, two = spearman_decrease(x, y)
-                out["claims"].append(
-                    Verdict(
-                        f"{name} decreases from T = 1 to T = 10",
-                        f"Spearman rho = {rho:+.3f} ({len(y)} seed-level values, T = "
-                        f"{_t_label(ts[0])}-{_t_label(ts[-1])})",
-                        one,
-                        two,
-                        _decide(-rho, one, two, alpha),
-                    ).__dict__
-                )
+                for what, yv in (
+                    ("", y),
+                    (
+                        " beyond its noise floor",
+                        np.concatenate([excess(ds[t], attr, metric) for t in ts]),
+                    ),
+                ):
+                    if not np.isfinite(yv).all():
+                        continue
+                    rho, one, two = spearman_decrease(x, yv)
+                    out["claims"].append(
+                        Verdict(
+                            f"{name}{what} decreases from T = 1 to T = 10",
+                            f"Spearman rho = {rho:+.3f} ({len(yv)} seed-level values, T = "
+                            f"{_t_label(ts[0])}-{_t_label(ts[-1])})",
+                            one,
+                            two,
+                            _decide(-rho, one, two, alpha),
+                        ).__dict__
+                    )
             if 10.0 in ds and 40.0 in ds:
                 a40 = ds[40.0].fairness_per_seed(attr, metric)
                 a10 = ds[10.0].fairness_per_seed(attr, metric)
@@ -550,6 +581,21 @@ def summary_sentences(a: dict) -> list[str]:
             f"{c['claim']} (paper: yes): {c['verdict']}, {c['statistic']}, "
             f"p = {_p(c['p_one_sided'])} one-sided."
         )
+    if a["claims"]:
+        from kdbias_audit.stats.multitest import benjamini_hochberg
+
+        q = benjamini_hochberg([c["p_one_sided"] for c in a["claims"]])
+        kept = [
+            c["claim"]
+            for c, qi in zip(a["claims"], q, strict=True)
+            if c["verdict"] == "supported" and qi <= a["alpha"]
+        ]
+        n_sup = sum(c["verdict"] == "supported" for c in a["claims"])
+        out.append(
+            f"Taken together, the {len(a['claims'])} claims above are {len(a['claims'])} tests: "
+            f"with Benjamini-Hochberg at q = {a['alpha']:g} over them, {len(kept)} of the "
+            f"{n_sup} 'supported' remain" + (f" ({'; '.join(kept)})." if kept else ".")
+        )
     return out
 
 
@@ -572,8 +618,9 @@ def _recipe(sweep: Path) -> dict:
     return meta
 
 
-def results_page(sweep: Path, a: dict, verdict_md: str) -> str:
-    """The whole RESULTS.md: recipe (from the files' metadata), verdicts, tables, figures."""
+def results_page(sweep: Path, a: dict, verdict_md: str, notes: str = "") -> str:
+    """The whole RESULTS.md: recipe (from the files' metadata), verdicts, ``notes`` (markdown
+    written by hand: what the numbers alone do not say, e.g. other sizings), tables, figures."""
     meta = _recipe(sweep)
     nds = meta.get("nds", {})
     ds = meta.get("ds", {})
@@ -586,8 +633,10 @@ def results_page(sweep: Path, a: dict, verdict_md: str) -> str:
         "",
         "Generated by `python examples/trifeature_verdict.py examples/data/trifeature "
         "--results examples/data/trifeature/RESULTS.md --figures "
-        "examples/data/trifeature/figures` from the files in this folder; do not edit by "
-        "hand (edit the script).",
+        "examples/data/trifeature/figures"
+        + (" --notes examples/trifeature_results_notes.md" if notes.strip() else "")
+        + "` from the files in this folder; do not edit by hand (edit the script"
+        + (" or the notes)." if notes.strip() else ")."),
         "",
         f"Students (LeNet-5): {recipe}. Teacher ({teacher.get('model', '?')}): epochs "
         f"{teacher.get('epochs', '?')}, lr {teacher.get('lr', '?')}. KD alpha "
@@ -599,6 +648,7 @@ def results_page(sweep: Path, a: dict, verdict_md: str) -> str:
         "",
         *[f"- {s}" for s in summary_sentences(a)],
         "",
+        *([notes.strip(), ""] if notes.strip() else []),
         "## Tables",
         "",
         verdict_md,
@@ -752,6 +802,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--figures", type=Path, help="redraw the RESULTS figures (PNG) here")
     p.add_argument("--readme", type=Path, help="write the sweep folder's README.md here")
     p.add_argument("--command", default=DEFAULT_COMMAND, help="the command, for --readme")
+    p.add_argument(
+        "--notes",
+        type=Path,
+        help="markdown inserted into --results after the verdicts (written by hand; it "
+        "should say where its numbers come from)",
+    )
     p.add_argument("--device-note", default="", help="the device and wall time, for --readme")
     p.add_argument(
         "--sims", type=int, default=1000, help="noise-floor draws per seed (at least 100)"
@@ -772,7 +828,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.json:
             write_text_atomic(args.json, json.dumps(a, indent=1, default=float) + "\n")
         if args.results:
-            write_text_atomic(args.results, results_page(args.sweep, a, md))
+            notes = args.notes.read_text(encoding="utf-8") if args.notes else ""
+            write_text_atomic(args.results, results_page(args.sweep, a, md, notes))
         if args.readme:
             write_text_atomic(
                 args.readme,
