@@ -24,9 +24,9 @@
 # cpu-students: the shipped examples/data/trifeature as it is now: the five H200 teachers of
 #      producers/resume/trifeature_teachers_h200.tgz (unpacked into ROOT, default
 #      runs/trifeature, unless ROOT already has teachers) and the 70 students at the gpu
-#      sizing but 10 epochs (EPOCHS) on the CPU (--teacher-epochs 30 keeps the teachers valid),
-#      NDS as one group of 5 and the DS of each seed as one group of 13 (--batch-runs 13,
-#      sharing the teacher's forward pass): about 50-60 minutes on 2 cores.
+#      sizing (30 epochs; EPOCHS=10 gave the sweep shipped before) on the CPU, NDS as one group
+#      of 5 and the DS of each seed as one group of 13 (--batch-runs 13, sharing the teacher's
+#      forward pass): about 2 hours on 2 cores (10 epochs: about 50 minutes).
 # device-call: the gpu sweep into runs/trifeature under a wall-time budget (BUDGET seconds,
 #      default 420), then everything needed to check and resume it under OUTDIR (default
 #      $OUT): sweep.log, summary.txt, nvidia-smi.txt and trifeature_sweep.tgz (the sweep
@@ -94,7 +94,7 @@ case "$mode" in
     fi
     rc=0
     $py -m producers.sweep --setting trifeature --out "$root" --seeds "${SEEDS:-0-4}" \
-      --temperatures "${TEMPERATURES:-1-10,20,30,40}" --epochs "${EPOCHS:-10}" \
+      --temperatures "${TEMPERATURES:-1-10,20,30,40}" --epochs "${EPOCHS:-30}" \
       --teacher-epochs 30 --image-size 32 --train-size 20000 --test-size 50000 \
       --logits-dtype float16 --device cpu --quiet --batch-runs "${BATCH_RUNS:-13}" \
       "${@:3}" || rc=$?
