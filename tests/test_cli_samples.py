@@ -281,6 +281,13 @@ def test_dpd_null_option(runs, tmp_path):
         assert pool["dpd"]["noise_floor_null"] == "pooled"
         assert lab["eod"]["per_seed_noise_floor"] == pool["eod"]["per_seed_noise_floor"]
         assert lab["dpd"]["per_seed_noise_floor"] != pool["dpd"]["per_seed_noise_floor"]
+    # the markdown table says what its floor columns are, under which null; none without floors
+    for null, words in (("labels", "TPR/FPR with its own labels"), ("pooled", "pooled rates")):
+        md = invoke(
+            "fairness", r / "ta3", "--bootstrap", "200", "--dpd-null", null, "-f", "markdown"
+        ).stdout
+        assert words in md.splitlines()[0]
+    assert "floor" not in invoke("fairness", r / "ta3", "-f", "markdown").stdout.splitlines()[0]
     one_line_error(
         invoke("fairness", r / "ta3", "--dpd-null", "labels"), "--dpd-null", "--ci or --bootstrap"
     )

@@ -125,7 +125,12 @@ def floor_note(result: SweepResult) -> str:
     """What the floor columns mean ("" without noise floors)."""
     if not result.has_noise_floor:
         return ""
-    rates = "TPR/FPR with its own labels" if result.dpd_null == "labels" else "rates"
+    return floor_note_for(result.dpd_null or "pooled")
+
+
+def floor_note_for(dpd_null: str) -> str:
+    """What a noise floor column means under DPD null ``dpd_null`` ("pooled" or "labels")."""
+    rates = "TPR/FPR with its own labels" if dpd_null == "labels" else "rates"
     return f"floor: the value expected from sampling noise alone, every group at the pooled {rates}"
 
 

@@ -88,6 +88,11 @@ def fairness_audit_frame(audit: FairnessAudit) -> Any:
 @document.register(FairnessAudit)
 def _fairness_audit(audit: FairnessAudit, **options: Any) -> Document:
     title = f"Group fairness of {audit.runset} (%, mean ± std over {len(audit.seeds)} seeds)"
+    nulls = {u.dpd_null for r in audit.results for u in (r.uncertainty or ())}
+    if nulls:  # noise floors: say under which null (one per audit)
+        from .tables import floor_note_for
+
+        title += f" ({'; '.join(floor_note_for(n) for n in sorted(nulls))})"
     return Document(
         title=None,
         make_tables=lambda: (
