@@ -190,11 +190,16 @@ def spearman_decrease(t: np.ndarray, y: np.ndarray) -> tuple[float, float, float
     return rho, one, two
 
 
+def _per_seed(row, attribute: str) -> tuple:
+    """The library's per-seed uncertainty (noise floors, p-values) of one run set's attribute."""
+    audit = row.fairness_of(attribute)
+    return tuple(audit.uncertainty or ()) if audit is not None else ()
+
+
 def floor_summary(row, attribute: str, alpha: float) -> dict:
     """The library's noise floors of one run set and attribute: mean floor over seeds and the
     seeds whose EOD / DPD is beyond sampling noise (noise p-value <= ``alpha``)."""
-    audit = row.fairness_of(attribute)
-    per_seed = audit.uncertainty if audit is not None else ()
+    per_seed = _per_seed(row, attribute)
     out: dict = {"seeds": len(per_seed)}
     for metric in METRICS:
         floors = [getattr(u, metric).noise_floor for u in per_seed]
@@ -253,8 +258,7 @@ def analyze(sweep: str | os.PathLike[str], *, sims: int = 1000, alpha: float = 0
     def excess(row, attr, metric) -> np.ndarray:
         """Each seed's EOD / DPD minus its own noise floor: the part sampling noise of this
         many errors on these groups does not explain (the floor falls as accuracy rises)."""
-        audit = row.fairness_of(attr)
-        floors = [getattr(u, metric).noise_floor for u in (audit.uncertainty if audit else ())]
+        floors = [getattr(u, metric).noise_floor for u in _per_seed(row, attr)]
         values = np.asarray(row.fairness_per_seed(attr, metric), dtype=float)
         if len(floors) != len(values):
             return np.full(len(values), np.nan)

@@ -385,14 +385,8 @@ def group_name(group: Sequence[SweepRun]) -> str:
     return f"{rs}/{sd} ({len(group)} runs)"
 
 
-def default_compile(device: str) -> bool:
-    """On for CUDA, off elsewhere: ``torch.compile(mode="reduce-overhead")`` (CUDA graphs).
-
-    Measured on an H200 (`benchmarks/results/train_speed_batched_compiled_h200.log`): a
-    batched group of 16 ResNet-20s trains 1.9x faster compiled than eager, the KD group of 13
-    3.2x; in float64 the compiled group gives the eager numbers to 4e-15. Compiling costs
-    20-40 s per group. Only in-memory runs compile; the streamed runners ignore it.
-    """
+def _on_cuda(device: str) -> bool:
+    """Does ``device`` ("auto", "cpu", "cuda", ...) resolve to CUDA here? (False if it cannot.)"""
     from .gpu import resolve_device
 
     try:
@@ -401,11 +395,17 @@ def default_compile(device: str) -> bool:
         return False
 
 
+def default_compile(device: str) -> bool:
+    """On for CUDA, off elsewhere: ``torch.compile(mode="reduce-overhead")`` (CUDA graphs).
+
+    Measured on an H200 (`benchmarks/results/train_speed_batched_compiled_h200.log`): a
+    batched group of 16 ResNet-20s trains 1.9x faster compiled than eager, the KD group of 13
+    3.2x; in float64 the compiled group gives the eager numbers to 4e-15. Compiling costs
+    20-40 s per group. Only in-memory runs compile; the streamed runners ignore it.
+    """
+    return _on_cuda(device)
+
+
 def default_batch_runs(device: str) -> int:
     """16 on CUDA (K runs per wide network), 1 (the unbatched reference) on CPU."""
-    from .gpu import resolve_device
-
-    try:
-        return 16 if resolve_device(device).type == "cuda" else 1
-    except RuntimeError:
-        return 1
+    return 16 if _on_cuda(device) else 1

@@ -80,14 +80,15 @@ def _analyze(
     alpha: float,
     permutations: int | None,
     jobs: int,
+    *,
     seed_random: int = DEFAULT_RANDOM_STATE,
     noise_floor: bool = False,
-    dpd_null: str = "pooled",
+    dpd_null: DPDNullOption = DPDNullOption.pooled,
 ) -> Any:
     from ..errors import KDAuditError
     from ..sweep.analyze import analyze_sweep
 
-    if dpd_null != "pooled" and not noise_floor:
+    if dpd_null is not DPDNullOption.pooled and not noise_floor:
         raise KDAuditError("--dpd-null sets the null of the noise floor: add --noise-floor")
     with degenerate_warnings_to_stderr():
         return analyze_sweep(
@@ -100,7 +101,7 @@ def _analyze(
             jobs=jobs,
             progress=sys.stderr.isatty(),
             noise_floor=DEFAULT_BOOTSTRAP if noise_floor else None,
-            dpd_null=dpd_null,
+            dpd_null=dpd_null.value,
         )
 
 
@@ -151,9 +152,9 @@ def sweep_command(
         alpha,
         permutations,
         jobs,
-        seed_random,
-        noise_floor,
-        dpd_null.value,
+        seed_random=seed_random,
+        noise_floor=noise_floor,
+        dpd_null=dpd_null,
     )
     protect = tuple(p for p in (root, teacher, baseline) if p is not None)
     show(result, fmt, out, protect=protect)
@@ -177,7 +178,7 @@ def plot_command(
 
     check_dpi(dpi)
     _check_out_dir(out)
-    result = _analyze(root, teacher, baseline, alpha, permutations, jobs, seed_random)
+    result = _analyze(root, teacher, baseline, alpha, permutations, jobs, seed_random=seed_random)
     paths = plot_sweep(result, out, dpi=dpi)
     typer.echo(f"wrote {len(paths)} files to {one_line(out)}", err=True)
 
@@ -222,9 +223,9 @@ def report_command(
         alpha,
         permutations,
         jobs,
-        seed_random,
-        noise_floor,
-        dpd_null.value,
+        seed_random=seed_random,
+        noise_floor=noise_floor,
+        dpd_null=dpd_null,
     )
     path = write_report(result, out, command=command)
     typer.echo(f"wrote {one_line(path)}", err=True)
